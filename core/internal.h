@@ -1,0 +1,93 @@
+/* internal.h - helpers shared by the core's own files; not for efi/ or host/. */
+#ifndef VHDX_INTERNAL_H
+#define VHDX_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "format.h"
+#include "vhdx.h"
+
+/* mem.c: the compiler may emit calls to these, so they carry the standard names. */
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+
+/* endian: little-endian loads and stores at any alignment */
+static inline uint16_t vhdx_le16(const void *p)
+{
+	const uint8_t *b = p;
+	return (uint16_t)(b[0] | (b[1] << 8));
+}
+static inline uint32_t vhdx_le32(const void *p)
+{
+	const uint8_t *b = p;
+	return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
+}
+static inline uint64_t vhdx_le64(const void *p)
+{
+	const uint8_t *b = p;
+	return (uint64_t)vhdx_le32(b) | ((uint64_t)vhdx_le32(b + 4) << 32);
+}
+static inline void vhdx_put16(void *p, uint16_t v)
+{
+	uint8_t *b = p;
+	b[0] = (uint8_t)v;
+	b[1] = (uint8_t)(v >> 8);
+}
+static inline void vhdx_put32(void *p, uint32_t v)
+{
+	uint8_t *b = p;
+	b[0] = (uint8_t)v;
+	b[1] = (uint8_t)(v >> 8);
+	b[2] = (uint8_t)(v >> 16);
+	b[3] = (uint8_t)(v >> 24);
+}
+static inline void vhdx_put64(void *p, uint64_t v)
+{
+	vhdx_put32(p, (uint32_t)v);
+	vhdx_put32((uint8_t *)p + 4, (uint32_t)(v >> 32));
+}
+
+/* overflow-checked arithmetic: return non-zero on overflow */
+static inline int vhdx_add_overflow(uint64_t a, uint64_t b, uint64_t *r)
+{
+	return __builtin_add_overflow(a, b, r);
+}
+static inline int vhdx_mul_overflow(uint64_t a, uint64_t b, uint64_t *r)
+{
+	return __builtin_mul_overflow(a, b, r);
+}
+
+/*
+ * fmt.c: a tiny formatter for messages.  Conversions: %s (string), %u (unsigned int), %d (int), %x (unsigned int,
+ * hex), %llu (uint64_t decimal), %llx (uint64_t hex), %G (const struct vhdx_guid *), %%.  Always NUL-terminates.
+ */
+size_t vhdx_vfmt(char *buf, size_t size, const char *fmt, va_list ap);
+size_t vhdx_fmt(char *buf, size_t size, const char *fmt, ...);
+
+/* Sets img->msg and returns st; the message names structure, field and value. */
+vhdx_status vhdx_fail(struct vhdx_image *img, vhdx_status st, const char *fmt, ...);
+void vhdx_warn(struct vhdx_image *img, const char *fmt, ...);
+
+/* image I/O through the backend, with bounds checks and statistics */
+vhdx_status vhdx_pread(struct vhdx_image *img, uint64_t off, void *buf, size_t len, const char *what);
+vhdx_status vhdx_pwrite(struct vhdx_image *img, uint64_t off, const void *buf, size_t len, const char *what);
+vhdx_status vhdx_flush(struct vhdx_image *img);
+
+/* checksum of a structure with its 4-byte checksum field (at csum_off) taken as zero */
+uint32_t vhdx_struct_crc(const void *buf, size_t len, size_t csum_off);
+
+/* header.c */
+void vhdx_header_parse(struct vhdx_header *h, const uint8_t *buf);
+void vhdx_header_serialize(uint8_t *buf, const struct vhdx_header *h); /* keeps buf's reserved bytes, sets checksum */
+
+/* bat.c: index of payload block b's entry, and of the bitmap entry of chunk c */
+static inline uint64_t vhdx_bat_index(const struct vhdx_image *img, uint64_t b)
+{
+	return b + b / img->chunk_ratio;
+}
+
+#endif
