@@ -1,0 +1,38 @@
+# vhdxboot - top-level build.  `make` builds everything, `make test` runs every test, `make bench` the benchmarks,
+# `make demo` the boot module end to end under QEMU.  Each room adds its own rules in a fragment below.
+
+BUILD    ?= build
+CC       ?= cc
+WARN     := -Wall -Wextra -Werror
+OPT      ?= -O2 -g
+# The core is built freestanding even on the host, so a libc dependency fails to compile rather than slip in.
+CORE_CFLAGS := -std=c11 $(WARN) $(OPT) -ffreestanding -fno-strict-aliasing -Icore
+HOST_CFLAGS := -std=c11 $(WARN) $(OPT) -D_GNU_SOURCE -Icore
+
+CORE_SRC := $(wildcard core/*.c)
+CORE_HDR := $(wildcard core/*.h)
+CORE_OBJ := $(patsubst core/%.c,$(BUILD)/core/%.o,$(CORE_SRC))
+CORE_LIB := $(BUILD)/core/libvhdxcore.a
+
+ALL_TARGETS :=
+TEST_DEPS   :=
+
+.PHONY: all test bench demo deps clean
+.DEFAULT_GOAL := all
+
+$(BUILD)/core/%.o: core/%.c $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_CFLAGS) -c $< -o $@
+
+$(CORE_LIB): $(CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+-include host/host.mk
+-include efi/efi.mk
+-include tests/tests.mk
+
+all: $(ALL_TARGETS)
+
+clean:
+	rm -rf $(BUILD)
