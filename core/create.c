@@ -1,0 +1,443 @@
+/*
+ * create.c - writes a new VHDX image, fixed or dynamic, through struct vhdx_io.
+ *
+ * Layout (offsets from the start of the file):
+ *   0         file type identifier: "vhdxfile", creator "vhdxboot <version>" in UTF-16LE
+ *   64 KiB    header 1 (sequence 0)
+ *   128 KiB   header 2 (sequence 1: the current one; identical otherwise)
+ *   192 KiB   region table 1 (BAT + metadata, both required)
+ *   256 KiB   region table 2 (identical)
+ *   1 MiB     log, log_size bytes of zeros (LogGuid is zero: nothing to replay)
+ *   +log      metadata region, 1 MiB: the table, items from 64 KiB on
+ *   +1 MiB    BAT region, the entry count rounded up to 1 MiB
+ *   then      payload blocks in virtual order (fixed: all of them; dynamic: the non-zero ones)
+ *
+ * Order of writes: when the medium already holds data, its first MiB is wiped and flushed first; then the log,
+ * the metadata, the payload and the BAT (streamed: one BAT chunk of 1 MiB and one block buffer, whatever the
+ * disk size); flush; the region tables and headers; flush; the file identifier last; flush.  A create that stops
+ * half way therefore never leaves something that opens as a VHDX.
+ *
+ * Bytes the medium gained through io->resize are taken to read as zero (POSIX ftruncate guarantees it), so zero
+ * data beyond the medium's size at the start is not written: a fresh fixed image stays sparse.  Bytes that were
+ * there before (a block device, a file being overwritten) are always written.
+ */
+#include "internal.h"
+
+#define CR_WORK VHDX_MiB                      /* scratch: BAT chunk, metadata, region tables, headers */
+#define CR_BAT_CHUNK (CR_WORK / 8)            /* BAT entries per chunk write */
+#define CR_META_ITEMS (64 * VHDX_KiB)         /* item data starts here within the metadata region */
+#define CR_META_USED (CR_META_ITEMS + 4096)   /* table + items: the part of the metadata region written */
+
+struct cr {
+	struct vhdx_io *io;
+	const struct vhdx_create_params *p;
+	char *msg;
+	size_t msglen;
+	uint64_t initial_size; /* at or beyond this offset the medium reads zero once grown */
+	uint8_t *work;
+	uint8_t *block;
+
+	uint32_t block_size, lss, pss, log_size;
+	uint64_t vsize, payload_blocks, chunk_ratio, bat_entries;
+	uint64_t log_off, meta_off, bat_off, bat_len, payload_off;
+	uint64_t next_data; /* dynamic: where the next present block goes */
+};
+
+static vhdx_status cr_fail(struct cr *c, vhdx_status st, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->msg && c->msglen) {
+		va_start(ap, fmt);
+		vhdx_vfmt(c->msg, c->msglen, fmt, ap);
+		va_end(ap);
+	}
+	return st;
+}
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && ((uintptr_t)(p + i) & 7))
+		if (p[i++])
+			return 0;
+	for (; i + 32 <= n; i += 32) {
+		const uint64_t *w = (const uint64_t *)(const void *)(p + i);
+		if (w[0] | w[1] | w[2] | w[3])
+			return 0;
+	}
+	for (; i < n; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+static vhdx_status cr_write(struct cr *c, uint64_t off, const void *buf, size_t len, const char *what)
+{
+	uint64_t end;
+
+	if (vhdx_add_overflow(off, len, &end) || end > c->io->size)
+		return cr_fail(c, VHDX_E_ARG, "%s at offset %llu (%llu bytes) lies beyond the medium's %llu bytes", what,
+			       off, (uint64_t)len, c->io->size);
+	if (c->io->write(c->io->ctx, off, buf, len))
+		return cr_fail(c, VHDX_E_IO, "writing the %s at offset %llu (%llu bytes) failed", what, off,
+			       (uint64_t)len);
+	return VHDX_OK;
+}
+
+static vhdx_status cr_flush(struct cr *c)
+{
+	if (c->io->flush && c->io->flush(c->io->ctx))
+		return cr_fail(c, VHDX_E_IO, "flushing the new image failed");
+	return VHDX_OK;
+}
+
+/* Makes the medium at least `need` bytes long. */
+static vhdx_status cr_grow(struct cr *c, uint64_t need)
+{
+	if (need <= c->io->size)
+		return VHDX_OK;
+	if (!c->io->resize)
+		return cr_fail(c, VHDX_E_ARG, "the image needs %llu bytes but the medium holds only %llu", need,
+			       c->io->size);
+	if (c->io->resize(c->io->ctx, need))
+		return cr_fail(c, VHDX_E_IO, "growing the file to %llu bytes failed", need);
+	c->io->size = need;
+	return VHDX_OK;
+}
+
+/* Writes len bytes at off that must read as zero, skipping the part that already does.  Uses c->work. */
+static vhdx_status cr_zero(struct cr *c, uint64_t off, uint64_t len, const char *what)
+{
+	vhdx_status st;
+
+	if (off >= c->initial_size)
+		return VHDX_OK;
+	if (len > c->initial_size - off)
+		len = c->initial_size - off;
+	memset(c->work, 0, CR_WORK);
+	while (len) {
+		size_t n = len < CR_WORK ? (size_t)len : (size_t)CR_WORK;
+		st = cr_write(c, off, c->work, n, what);
+		if (st)
+			return st;
+		off += n;
+		len -= n;
+	}
+	return VHDX_OK;
+}
+
+static int sector_ok(uint32_t s)
+{
+	return s == 512 || s == 4096;
+}
+
+static vhdx_status cr_check(struct cr *c)
+{
+	const struct vhdx_create_params *p = c->p;
+	uint64_t bat_bytes;
+
+	c->block_size = p->block_size ? p->block_size : (uint32_t)(32 * VHDX_MiB);
+	c->lss = p->logical_sector_size ? p->logical_sector_size : 512;
+	c->pss = p->physical_sector_size ? p->physical_sector_size : 4096;
+	c->log_size = p->log_size ? p->log_size : (uint32_t)VHDX_MiB;
+	c->vsize = p->virtual_size;
+
+	if (!sector_ok(c->lss))
+		return cr_fail(c, VHDX_E_ARG, "logical sector size %u: must be 512 or 4096", c->lss);
+	if (!sector_ok(c->pss))
+		return cr_fail(c, VHDX_E_ARG, "physical sector size %u: must be 512 or 4096", c->pss);
+	if (c->block_size < VHDX_MIN_BLOCK || c->block_size > VHDX_MAX_BLOCK ||
+	    (c->block_size & (c->block_size - 1)))
+		return cr_fail(c, VHDX_E_ARG, "block size %u: must be a power of two from 1 MiB to 256 MiB",
+			       c->block_size);
+	if (c->log_size % VHDX_MiB)
+		return cr_fail(c, VHDX_E_ARG, "log size %u: must be a multiple of 1 MiB", c->log_size);
+	if (c->vsize == 0)
+		return cr_fail(c, VHDX_E_ARG, "virtual size 0: must be at least one logical sector");
+	if (c->vsize > VHDX_MAX_VIRTUAL_SIZE)
+		return cr_fail(c, VHDX_E_ARG, "virtual size %llu: larger than 64 TiB", c->vsize);
+	if (c->vsize % c->lss)
+		return cr_fail(c, VHDX_E_ARG, "virtual size %llu: not a multiple of the logical sector size %u",
+			       c->vsize, c->lss);
+
+	c->payload_blocks = (c->vsize + c->block_size - 1) / c->block_size;
+	c->chunk_ratio = (VHDX_CHUNK_BYTES * c->lss) / c->block_size;
+	c->bat_entries = c->payload_blocks + (c->payload_blocks - 1) / c->chunk_ratio;
+	bat_bytes = c->bat_entries * 8;
+	c->bat_len = (bat_bytes + VHDX_MiB - 1) / VHDX_MiB * VHDX_MiB;
+
+	c->log_off = VHDX_HEADER_AREA;
+	c->meta_off = c->log_off + c->log_size;
+	c->bat_off = c->meta_off + VHDX_MiB;
+	c->payload_off = c->bat_off + c->bat_len;
+	c->next_data = c->payload_off;
+	return VHDX_OK;
+}
+
+static void put_meta_entry(uint8_t *e, const struct vhdx_guid *g, uint32_t off, uint32_t len, uint32_t flags)
+{
+	vhdx_guid_store(e, g);
+	vhdx_put32(e + 16, off);
+	vhdx_put32(e + 20, len);
+	vhdx_put32(e + 24, flags);
+}
+
+/* The first CR_META_USED bytes of the metadata region; the rest is zero. */
+static vhdx_status cr_metadata(struct cr *c)
+{
+	static const struct vhdx_guid fp = VHDX_GUID_FILE_PARAMS, vds = VHDX_GUID_VDISK_SIZE,
+				      p83 = VHDX_GUID_PAGE83, lss = VHDX_GUID_LOGICAL_SECTOR,
+				      pss = VHDX_GUID_PHYSICAL_SECTOR;
+	const uint32_t req = VHDX_META_IS_REQUIRED, vreq = VHDX_META_IS_REQUIRED | VHDX_META_IS_VDISK;
+	const uint32_t base = (uint32_t)CR_META_ITEMS;
+	uint8_t *t = c->work, *items = c->work + CR_META_ITEMS;
+	struct vhdx_guid disk_id;
+	vhdx_status st;
+
+	st = cr_zero(c, c->meta_off + CR_META_USED, VHDX_MiB - CR_META_USED, "metadata region");
+	if (st)
+		return st;
+
+	memset(t, 0, CR_META_USED);
+	vhdx_put64(t, VHDX_META_SIGNATURE);
+	vhdx_put16(t + VHDX_META_COUNT, 5);
+	put_meta_entry(t + VHDX_META_ENTRIES + 0 * VHDX_META_ENTRY_SIZE, &fp, base + 0, 8, req);
+	put_meta_entry(t + VHDX_META_ENTRIES + 1 * VHDX_META_ENTRY_SIZE, &vds, base + 8, 8, vreq);
+	put_meta_entry(t + VHDX_META_ENTRIES + 2 * VHDX_META_ENTRY_SIZE, &p83, base + 16, 16, vreq);
+	put_meta_entry(t + VHDX_META_ENTRIES + 3 * VHDX_META_ENTRY_SIZE, &lss, base + 32, 4, vreq);
+	put_meta_entry(t + VHDX_META_ENTRIES + 4 * VHDX_META_ENTRY_SIZE, &pss, base + 36, 4, vreq);
+
+	vhdx_put32(items + 0, c->block_size);
+	vhdx_put32(items + 4, c->p->fixed ? VHDX_FP_LEAVE_ALLOCATED : 0);
+	vhdx_put64(items + 8, c->vsize);
+	vhdx_guid_from_random(&disk_id, c->p->random + 32);
+	vhdx_guid_store(items + 16, &disk_id);
+	vhdx_put32(items + 32, c->lss);
+	vhdx_put32(items + 36, c->pss);
+
+	return cr_write(c, c->meta_off, t, CR_META_USED, "metadata table");
+}
+
+/* One payload block: read it from the source, decide where it goes, write it; *entry gets its BAT entry. */
+static vhdx_status cr_block(struct cr *c, uint64_t b, uint64_t *entry)
+{
+	const struct vhdx_create_params *p = c->p;
+	uint64_t voff = b * c->block_size, left = c->vsize - voff, off, len;
+	size_t n = left < c->block_size ? (size_t)left : (size_t)c->block_size;
+	int zero = 1;
+	vhdx_status st;
+
+	*entry = VHDX_BAT_NOT_PRESENT;
+	if (p->source) {
+		if (p->source(p->source_ctx, voff, c->block, n))
+			return cr_fail(c, VHDX_E_IO, "reading the source at offset %llu (%llu bytes) failed", voff,
+				       (uint64_t)n);
+		if (n < c->block_size)
+			memset(c->block + n, 0, c->block_size - n);
+		zero = all_zero(c->block, n);
+	}
+	if (p->fixed) {
+		off = c->payload_off + voff;
+	} else {
+		if (zero)
+			return VHDX_OK;
+		off = c->next_data;
+		c->next_data += c->block_size;
+		st = cr_grow(c, c->next_data);
+		if (st)
+			return st;
+	}
+	*entry = off | VHDX_BAT_FULLY_PRESENT;
+
+	len = c->block_size;
+	if (zero) { /* c->block holds zeros: write only what does not read as zero already */
+		if (off >= c->initial_size)
+			return VHDX_OK;
+		if (len > c->initial_size - off)
+			len = c->initial_size - off;
+	}
+	return cr_write(c, off, c->block, (size_t)len, "payload block");
+}
+
+/* Streams the payload blocks in order, writing the BAT one chunk at a time as its entries become known. */
+static vhdx_status cr_payload(struct cr *c)
+{
+	uint64_t i, b = 0, first = 0, entry;
+	size_t fill = 0;
+	vhdx_status st = VHDX_OK;
+
+	if (!c->p->source)
+		memset(c->block, 0, c->block_size);
+	for (i = 0; i < c->bat_entries; i++) {
+		entry = 0; /* sector bitmap entries stay NOT_PRESENT */
+		if (i % (c->chunk_ratio + 1) != c->chunk_ratio) {
+			st = cr_block(c, b++, &entry);
+			if (st)
+				return st;
+		}
+		vhdx_put64(c->work + fill * 8, entry);
+		if (++fill == CR_BAT_CHUNK) {
+			st = cr_write(c, c->bat_off + first * 8, c->work, CR_WORK, "BAT");
+			if (st)
+				return st;
+			first += fill;
+			fill = 0;
+		}
+	}
+	if (fill) { /* the region is a whole number of chunks: pad the last one with zeros */
+		memset(c->work + fill * 8, 0, CR_WORK - fill * 8);
+		st = cr_write(c, c->bat_off + first * 8, c->work, CR_WORK, "BAT");
+	}
+	return st;
+}
+
+static vhdx_status cr_region_tables(struct cr *c)
+{
+	static const struct vhdx_guid bat = VHDX_GUID_BAT, meta = VHDX_GUID_METADATA;
+	uint8_t *t = c->work, *e = c->work + VHDX_RGN_ENTRIES;
+	vhdx_status st;
+
+	memset(t, 0, VHDX_REGION_SIZE);
+	vhdx_put32(t, VHDX_RGN_SIGNATURE);
+	vhdx_put32(t + VHDX_RGN_COUNT, 2);
+	vhdx_guid_store(e, &bat);
+	vhdx_put64(e + 16, c->bat_off);
+	vhdx_put32(e + 24, (uint32_t)c->bat_len);
+	vhdx_put32(e + 28, VHDX_RGN_REQUIRED);
+	e += VHDX_RGN_ENTRY_SIZE;
+	vhdx_guid_store(e, &meta);
+	vhdx_put64(e + 16, c->meta_off);
+	vhdx_put32(e + 24, (uint32_t)VHDX_MiB);
+	vhdx_put32(e + 28, VHDX_RGN_REQUIRED);
+	vhdx_put32(t + VHDX_RGN_CHECKSUM, vhdx_crc32c(0, t, VHDX_REGION_SIZE));
+
+	st = cr_write(c, VHDX_REGION1_OFFSET, t, VHDX_REGION_SIZE, "region table 1");
+	if (!st)
+		st = cr_write(c, VHDX_REGION2_OFFSET, t, VHDX_REGION_SIZE, "region table 2");
+	return st;
+}
+
+static vhdx_status cr_headers(struct cr *c)
+{
+	struct vhdx_guid fw, dw;
+	uint8_t *h = c->work;
+	vhdx_status st;
+	int i;
+
+	vhdx_guid_from_random(&fw, c->p->random);
+	vhdx_guid_from_random(&dw, c->p->random + 16);
+	for (i = 0; i < 2; i++) {
+		memset(h, 0, VHDX_HEADER_SIZE);
+		vhdx_put32(h + VHDX_HDR_SIG, VHDX_HDR_SIGNATURE);
+		vhdx_put64(h + VHDX_HDR_SEQUENCE, (uint64_t)i);
+		vhdx_guid_store(h + VHDX_HDR_FILE_WRITE, &fw);
+		vhdx_guid_store(h + VHDX_HDR_DATA_WRITE, &dw);
+		/* LogGuid stays zero */
+		vhdx_put16(h + VHDX_HDR_LOG_VERSION, 0);
+		vhdx_put16(h + VHDX_HDR_VERSION, 1);
+		vhdx_put32(h + VHDX_HDR_LOG_LENGTH, c->log_size);
+		vhdx_put64(h + VHDX_HDR_LOG_OFFSET, c->log_off);
+		vhdx_put32(h + VHDX_HDR_CHECKSUM, vhdx_crc32c(0, h, VHDX_HEADER_SIZE));
+		st = cr_write(c, i ? VHDX_HEADER2_OFFSET : VHDX_HEADER1_OFFSET, h, VHDX_HEADER_SIZE,
+			      i ? "header 2" : "header 1");
+		if (st)
+			return st;
+	}
+	return VHDX_OK;
+}
+
+static vhdx_status cr_identifier(struct cr *c)
+{
+	static const char creator[] = "vhdxboot " VHDX_VERSION_STRING;
+	uint8_t *f = c->work;
+	size_t i;
+
+	memset(f, 0, 4096);
+	vhdx_put64(f, VHDX_IDENT_SIGNATURE);
+	for (i = 0; creator[i] && i < VHDX_IDENT_CREATOR_LEN / 2; i++)
+		vhdx_put16(f + VHDX_IDENT_CREATOR + 2 * i, (uint16_t)(uint8_t)creator[i]);
+	return cr_write(c, VHDX_IDENT_OFFSET, f, 4096, "file identifier");
+}
+
+static vhdx_status cr_run(struct cr *c)
+{
+	vhdx_status st;
+	uint64_t end;
+
+	/* an old image on the medium stops being one before anything else is written */
+	if (c->initial_size) {
+		st = cr_zero(c, 0, VHDX_HEADER_AREA, "header area");
+		if (!st)
+			st = cr_flush(c);
+		if (st)
+			return st;
+	}
+	end = c->p->fixed ? c->payload_off + c->payload_blocks * c->block_size : c->payload_off;
+	st = cr_grow(c, end);
+	if (!st)
+		st = cr_zero(c, c->log_off, c->log_size, "log");
+	if (!st)
+		st = cr_metadata(c);
+	if (!st)
+		st = cr_payload(c);
+	if (st)
+		return st;
+
+	/* dynamic: the file ends with the last present block (or the BAT); drop anything an old file had beyond */
+	end = c->p->fixed ? end : c->next_data;
+	if (c->io->size > end && c->io->resize) {
+		if (c->io->resize(c->io->ctx, end))
+			return cr_fail(c, VHDX_E_IO, "truncating the file to %llu bytes failed", end);
+		c->io->size = end;
+	}
+
+	st = cr_flush(c);
+	if (!st)
+		st = cr_region_tables(c);
+	if (!st)
+		st = cr_headers(c);
+	if (!st)
+		st = cr_flush(c);
+	if (!st)
+		st = cr_identifier(c);
+	if (!st)
+		st = cr_flush(c);
+	return st;
+}
+
+vhdx_status vhdx_create(struct vhdx_io *io, const struct vhdx_create_params *p, char *msg, size_t msglen)
+{
+	struct cr c;
+	vhdx_status st;
+
+	memset(&c, 0, sizeof(c));
+	c.io = io;
+	c.p = p;
+	c.msg = msg;
+	c.msglen = msglen;
+	if (msg && msglen)
+		msg[0] = 0;
+	if (!io || !p || !io->write || !io->alloc || !io->free)
+		return cr_fail(&c, VHDX_E_ARG, "create: no parameters or an incomplete I/O backend");
+	if (io->read_only)
+		return cr_fail(&c, VHDX_E_READONLY, "the medium is read-only");
+	st = cr_check(&c);
+	if (st)
+		return st;
+	c.initial_size = io->size;
+
+	c.work = io->alloc(io->ctx, CR_WORK);
+	if (!c.work)
+		return cr_fail(&c, VHDX_E_NOMEM, "cannot allocate %llu bytes of scratch memory", (uint64_t)CR_WORK);
+	c.block = io->alloc(io->ctx, c.block_size);
+	if (!c.block) {
+		io->free(io->ctx, c.work, CR_WORK);
+		return cr_fail(&c, VHDX_E_NOMEM, "cannot allocate a block buffer of %u bytes", c.block_size);
+	}
+	st = cr_run(&c);
+	io->free(io->ctx, c.block, c.block_size);
+	io->free(io->ctx, c.work, CR_WORK);
+	return st;
+}
