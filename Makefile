@@ -12,7 +12,12 @@ HOST_CFLAGS := -std=c11 $(WARN) $(OPT) -D_GNU_SOURCE -Icore
 CORE_SRC := $(wildcard core/*.c)
 CORE_HDR := $(wildcard core/*.h)
 CORE_OBJ := $(patsubst core/%.c,$(BUILD)/core/%.o,$(CORE_SRC))
+# On the host libc supplies memcpy and friends; core/mem.c is for firmware (and its own unit test), so it stays out
+# of the library, where the archive scan would otherwise pick it ahead of libc.
+CORE_MEM_OBJ := $(BUILD)/core/mem.o
 CORE_LIB := $(BUILD)/core/libvhdxcore.a
+# Stop gcc turning the byte loops of mem.c back into calls to themselves.
+NO_LOOP_PATTERNS := $(shell $(CC) -fno-tree-loop-distribute-patterns -E -x c /dev/null >/dev/null 2>&1 && echo -fno-tree-loop-distribute-patterns)
 
 ALL_TARGETS :=
 TEST_DEPS   :=
@@ -24,7 +29,9 @@ $(BUILD)/core/%.o: core/%.c $(CORE_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -c $< -o $@
 
-$(CORE_LIB): $(CORE_OBJ)
+$(CORE_MEM_OBJ): CORE_CFLAGS += $(NO_LOOP_PATTERNS)
+
+$(CORE_LIB): $(filter-out $(CORE_MEM_OBJ),$(CORE_OBJ))
 	@rm -f $@
 	ar rcs $@ $^
 

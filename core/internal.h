@@ -83,6 +83,16 @@ uint32_t vhdx_struct_crc(const void *buf, size_t len, size_t csum_off);
 /* header.c */
 void vhdx_header_parse(struct vhdx_header *h, const uint8_t *buf);
 void vhdx_header_serialize(uint8_t *buf, const struct vhdx_header *h); /* keeps buf's reserved bytes, sets checksum */
+vhdx_status vhdx_headers_load(struct vhdx_image *img, uint8_t *buf);
+vhdx_status vhdx_header_check_current(struct vhdx_image *img);
+
+/* region.c, metadata.c, bat.c: each validates its structure; scratch holds at least 64 KiB */
+vhdx_status vhdx_regions_load(struct vhdx_image *img, uint8_t *scratch);
+vhdx_status vhdx_metadata_load(struct vhdx_image *img, uint8_t *scratch);
+vhdx_status vhdx_bat_geometry(struct vhdx_image *img);
+vhdx_status vhdx_bat_scan(struct vhdx_image *img);
+#define VHDX_BAT_WINDOW 8192 /* entries cached for virtual reads */
+vhdx_status vhdx_bat_entry(struct vhdx_image *img, uint64_t index, uint64_t *entry);
 
 /* bat.c: index of payload block b's entry, and of the bitmap entry of chunk c */
 static inline uint64_t vhdx_bat_index(const struct vhdx_image *img, uint64_t b)

@@ -1,7 +1,7 @@
 /*
  * mem.c - the four memory functions.  Firmware has no libc, yet the compiler emits calls to these for struct
- * copies and zeroing, so the core carries its own under the standard names.  On the host the linker prefers
- * libc's (this object is only pulled out of the archive when nothing else defines them).
+ * copies and zeroing, so the core carries its own under the standard names.  The host build leaves this file out
+ * of the core library and uses libc's.
  */
 #include "internal.h"
 

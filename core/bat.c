@@ -1,0 +1,204 @@
+/*
+ * bat.c - BAT geometry, the one streaming pass that checks every entry, and entry lookups for reads.
+ * Memory stays flat whatever the BAT size: one read window plus one bit per MiB of file for the overlap check.
+ */
+#include "internal.h"
+
+#define SCAN_BYTES (1024 * 1024)
+
+vhdx_status vhdx_bat_geometry(struct vhdx_image *img)
+{
+	uint64_t bs = img->block_size, pb, cr, need;
+
+	cr = (VHDX_CHUNK_BYTES * img->logical_sector_size) / bs;
+	pb = img->virtual_size / bs + (img->virtual_size % bs != 0);
+	if (img->has_parent)
+		need = (pb / cr + (pb % cr != 0)) * (cr + 1);
+	else
+		need = pb + (pb - 1) / cr;
+	img->chunk_ratio = cr;
+	img->payload_blocks = pb;
+	img->bat_entries = need;
+	if (need > img->bat_length / 8)
+		return vhdx_fail(img, VHDX_E_CORRUPT, "BAT region: length %u holds %u entries but the disk needs %llu",
+				 img->bat_length, img->bat_length / 8, need);
+	return VHDX_OK;
+}
+
+struct scan {
+	uint8_t *used;     /* one bit per MiB of file: taken by a block */
+	uint64_t used_mib; /* bits in `used` */
+	uint64_t reserved_bits;
+	uint64_t first_reserved;
+};
+
+static int inside(uint64_t off, uint64_t len, uint64_t start, uint64_t slen)
+{
+	return off < start + slen && start < off + len;
+}
+
+/* Checks where a present block lies; `what` names the entry ("BAT entry 7 (payload block 7)"). */
+static vhdx_status check_place(struct vhdx_image *img, struct scan *s, uint64_t idx, const char *kind, uint64_t num,
+			       uint64_t off, uint64_t len)
+{
+	const struct vhdx_header *h = &img->header[img->current];
+	uint64_t end;
+
+	if (off < VHDX_HEADER_AREA)
+		return vhdx_fail(img, VHDX_E_CORRUPT, "BAT entry %llu (%s %llu): file offset %llu lies in the header area",
+				 idx, kind, num, off);
+	if (vhdx_add_overflow(off, len, &end) || end > img->io->size)
+		return vhdx_fail(img, VHDX_E_CORRUPT,
+				 "BAT entry %llu (%s %llu): block at %llu, %llu bytes, runs beyond the end of the file (%llu bytes)",
+				 idx, kind, num, off, len, img->io->size);
+	if (h->log_length && inside(off, len, h->log_offset, h->log_length))
+		return vhdx_fail(img, VHDX_E_CORRUPT, "BAT entry %llu (%s %llu): block at %llu overlaps the log", idx, kind,
+				 num, off);
+	if (inside(off, len, img->meta_offset, img->meta_length))
+		return vhdx_fail(img, VHDX_E_CORRUPT, "BAT entry %llu (%s %llu): block at %llu overlaps the metadata region",
+				 idx, kind, num, off);
+	if (inside(off, len, img->bat_offset, img->bat_length))
+		return vhdx_fail(img, VHDX_E_CORRUPT, "BAT entry %llu (%s %llu): block at %llu overlaps the BAT region", idx,
+				 kind, num, off);
+	for (uint64_t m = off / VHDX_MiB; m < (end + VHDX_MiB - 1) / VHDX_MiB && m < s->used_mib; m++) {
+		if (s->used[m / 8] & (1u << (m % 8)))
+			return vhdx_fail(img, VHDX_E_CORRUPT,
+					 "BAT entry %llu (%s %llu): block at %llu overlaps another block at MiB %llu", idx,
+					 kind, num, off, m);
+		s->used[m / 8] |= (uint8_t)(1u << (m % 8));
+	}
+	if (end > img->data_end)
+		img->data_end = end;
+	return VHDX_OK;
+}
+
+static vhdx_status check_payload(struct vhdx_image *img, struct scan *s, uint64_t idx, uint64_t b, uint64_t e)
+{
+	unsigned state = (unsigned)(e & VHDX_BAT_STATE_MASK);
+	uint64_t len, left;
+
+	if (b >= img->payload_blocks) {
+		/* padding of a differencing disk's last chunk: nothing may live there */
+		if (state != VHDX_BAT_NOT_PRESENT)
+			return vhdx_fail(img, VHDX_E_CORRUPT,
+					 "BAT entry %llu: state %u beyond the last payload block %llu", idx, state,
+					 img->payload_blocks - 1);
+		return VHDX_OK;
+	}
+	switch (state) {
+	case VHDX_BAT_NOT_PRESENT:
+	case VHDX_BAT_UNDEFINED:
+	case VHDX_BAT_ZERO:
+	case VHDX_BAT_UNMAPPED:
+		img->state_count[state]++;
+		return VHDX_OK;
+	case VHDX_BAT_PARTIALLY_PRESENT:
+		if (!img->has_parent)
+			return vhdx_fail(img, VHDX_E_CORRUPT,
+					 "BAT entry %llu (payload block %llu): state 7 (partially present) on a disk without a parent",
+					 idx, b);
+		/* fall through */
+	case VHDX_BAT_FULLY_PRESENT:
+		break;
+	default:
+		return vhdx_fail(img, VHDX_E_CORRUPT, "BAT entry %llu (payload block %llu): state %u is not a payload state",
+				 idx, b, state);
+	}
+	img->state_count[state]++;
+	/* The last block of a disk whose size is not a block multiple need only hold the data it covers. */
+	left = img->virtual_size - b * img->block_size;
+	len = left < img->block_size ? (left + VHDX_MiB - 1) / VHDX_MiB * VHDX_MiB : img->block_size;
+	return check_place(img, s, idx, "payload block", b, e & VHDX_BAT_OFFSET_MASK, len);
+}
+
+static vhdx_status check_bitmap(struct vhdx_image *img, struct scan *s, uint64_t idx, uint64_t c, uint64_t e)
+{
+	unsigned state = (unsigned)(e & VHDX_BAT_STATE_MASK);
+
+	if (state == VHDX_BAT_NOT_PRESENT)
+		return VHDX_OK;
+	if (state != VHDX_SB_PRESENT)
+		return vhdx_fail(img, VHDX_E_CORRUPT, "BAT entry %llu (sector bitmap %llu): state %u is not 0 or 6", idx, c,
+				 state);
+	img->bitmaps_present++;
+	return check_place(img, s, idx, "sector bitmap", c, e & VHDX_BAT_OFFSET_MASK, VHDX_MiB);
+}
+
+vhdx_status vhdx_bat_scan(struct vhdx_image *img)
+{
+	struct vhdx_io *io = img->io;
+	struct scan s = { 0, 0, 0, 0 };
+	size_t used_bytes;
+	uint8_t *buf;
+	uint64_t idx = 0, b = 0, c = 0, pos = 0; /* pos: place inside a chunk of chunk_ratio + 1 entries */
+	vhdx_status st = VHDX_OK;
+
+	s.used_mib = (io->size + VHDX_MiB - 1) / VHDX_MiB;
+	used_bytes = (size_t)((s.used_mib + 7) / 8);
+	s.used = io->alloc(io->ctx, used_bytes ? used_bytes : 1);
+	buf = io->alloc(io->ctx, SCAN_BYTES);
+	if (!s.used || !buf) {
+		st = vhdx_fail(img, VHDX_E_NOMEM, "BAT: no memory for the scan (%llu bytes)",
+			       (uint64_t)used_bytes + SCAN_BYTES);
+		goto out;
+	}
+	memset(s.used, 0, used_bytes ? used_bytes : 1);
+
+	while (idx < img->bat_entries && !st) {
+		uint64_t n = img->bat_entries - idx;
+		if (n > SCAN_BYTES / 8)
+			n = SCAN_BYTES / 8;
+		st = vhdx_pread(img, img->bat_offset + idx * 8, buf, (size_t)(n * 8), "BAT");
+		for (uint64_t k = 0; k < n && !st; k++, idx++) {
+			uint64_t e = vhdx_le64(buf + k * 8);
+			if (e & VHDX_BAT_RESERVED_MASK) {
+				if (!s.reserved_bits++)
+					s.first_reserved = idx;
+			}
+			if (pos == img->chunk_ratio) {
+				if (e)
+					st = check_bitmap(img, &s, idx, c, e);
+				c++;
+				pos = 0;
+			} else {
+				if (e)
+					st = check_payload(img, &s, idx, b, e);
+				else if (b < img->payload_blocks)
+					img->state_count[VHDX_BAT_NOT_PRESENT]++;
+				b++;
+				pos++;
+			}
+		}
+	}
+	if (!st && s.reserved_bits)
+		vhdx_warn(img, "BAT: %llu entries have reserved bits set (first: entry %llu)", s.reserved_bits,
+			  s.first_reserved);
+out:
+	if (buf)
+		io->free(io->ctx, buf, SCAN_BYTES);
+	if (s.used)
+		io->free(io->ctx, s.used, used_bytes ? used_bytes : 1);
+	return st;
+}
+
+vhdx_status vhdx_bat_entry(struct vhdx_image *img, uint64_t index, uint64_t *entry)
+{
+	if (index >= img->bat_entries)
+		return vhdx_fail(img, VHDX_E_ARG, "BAT: entry %llu is beyond the %llu entries", index, img->bat_entries);
+	if (index < img->batwin_first || index >= img->batwin_first + img->batwin_count) {
+		uint64_t first = index - index % VHDX_BAT_WINDOW, n = img->bat_entries - first;
+		vhdx_status st;
+		if (n > img->batwin_cap)
+			n = img->batwin_cap;
+		img->batwin_count = 0;
+		st = vhdx_pread(img, img->bat_offset + first * 8, img->batwin, (size_t)(n * 8), "BAT");
+		if (st)
+			return st;
+		for (uint64_t k = 0; k < n; k++) /* keep entries in host order once */
+			img->batwin[k] = vhdx_le64(&img->batwin[k]);
+		img->batwin_first = first;
+		img->batwin_count = (uint32_t)n;
+	}
+	*entry = img->batwin[index - img->batwin_first];
+	return VHDX_OK;
+}
