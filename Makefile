@@ -38,6 +38,7 @@ $(CORE_LIB): $(filter-out $(CORE_MEM_OBJ),$(CORE_OBJ))
 -include host/host.mk
 -include efi/efi.mk
 -include tests/tests.mk
+-include $(wildcard tests/*/*.mk)
 
 all: $(ALL_TARGETS)
 
