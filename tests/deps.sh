@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# tests/deps.sh - makes sure the Debian packages that the build, the tests and the benchmarks need are installed.
+#
+# Checks commands and files; if any is missing: as root, `apt-get update` and one non-interactive
+# `apt-get install`; otherwise prints the one apt-get line to run and exits 1.  Exit 0 when all is present.
+# Safe with CI=true and no terminal.  DEPS_CHECK_ONLY=1: only report, never install.
+set -euo pipefail
+
+# requirement|package: a command name, or an absolute path (glob) that must exist
+reqs=(
+	"make|make"
+	"gcc|gcc"
+	"cc|gcc"
+	"/usr/include/stdio.h|libc6-dev"
+	"ar|binutils"
+	"objcopy|binutils"
+	"ld|binutils"
+	"/usr/include/x86_64-linux-gnu/gnu/stubs-32.h|gcc-multilib"
+	"/usr/lib/gcc/x86_64-linux-gnu/*/32/crtbegin.o|gcc-multilib"
+	"clang|clang"
+	"python3|python3"
+	"bunzip2|bzip2"
+	"cmp|diffutils"
+	"sha256sum|coreutils"
+	"timeout|coreutils"
+	"truncate|coreutils"
+	"qemu-img|qemu-utils"
+	"qemu-io|qemu-utils"
+	"vhdiinfo|libvhdi-utils"
+	"vhdimount|libvhdi-utils"
+	"fusermount3|fuse3"
+	"/usr/include/efi/efi.h|gnu-efi"
+	"/usr/lib/crt0-efi-x86_64.o|gnu-efi"
+	"/usr/lib/elf_x86_64_efi.lds|gnu-efi"
+	"/usr/share/OVMF/OVMF_CODE_4M.fd|ovmf"
+	"/usr/share/OVMF/OVMF_VARS_4M.fd|ovmf"
+	"qemu-system-x86_64|qemu-system-x86"
+	"mcopy|mtools"
+	"mkfs.vfat|dosfstools"
+	"sgdisk|gdisk"
+	"hyperfine|hyperfine"
+	"/usr/bin/time|time"
+)
+
+have() {
+	local what=$1
+	if [[ $what == /* ]]; then
+		compgen -G "$what" >/dev/null
+	else
+		# sbin directories may be missing from a non-root PATH
+		command -v "$what" >/dev/null 2>&1 || [[ -x /usr/sbin/$what || -x /sbin/$what ]]
+	fi
+}
+
+missing_pkgs=()
+missing_what=()
+for r in "${reqs[@]}"; do
+	what=${r%%|*}
+	pkg=${r##*|}
+	if ! have "$what"; then
+		missing_what+=("$what")
+		case " ${missing_pkgs[*]-} " in
+		*" $pkg "*) ;;
+		*) missing_pkgs+=("$pkg") ;;
+		esac
+	fi
+done
+
+if ((${#missing_pkgs[@]} == 0)); then
+	exit 0
+fi
+
+line="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing_pkgs[*]}"
+echo "deps: missing: ${missing_what[*]}" >&2
+
+if [[ ${DEPS_CHECK_ONLY:-0} == 1 || $(id -u) != 0 ]]; then
+	echo "deps: install them with (as root):" >&2
+	echo "  $line" >&2
+	exit 1
+fi
+
+echo "deps: installing: ${missing_pkgs[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt_opts=(-y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+# another apt run (unattended upgrades on a fresh machine) may hold the lock for a while: wait for it
+apt_try() {
+	local i
+	for i in $(seq 1 6); do
+		if "$@" </dev/null; then
+			return 0
+		fi
+		echo "deps: '$*' failed (attempt $i), retrying in 10s" >&2
+		sleep 10
+	done
+	return 1
+}
+apt_try apt-get "${apt_opts[@]}" -o DPkg::Lock::Timeout=300 update
+apt_try apt-get "${apt_opts[@]}" -o DPkg::Lock::Timeout=300 install --no-install-recommends "${missing_pkgs[@]}"
+
+still=()
+for r in "${reqs[@]}"; do
+	what=${r%%|*}
+	have "$what" || still+=("$what")
+done
+if ((${#still[@]} > 0)); then
+	echo "deps: still missing after install: ${still[*]}" >&2
+	exit 1
+fi
+echo "deps: all present" >&2

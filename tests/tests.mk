@@ -1,0 +1,40 @@
+# tests/tests.mk - unit-test binaries, the bench program, and the test / bench / deps targets.
+# Included by the root Makefile after host/host.mk and efi/efi.mk.
+
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
+UNIT_HDR    := $(wildcard tests/unit/*.h)
+UNIT_HELPER := $(BUILD)/tests/unit/membackend.o
+VHDX_TOOL   := $(BUILD)/host/vhdx
+CRCBENCH    := $(BUILD)/tests/bench/crcbench
+
+.PHONY: deps test test-build bench unit
+
+# Installs (as root) or names (otherwise) the Debian packages the build and the tests need.
+deps:
+	@bash tests/deps.sh
+
+$(UNIT_HELPER): tests/unit/membackend.c $(UNIT_HDR) $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -Itests/unit -c $< -o $@
+
+$(BUILD)/tests/unit/test_%: tests/unit/test_%.c $(UNIT_HELPER) $(CORE_LIB) $(UNIT_HDR) $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -Itests/unit $< $(UNIT_HELPER) $(CORE_LIB) -o $@
+
+unit: $(UNIT_BINS)
+
+test-build: all $(UNIT_BINS) $(TEST_DEPS)
+
+# `make test`: dependencies first (the EFI build needs gnu-efi), then everything built, then every suite.
+test: deps
+	@$(MAKE) --no-print-directory test-build
+	@BUILD=$(BUILD) bash tests/run.sh
+
+$(CRCBENCH): tests/bench/crcbench.c $(CORE_LIB) $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $< $(CORE_LIB) -o $@
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(CRCBENCH)
+	@BUILD=$(BUILD) bash tests/bench/bench.sh
