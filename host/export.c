@@ -1,0 +1,175 @@
+/*
+ * export.c - `vhdx export IMAGE OUT`: the virtual disk as a raw file.  A regular OUT stays sparse: blocks the
+ * core reports as holding no data, and all-zero pieces of the others, are not written, and the file is cut to
+ * the virtual size at the end.  Standard output, pipes and devices get every byte in order.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "host.h"
+
+#define PIECE (4u << 20) /* bytes per vhdx_read */
+
+static const char export_usage[] =
+	"usage: vhdx export IMAGE OUT\n"
+	"\n"
+	"Write the virtual disk of IMAGE to OUT as a raw image ('-' for standard output).  A regular file OUT is\n"
+	"written sparse: blocks that hold no data and all-zero stretches stay holes.  OUT is replaced if it exists.\n"
+	"Exit 0 done, 1 the image is corrupt or unsupported, 2 usage or I/O error.\n"
+	"\n"
+	"  -h, --help    this text\n"
+	"  --version     the version\n";
+
+static int zero_piece(const uint8_t *p, size_t n)
+{
+	static const uint8_t zeros[4096];
+	size_t k;
+
+	for (; n; p += k, n -= k) {
+		k = n < sizeof(zeros) ? n : sizeof(zeros);
+		if (memcmp(p, zeros, k))
+			return 0;
+	}
+	return 1;
+}
+
+struct out {
+	const char *name;
+	int fd;
+	int sparse;   /* a regular file: skip zeros, pwrite at offsets, ftruncate at the end */
+	int created;  /* remove it if the export fails */
+};
+
+static int open_out(struct out *o, const char *name, const struct host_file *img)
+{
+	struct stat st, ist;
+
+	memset(o, 0, sizeof(*o));
+	o->name = name;
+	if (!strcmp(name, "-")) {
+		o->name = "standard output";
+		o->fd = STDOUT_FILENO;
+		if (isatty(o->fd)) {
+			host_error(o->name, "refusing to write a disk image to a terminal");
+			return EXIT_USAGE;
+		}
+		return 0;
+	}
+	o->fd = open(name, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+	if (o->fd < 0 || fstat(o->fd, &st) < 0) {
+		host_error(name, "%s", strerror(errno));
+		if (o->fd >= 0)
+			close(o->fd);
+		return EXIT_USAGE;
+	}
+	/* O_TRUNC only after this check: exporting onto the image itself would destroy it */
+	if (fstat(img->fd, &ist) == 0 && st.st_dev == ist.st_dev && st.st_ino == ist.st_ino) {
+		host_error(name, "is the image itself");
+		close(o->fd);
+		return EXIT_USAGE;
+	}
+	if (S_ISREG(st.st_mode)) {
+		if (ftruncate(o->fd, 0) < 0) {
+			host_error(name, "%s", strerror(errno));
+			close(o->fd);
+			return EXIT_USAGE;
+		}
+		o->sparse = 1;
+		o->created = 1;
+	}
+	return 0;
+}
+
+static int finish_out(struct out *o, uint64_t size, int ok)
+{
+	int e = 0;
+
+	if (ok && o->sparse && ftruncate(o->fd, (off_t)size) < 0)
+		e = errno;
+	if (ok && !e && o->fd != STDOUT_FILENO && fsync(o->fd) < 0 && errno != EINVAL && errno != EROFS)
+		e = errno;
+	if (o->fd != STDOUT_FILENO && close(o->fd) < 0 && !e && errno != EINTR)
+		e = errno;
+	if (ok && e)
+		host_error(o->name, "%s", strerror(e));
+	if ((!ok || e) && o->created)
+		unlink(o->name);
+	return ok && !e ? EXIT_SOUND : EXIT_USAGE;
+}
+
+int cmd_export(int argc, char **argv)
+{
+	struct host_file f;
+	struct vhdx_image img;
+	struct out o;
+	uint8_t *buf;
+	uint64_t off = 0, end, bs;
+	const char *path;
+	vhdx_status st = VHDX_OK;
+	int rc, first, opened, e;
+
+	rc = host_simple_args("export", export_usage, argc, argv, 2, &first);
+	if (rc >= 0)
+		return rc;
+	path = argv[first];
+	rc = host_image_open(&f, &img, path, HOST_RDONLY, &opened);
+	if (rc)
+		return rc;
+	host_print_warnings(path, &img);
+	rc = open_out(&o, argv[first + 1], &f);
+	if (rc) {
+		host_image_close(&f, &img);
+		return rc;
+	}
+	buf = malloc(PIECE);
+	if (!buf) {
+		host_error(path, "%s", strerror(ENOMEM));
+		finish_out(&o, 0, 0);
+		host_image_close(&f, &img);
+		return EXIT_USAGE;
+	}
+
+	bs = img.block_size;
+	while (off < img.virtual_size) {
+		uint64_t n, block_end = (off / bs + 1) * bs;
+		if (block_end > img.virtual_size)
+			block_end = img.virtual_size;
+		if (o.sparse && off % bs == 0) {
+			unsigned state;
+			uint64_t file_off;
+			st = vhdx_block_lookup(&img, off / bs, &state, &file_off);
+			if (st)
+				break;
+			if (file_off == 0 && !img.has_parent) { /* nothing stored: the block reads as zeros */
+				off = block_end;
+				continue;
+			}
+		}
+		n = block_end - off < PIECE ? block_end - off : PIECE;
+		st = vhdx_read(&img, off, buf, (size_t)n);
+		if (st)
+			break;
+		if (!o.sparse || !zero_piece(buf, (size_t)n)) {
+			e = host_write_all(o.fd, buf, (size_t)n, o.sparse ? (int64_t)off : -1);
+			if (e) {
+				host_error(o.name, "write at offset %llu failed: %s", (unsigned long long)off, strerror(e));
+				break;
+			}
+		}
+		off += n;
+	}
+	free(buf);
+	end = img.virtual_size;
+	if (st)
+		rc = host_report(path, st, img.msg, &f);
+	else if (off < end)
+		rc = EXIT_USAGE; /* a write failed, reported above */
+	rc = finish_out(&o, end, rc == 0) ? (rc ? rc : EXIT_USAGE) : rc;
+	host_image_close(&f, &img);
+	return rc;
+}

@@ -1,0 +1,39 @@
+/* file.h - the POSIX binding: struct vhdx_io over a file descriptor, and the host's source of randomness. */
+#ifndef HOST_FILE_H
+#define HOST_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vhdx.h"
+
+struct host_file {
+	struct vhdx_io io;
+	const char *path;
+	int fd;
+	int is_reg;   /* a regular file (ftruncate works, holes are possible) */
+	int is_blk;   /* a block device */
+	int err;      /* errno of the last failing callback, 0 if none */
+};
+
+/* Open modes. */
+enum {
+	HOST_RDONLY,    /* info, check, export */
+	HOST_RDWR,      /* session: falls back to read-only (io.read_only = 1) when the medium refuses writes */
+	HOST_CREATE     /* create: a new file (O_EXCL) */
+};
+
+/* Returns 0 or an errno value; on success f->io is ready to hand to the core. */
+int host_file_open(struct host_file *f, const char *path, int mode);
+/* Returns 0 or an errno value (from close). */
+int host_file_close(struct host_file *f);
+/* Reads exactly len bytes at off, zero-filling past the end of the file; 0 or an errno value. */
+int host_file_read_fill(struct host_file *f, uint64_t off, void *buf, size_t len);
+
+/* Writes all of buf to fd (at off when off >= 0, else at the current position); 0 or an errno value. */
+int host_write_all(int fd, const void *buf, size_t len, int64_t off);
+
+/* Fills buf with random bytes from getrandom(2); 0 or an errno value. */
+int host_random(void *buf, size_t len);
+
+#endif

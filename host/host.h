@@ -1,0 +1,55 @@
+/* host.h - what the `vhdx` tool's files share: subcommands, option handling, error reporting, exit codes. */
+#ifndef HOST_HOST_H
+#define HOST_HOST_H
+
+#include <stdint.h>
+
+#include "file.h"
+#include "vhdx.h"
+
+/* Exit codes. */
+#define EXIT_SOUND 0
+#define EXIT_BAD 1   /* corrupt, unsupported, log pending, read-only, sequence: the image's fault */
+#define EXIT_USAGE 2 /* usage and I/O errors: the caller's or the system's */
+
+#define HOST_VERSION_LINE "vhdx (vhdxboot) " VHDX_VERSION_STRING "\n"
+
+int cmd_info(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_session(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_create(int argc, char **argv);
+
+/*
+ * Option helpers for the subcommands.  Each parses with getopt_long (opterr off) and hands the cases it does not
+ * handle itself here: 'h' prints usage to stdout, 'V' the version, '?' and ':' an error line.  Returns the exit
+ * code to leave with.
+ */
+int host_opt_common(const char *cmd, int c, const char *usage, char **argv);
+/* For subcommands with only --help/--version: returns -1 with *first at `want` operands, or an exit code. */
+int host_simple_args(const char *cmd, const char *text, int argc, char **argv, int want, int *first);
+/* "vhdx: CMD: <message> (see 'vhdx CMD --help')" on stderr; returns EXIT_USAGE. */
+int host_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* "vhdx: NAME: <message>" on stderr. */
+void host_error(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The exit code for a core status. */
+int host_exit_code(vhdx_status st);
+/* Reports a failed core call on an image: the core's message (plus the OS error behind an I/O failure). */
+int host_report(const char *name, vhdx_status st, const char *msg, const struct host_file *f);
+
+/*
+ * Opens path in the given mode and runs vhdx_open.  Returns 0 when the image is open (close it with
+ * host_image_close), otherwise reports the failure and returns the exit code; *opened tells whether the file
+ * itself opened (img then holds whatever the core parsed before it stopped; the file is closed already).
+ */
+int host_image_open(struct host_file *f, struct vhdx_image *img, const char *path, int mode, int *opened);
+void host_image_close(struct host_file *f, struct vhdx_image *img);
+void host_print_warnings(const char *name, const struct vhdx_image *img);
+
+/* Parses a byte count with an optional K, M, G or T suffix (powers of 1024); 0 on success, -1 if malformed. */
+int host_parse_size(const char *s, uint64_t *out);
+/* "4 MiB", "1.5 GiB": a short human form of a byte count. */
+const char *host_human(uint64_t bytes, char *buf, unsigned len);
+
+#endif

@@ -1,0 +1,65 @@
+/* session.c - `vhdx session`: validate, then the core's session header update with 32 bytes of getrandom. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "host.h"
+
+static const char session_usage[] =
+	"usage: vhdx session IMAGE\n"
+	"\n"
+	"Validate IMAGE, then do a session header update: a new FileWriteGuid, the sequence number raised by two,\n"
+	"both header copies rewritten (the non-current one first) and flushed.  Nothing is written when the image is\n"
+	"not sound, its log must be replayed, it cannot be written or its sequence number cannot be raised.\n"
+	"Exit 0 done, 1 refused (corrupt, unsupported, log pending, read-only, sequence), 2 usage or I/O error.\n"
+	"\n"
+	"  -h, --help    this text\n"
+	"  --version     the version\n";
+
+int cmd_session(int argc, char **argv)
+{
+	struct host_file f;
+	struct vhdx_image img;
+	uint8_t rnd[32];
+	uint64_t old_seq;
+	char g[VHDX_GUID_TEXT];
+	const char *path;
+	vhdx_status st;
+	int rc, first, opened, e;
+
+	rc = host_simple_args("session", session_usage, argc, argv, 1, &first);
+	if (rc >= 0)
+		return rc;
+	path = argv[first];
+	rc = host_image_open(&f, &img, path, HOST_RDWR, &opened);
+	if (rc)
+		return rc;
+	host_print_warnings(path, &img);
+	e = host_random(rnd, sizeof(rnd));
+	if (e) {
+		host_error(path, "no random bytes for the new FileWriteGuid: %s; nothing was written", strerror(e));
+		host_image_close(&f, &img);
+		return EXIT_USAGE;
+	}
+	old_seq = img.header[img.current].sequence;
+	st = vhdx_session_update(&img, rnd);
+	if (st) {
+		rc = host_report(path, st, img.msg, &f);
+		host_image_close(&f, &img);
+		return rc;
+	}
+	vhdx_guid_format(&img.header[img.current].file_write_guid, g);
+	printf("%s: sequence %" PRIu64 " -> %" PRIu64 ", file write guid %s\n", path, old_seq,
+	       img.header[img.current].sequence, g);
+	vhdx_close(&img);
+	e = host_file_close(&f);
+	if (e) {
+		host_error(path, "%s", strerror(e));
+		return EXIT_USAGE;
+	}
+	if (fflush(stdout)) {
+		host_error("-", "writing the output failed");
+		return EXIT_USAGE;
+	}
+	return EXIT_SOUND;
+}
