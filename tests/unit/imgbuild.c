@@ -1,0 +1,343 @@
+/*
+ * imgbuild.c - small valid VHDX images in memory (see imgbuild.h).  Independent of the core on purpose: its own
+ * bitwise CRC-32C and its own GUID byte layout, so a core bug cannot hide behind a builder sharing it.
+ */
+#include "imgbuild.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MiB VHDX_MiB
+
+static uint32_t ib_crc(const uint8_t *p, size_t n)
+{
+	uint32_t c = 0xFFFFFFFFu;
+
+	while (n--) {
+		c ^= *p++;
+		for (int k = 0; k < 8; k++)
+			c = (c >> 1) ^ ((c & 1) ? 0x82F63B78u : 0);
+	}
+	return ~c;
+}
+
+/* checksum of a structure with its checksum field at offset 4 */
+static void fix_csum(uint8_t *p, size_t n)
+{
+	p[4] = p[5] = p[6] = p[7] = 0;
+	uint32_t c = ib_crc(p, n);
+	p[4] = (uint8_t)c;
+	p[5] = (uint8_t)(c >> 8);
+	p[6] = (uint8_t)(c >> 16);
+	p[7] = (uint8_t)(c >> 24);
+}
+
+static void put_guid(uint8_t *p, const struct vhdx_guid *g)
+{
+	p[0] = (uint8_t)g->data1;
+	p[1] = (uint8_t)(g->data1 >> 8);
+	p[2] = (uint8_t)(g->data1 >> 16);
+	p[3] = (uint8_t)(g->data1 >> 24);
+	p[4] = (uint8_t)g->data2;
+	p[5] = (uint8_t)(g->data2 >> 8);
+	p[6] = (uint8_t)g->data3;
+	p[7] = (uint8_t)(g->data3 >> 8);
+	memcpy(p + 8, g->data4, 8);
+}
+
+struct vhdx_guid ib_guid(unsigned n)
+{
+	struct vhdx_guid g = { 0x11223300u + n, (uint16_t)(0x4455 + n), (uint16_t)(0x6677 + n),
+			       { 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, (uint8_t)n } };
+	return g;
+}
+
+int ib_grow(struct ib *b, uint64_t size)
+{
+	if (size <= b->size)
+		return 0;
+	if (size > b->cap) {
+		uint64_t cap = b->cap ? b->cap : MiB;
+		while (cap < size)
+			cap *= 2;
+		uint8_t *nb = realloc(b->buf, (size_t)cap);
+		if (!nb)
+			return -1;
+		memset(nb + b->cap, 0, (size_t)(cap - b->cap));
+		b->buf = nb;
+		b->cap = cap;
+	}
+	b->size = size;
+	return 0;
+}
+
+uint8_t *ib_hdr(struct ib *b, int i)
+{
+	return b->buf + (i ? VHDX_HEADER2_OFFSET : VHDX_HEADER1_OFFSET);
+}
+
+void ib_hdr_fix(struct ib *b, int i)
+{
+	fix_csum(ib_hdr(b, i), VHDX_HEADER_SIZE);
+}
+
+uint8_t *ib_rgn(struct ib *b, int i)
+{
+	return b->buf + (i ? VHDX_REGION2_OFFSET : VHDX_REGION1_OFFSET);
+}
+
+uint8_t *ib_rgn_entry(struct ib *b, int i, unsigned k)
+{
+	return ib_rgn(b, i) + VHDX_RGN_ENTRIES + (size_t)k * VHDX_RGN_ENTRY_SIZE;
+}
+
+void ib_rgn_fix(struct ib *b, int i)
+{
+	fix_csum(ib_rgn(b, i), VHDX_REGION_SIZE);
+}
+
+void ib_rgn_fix_both(struct ib *b)
+{
+	ib_rgn_fix(b, 0);
+	memcpy(ib_rgn(b, 1), ib_rgn(b, 0), VHDX_REGION_SIZE);
+}
+
+uint8_t *ib_meta(struct ib *b)
+{
+	return b->buf + b->meta_off;
+}
+
+uint8_t *ib_meta_entry(struct ib *b, unsigned k)
+{
+	return ib_meta(b) + VHDX_META_ENTRIES + (size_t)k * VHDX_META_ENTRY_SIZE;
+}
+
+uint8_t *ib_meta_item(struct ib *b, unsigned k)
+{
+	return ib_meta(b) + vhdx_le32(ib_meta_entry(b, k) + 16);
+}
+
+unsigned ib_meta_add(struct ib *b, const struct vhdx_guid *g, uint32_t off, uint32_t len, uint32_t flags)
+{
+	unsigned k = b->meta_count++;
+	uint8_t *e = ib_meta_entry(b, k);
+
+	put_guid(e, g);
+	vhdx_put32(e + 16, off);
+	vhdx_put32(e + 20, len);
+	vhdx_put32(e + 24, flags);
+	vhdx_put32(e + 28, 0);
+	vhdx_put16(ib_meta(b) + VHDX_META_COUNT, (uint16_t)b->meta_count);
+	return k;
+}
+
+void ib_meta_remove(struct ib *b, unsigned k)
+{
+	if (k >= b->meta_count)
+		return;
+	memmove(ib_meta_entry(b, k), ib_meta_entry(b, k + 1), (size_t)(b->meta_count - k - 1) * VHDX_META_ENTRY_SIZE);
+	b->meta_count--;
+	memset(ib_meta_entry(b, b->meta_count), 0, VHDX_META_ENTRY_SIZE);
+	vhdx_put16(ib_meta(b) + VHDX_META_COUNT, (uint16_t)b->meta_count);
+}
+
+uint64_t ib_bat_index(const struct ib *b, uint64_t block)
+{
+	return block + block / b->chunk_ratio;
+}
+
+uint64_t ib_bat_get(const struct ib *b, uint64_t idx)
+{
+	return vhdx_le64(b->buf + b->bat_off + idx * 8);
+}
+
+void ib_bat_set(struct ib *b, uint64_t idx, uint64_t entry)
+{
+	vhdx_put64(b->buf + b->bat_off + idx * 8, entry);
+}
+
+uint8_t ib_pattern(uint64_t v)
+{
+	uint64_t x = (v + 1) * 0x9E3779B97F4A7C15ULL;
+	return (uint8_t)((x >> 56) ^ (v >> 20) ^ 0x5A);
+}
+
+static uint64_t block_bytes(const struct ib *b, uint64_t block)
+{
+	uint64_t left = b->p.virtual_size - block * b->p.block_size;
+	if (left >= b->p.block_size)
+		return b->p.block_size;
+	return (left + MiB - 1) / MiB * MiB;
+}
+
+int ib_place_block(struct ib *b, uint64_t block, uint64_t file_off, unsigned state)
+{
+	uint64_t len = block_bytes(b, block), v0 = block * b->p.block_size;
+
+	if (ib_grow(b, file_off + len))
+		return -1;
+	for (uint64_t i = 0; i < len; i++)
+		b->buf[file_off + i] = v0 + i < b->p.virtual_size ? ib_pattern(v0 + i) : 0;
+	ib_bat_set(b, ib_bat_index(b, block), file_off | state);
+	if (file_off + len > b->data_next)
+		b->data_next = file_off + len;
+	return 0;
+}
+
+uint64_t ib_alloc_block(struct ib *b, uint64_t block)
+{
+	uint64_t off = b->data_next;
+
+	if (ib_place_block(b, block, off, VHDX_BAT_FULLY_PRESENT))
+		return 0;
+	return off;
+}
+
+void ib_expect(const struct ib *b, uint64_t off, void *buf, size_t len)
+{
+	uint8_t *o = buf;
+
+	for (size_t i = 0; i < len; i++) {
+		uint64_t v = off + i, blk = v / b->p.block_size;
+		uint64_t e = ib_bat_get(b, ib_bat_index(b, blk));
+		if ((e & 7) == VHDX_BAT_FULLY_PRESENT)
+			o[i] = b->buf[(e & VHDX_BAT_OFFSET_MASK) + v % b->p.block_size];
+		else
+			o[i] = 0;
+	}
+}
+
+int ib_mb(const struct ib *b, struct membackend *mb)
+{
+	return mb_init_copy(mb, b->buf, b->size);
+}
+
+static void put_utf16(uint8_t *p, const char *s)
+{
+	for (; *s; s++, p += 2)
+		vhdx_put16(p, (uint16_t)(uint8_t)*s);
+}
+
+void ib_free(struct ib *b)
+{
+	free(b->buf);
+	memset(b, 0, sizeof(*b));
+}
+
+int ib_build(struct ib *b, const struct ib_params *pp)
+{
+	static const struct vhdx_guid g_bat = VHDX_GUID_BAT, g_meta = VHDX_GUID_METADATA, g_fp = VHDX_GUID_FILE_PARAMS,
+				      g_vds = VHDX_GUID_VDISK_SIZE, g_p83 = VHDX_GUID_PAGE83,
+				      g_lss = VHDX_GUID_LOGICAL_SECTOR, g_pss = VHDX_GUID_PHYSICAL_SECTOR,
+				      g_loc = VHDX_GUID_PARENT_LOCATOR, g_type = VHDX_GUID_PARENT_TYPE;
+	struct ib_params p = pp ? *pp : (struct ib_params){ 0 };
+	uint64_t pb, cr, need, batlen;
+
+	memset(b, 0, sizeof(*b));
+	if (!p.virtual_size)
+		p.virtual_size = 8 * MiB;
+	if (!p.block_size)
+		p.block_size = (uint32_t)MiB;
+	if (!p.lss)
+		p.lss = 512;
+	if (!p.pss)
+		p.pss = 4096;
+	if (!p.log_length && !p.no_log)
+		p.log_length = (uint32_t)MiB;
+	if (p.no_log)
+		p.log_length = 0;
+	b->p = p;
+
+	cr = (VHDX_CHUNK_BYTES * p.lss) / p.block_size;
+	pb = (p.virtual_size + p.block_size - 1) / p.block_size;
+	need = p.has_parent ? (pb + cr - 1) / cr * (cr + 1) : pb + (pb - 1) / cr;
+	batlen = p.bat_length ? p.bat_length : (need * 8 + MiB - 1) / MiB * MiB;
+	b->chunk_ratio = cr;
+	b->payload_blocks = pb;
+	b->bat_entries = need;
+
+	b->log_off = MiB;
+	b->log_len = p.log_length;
+	b->meta_off = MiB + p.log_length;
+	b->meta_len = (uint32_t)MiB;
+	b->bat_off = b->meta_off + b->meta_len;
+	b->bat_len = (uint32_t)batlen;
+	b->data_next = b->bat_off + b->bat_len;
+	if (ib_grow(b, b->data_next))
+		return -1;
+
+	/* identifier */
+	vhdx_put64(b->buf, VHDX_IDENT_SIGNATURE);
+	put_utf16(b->buf + VHDX_IDENT_CREATOR, "imgbuild");
+
+	/* headers */
+	for (int i = 0; i < 2; i++) {
+		uint8_t *h = ib_hdr(b, i);
+		struct vhdx_guid fw = ib_guid(1), dw = ib_guid(2);
+		vhdx_put32(h + VHDX_HDR_SIG, VHDX_HDR_SIGNATURE);
+		vhdx_put64(h + VHDX_HDR_SEQUENCE, i ? IB_SEQ2 : IB_SEQ1);
+		put_guid(h + VHDX_HDR_FILE_WRITE, &fw);
+		put_guid(h + VHDX_HDR_DATA_WRITE, &dw);
+		vhdx_put16(h + VHDX_HDR_LOG_VERSION, 0);
+		vhdx_put16(h + VHDX_HDR_VERSION, 1);
+		vhdx_put32(h + VHDX_HDR_LOG_LENGTH, p.log_length);
+		vhdx_put64(h + VHDX_HDR_LOG_OFFSET, MiB);
+		ib_hdr_fix(b, i);
+	}
+
+	/* region tables */
+	{
+		uint8_t *t = ib_rgn(b, 0), *e;
+		vhdx_put32(t, VHDX_RGN_SIGNATURE);
+		vhdx_put32(t + VHDX_RGN_COUNT, 2);
+		e = ib_rgn_entry(b, 0, 0);
+		put_guid(e, &g_bat);
+		vhdx_put64(e + 16, b->bat_off);
+		vhdx_put32(e + 24, b->bat_len);
+		vhdx_put32(e + 28, VHDX_RGN_REQUIRED);
+		e = ib_rgn_entry(b, 0, 1);
+		put_guid(e, &g_meta);
+		vhdx_put64(e + 16, b->meta_off);
+		vhdx_put32(e + 24, b->meta_len);
+		vhdx_put32(e + 28, VHDX_RGN_REQUIRED);
+		ib_rgn_fix_both(b);
+	}
+
+	/* metadata */
+	{
+		uint8_t *m = ib_meta(b), *it = m + VHDX_META_TABLE_SIZE;
+		const uint32_t base = VHDX_META_TABLE_SIZE, req = VHDX_META_IS_REQUIRED,
+			       vreq = VHDX_META_IS_REQUIRED | VHDX_META_IS_VDISK;
+		struct vhdx_guid id = ib_guid(3);
+		vhdx_put64(m, VHDX_META_SIGNATURE);
+		ib_meta_add(b, &g_fp, base + 0, 8, req);
+		ib_meta_add(b, &g_vds, base + 8, 8, vreq);
+		ib_meta_add(b, &g_p83, base + 16, 16, vreq);
+		ib_meta_add(b, &g_lss, base + 32, 4, vreq);
+		ib_meta_add(b, &g_pss, base + 36, 4, vreq);
+		vhdx_put32(it + 0, p.block_size);
+		vhdx_put32(it + 4, (p.leave_allocated ? VHDX_FP_LEAVE_ALLOCATED : 0) |
+					   (p.has_parent ? VHDX_FP_HAS_PARENT : 0));
+		vhdx_put64(it + 8, p.virtual_size);
+		put_guid(it + 16, &id);
+		vhdx_put32(it + 32, p.lss);
+		vhdx_put32(it + 36, p.pss);
+		if (p.has_parent) {
+			/* type, reserved, count 1, one entry: key "parent_linkage", value a GUID in braces */
+			static const char key[] = "parent_linkage", val[] = "{11223344-5566-7788-99AA-BBCCDDEEFF00}";
+			uint8_t *l = it + 64;
+			uint32_t ko = 20 + 12, kl = 2 * (uint32_t)strlen(key), vo = ko + kl,
+				 vl = 2 * (uint32_t)strlen(val);
+			put_guid(l, &g_type);
+			vhdx_put16(l + 18, 1);
+			vhdx_put32(l + 20, ko);
+			vhdx_put32(l + 24, vo);
+			vhdx_put16(l + 28, (uint16_t)kl);
+			vhdx_put16(l + 30, (uint16_t)vl);
+			put_utf16(l + ko, key);
+			put_utf16(l + vo, val);
+			ib_meta_add(b, &g_loc, base + 64, vo + vl, req);
+		}
+	}
+	return 0;
+}

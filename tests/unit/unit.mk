@@ -1,0 +1,22 @@
+# tests/unit/unit.mk - extra link inputs for the unit tests (tests/tests.mk has the generic rule).
+#
+# Every unit test except test_mem also links the image builder (tests/unit/imgbuild.c); the static pattern rule
+# below takes precedence over the implicit pattern rule of tests/tests.mk for those binaries.
+# test_mem links build/core/mem.o (kept out of the host core library) and nothing else from the core, and is
+# compiled with -fno-builtin so its calls reach mem.o rather than compiler built-ins.
+
+UNIT_IMGBUILD := $(BUILD)/tests/unit/imgbuild.o
+UNIT_MEM_BIN  := $(BUILD)/tests/unit/test_mem
+UNIT_IB_BINS  := $(filter-out $(UNIT_MEM_BIN),$(UNIT_BINS))
+
+$(UNIT_IMGBUILD): tests/unit/imgbuild.c $(UNIT_HDR) $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -Itests/unit -c $< -o $@
+
+$(UNIT_IB_BINS): $(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_HELPER) $(UNIT_IMGBUILD) $(CORE_LIB) $(UNIT_HDR) $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -Itests/unit $< $(UNIT_HELPER) $(UNIT_IMGBUILD) $(CORE_LIB) -o $@
+
+$(UNIT_MEM_BIN): tests/unit/test_mem.c $(CORE_MEM_OBJ) $(UNIT_HDR) $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -fno-builtin $(NO_LOOP_PATTERNS) -Itests/unit $< $(CORE_MEM_OBJ) -o $@
