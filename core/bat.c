@@ -47,10 +47,10 @@ static vhdx_status check_place(struct vhdx_image *img, struct scan *s, uint64_t 
 	if (off < VHDX_HEADER_AREA)
 		return vhdx_fail(img, VHDX_E_CORRUPT, "BAT entry %llu (%s %llu): file offset %llu lies in the header area",
 				 idx, kind, num, off);
-	if (vhdx_add_overflow(off, len, &end) || end > img->io->size)
+	if (vhdx_add_overflow(off, len, &end) || end > img->file_size)
 		return vhdx_fail(img, VHDX_E_CORRUPT,
 				 "BAT entry %llu (%s %llu): block at %llu, %llu bytes, runs beyond the end of the file (%llu bytes)",
-				 idx, kind, num, off, len, img->io->size);
+				 idx, kind, num, off, len, img->file_size);
 	if (h->log_length && inside(off, len, h->log_offset, h->log_length))
 		return vhdx_fail(img, VHDX_E_CORRUPT, "BAT entry %llu (%s %llu): block at %llu overlaps the log", idx, kind,
 				 num, off);
@@ -133,7 +133,7 @@ vhdx_status vhdx_bat_scan(struct vhdx_image *img)
 	uint64_t idx = 0, b = 0, c = 0, pos = 0; /* pos: place inside a chunk of chunk_ratio + 1 entries */
 	vhdx_status st = VHDX_OK;
 
-	s.used_mib = (io->size + VHDX_MiB - 1) / VHDX_MiB;
+	s.used_mib = (img->file_size + VHDX_MiB - 1) / VHDX_MiB;
 	used_bytes = (size_t)((s.used_mib + 7) / 8);
 	s.used = io->alloc(io->ctx, used_bytes ? used_bytes : 1);
 	buf = io->alloc(io->ctx, SCAN_BYTES);

@@ -27,6 +27,7 @@
 #define CR_BAT_CHUNK (CR_WORK / 8)            /* BAT entries per chunk write */
 #define CR_META_ITEMS (64 * VHDX_KiB)         /* item data starts here within the metadata region */
 #define CR_META_USED (CR_META_ITEMS + 4096)   /* table + items: the part of the metadata region written */
+#define CR_GRAIN (64 * 1024)                  /* zero stretches of new payload this long are left as holes */
 
 struct cr {
 	struct vhdx_io *io;
@@ -220,6 +221,24 @@ static vhdx_status cr_metadata(struct cr *c)
 	return cr_write(c, c->meta_off, t, CR_META_USED, "metadata table");
 }
 
+/* Writes buf at off (where the file reads zero) skipping the CR_GRAIN-sized pieces that are all zero. */
+static vhdx_status cr_write_sparse(struct cr *c, uint64_t off, const uint8_t *buf, size_t len)
+{
+	size_t i = 0, run = 0, k;
+	vhdx_status st;
+
+	while (i < len) {
+		k = len - i < CR_GRAIN ? len - i : CR_GRAIN;
+		if (all_zero(buf + i, k)) {
+			if (i > run && (st = cr_write(c, off + run, buf + run, i - run, "payload block")))
+				return st;
+			run = i + k;
+		}
+		i += k;
+	}
+	return i > run ? cr_write(c, off + run, buf + run, i - run, "payload block") : VHDX_OK;
+}
+
 /* One payload block: read it from the source, decide where it goes, write it; *entry gets its BAT entry. */
 static vhdx_status cr_block(struct cr *c, uint64_t b, uint64_t *entry)
 {
@@ -252,13 +271,21 @@ static vhdx_status cr_block(struct cr *c, uint64_t b, uint64_t *entry)
 	*entry = off | VHDX_BAT_FULLY_PRESENT;
 
 	len = c->block_size;
-	if (zero) { /* c->block holds zeros: write only what does not read as zero already */
-		if (off >= c->initial_size)
-			return VHDX_OK;
-		if (len > c->initial_size - off)
-			len = c->initial_size - off;
-	}
+	if (off >= c->initial_size) /* the file reads zero there: write only the non-zero stretches */
+		return zero ? VHDX_OK : cr_write_sparse(c, off, c->block, (size_t)len);
+	if (zero && len > c->initial_size - off)
+		len = c->initial_size - off;
 	return cr_write(c, off, c->block, (size_t)len, "payload block");
+}
+
+/* Writes the BAT chunk in c->work whose first entry is `first`, unless it is all zero where the file reads zero. */
+static vhdx_status cr_bat_chunk(struct cr *c, uint64_t first)
+{
+	uint64_t off = c->bat_off + first * 8;
+
+	if (off >= c->initial_size && all_zero(c->work, CR_WORK))
+		return VHDX_OK;
+	return cr_write(c, off, c->work, CR_WORK, "BAT");
 }
 
 /* Streams the payload blocks in order, writing the BAT one chunk at a time as its entries become known. */
@@ -279,7 +306,7 @@ static vhdx_status cr_payload(struct cr *c)
 		}
 		vhdx_put64(c->work + fill * 8, entry);
 		if (++fill == CR_BAT_CHUNK) {
-			st = cr_write(c, c->bat_off + first * 8, c->work, CR_WORK, "BAT");
+			st = cr_bat_chunk(c, first);
 			if (st)
 				return st;
 			first += fill;
@@ -288,7 +315,7 @@ static vhdx_status cr_payload(struct cr *c)
 	}
 	if (fill) { /* the region is a whole number of chunks: pad the last one with zeros */
 		memset(c->work + fill * 8, 0, CR_WORK - fill * 8);
-		st = cr_write(c, c->bat_off + first * 8, c->work, CR_WORK, "BAT");
+		st = cr_bat_chunk(c, first);
 	}
 	return st;
 }
@@ -366,6 +393,10 @@ static vhdx_status cr_run(struct cr *c)
 	vhdx_status st;
 	uint64_t end;
 
+	end = c->p->fixed ? c->payload_off + c->payload_blocks * c->block_size : c->payload_off;
+	if (end > c->io->size && !c->io->resize) /* refuse before the old contents are touched */
+		return cr_grow(c, end);
+
 	/* an old image on the medium stops being one before anything else is written */
 	if (c->initial_size) {
 		st = cr_zero(c, 0, VHDX_HEADER_AREA, "header area");
@@ -374,7 +405,6 @@ static vhdx_status cr_run(struct cr *c)
 		if (st)
 			return st;
 	}
-	end = c->p->fixed ? c->payload_off + c->payload_blocks * c->block_size : c->payload_off;
 	st = cr_grow(c, end);
 	if (!st)
 		st = cr_zero(c, c->log_off, c->log_size, "log");

@@ -40,6 +40,7 @@ vhdx_status vhdx_open(struct vhdx_image *img, struct vhdx_io *io)
 	img->io = io;
 	if (!io || !io->read || !io->alloc || !io->free)
 		return vhdx_fail(img, VHDX_E_ARG, "open: the I/O backend lacks read, alloc or free");
+	img->file_size = io->size;
 	scratch = io->alloc(io->ctx, SCRATCH);
 	if (!scratch)
 		return vhdx_fail(img, VHDX_E_NOMEM, "open: no memory for a %u-byte scratch buffer", SCRATCH);
@@ -49,6 +50,8 @@ vhdx_status vhdx_open(struct vhdx_image *img, struct vhdx_io *io)
 		st = vhdx_headers_load(img, scratch);
 	if (!st)
 		st = vhdx_header_check_current(img);
+	if (!st)
+		st = vhdx_log_find(img); /* from here on, reads see the file as the log will leave it */
 	if (!st)
 		st = vhdx_regions_load(img, scratch);
 	if (!st)

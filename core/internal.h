@@ -76,6 +76,11 @@ void vhdx_warn(struct vhdx_image *img, const char *fmt, ...);
 vhdx_status vhdx_pread(struct vhdx_image *img, uint64_t off, void *buf, size_t len, const char *what);
 vhdx_status vhdx_pwrite(struct vhdx_image *img, uint64_t off, const void *buf, size_t len, const char *what);
 vhdx_status vhdx_flush(struct vhdx_image *img);
+vhdx_status vhdx_raw_read(struct vhdx_image *img, uint64_t off, void *buf, size_t len, const char *what);
+
+/* log.c: find the active sequence (open), lay it over reads, replay it */
+vhdx_status vhdx_log_find(struct vhdx_image *img);
+vhdx_status vhdx_log_overlay(struct vhdx_image *img, uint64_t off, void *buf, size_t len);
 
 /* checksum of a structure with its 4-byte checksum field (at csum_off) taken as zero */
 uint32_t vhdx_struct_crc(const void *buf, size_t len, size_t csum_off);
@@ -85,6 +90,9 @@ void vhdx_header_parse(struct vhdx_header *h, const uint8_t *buf);
 void vhdx_header_serialize(uint8_t *buf, const struct vhdx_header *h); /* keeps buf's reserved bytes, sets checksum */
 vhdx_status vhdx_headers_load(struct vhdx_image *img, uint8_t *buf);
 vhdx_status vhdx_header_check_current(struct vhdx_image *img);
+vhdx_status vhdx_header_write(struct vhdx_image *img, uint8_t *block, const struct vhdx_header *h);
+vhdx_status vhdx_header_block(struct vhdx_image *img, uint8_t **out);
+vhdx_status vhdx_write_allowed(struct vhdx_image *img, const char *what, uint64_t raises);
 
 /* region.c, metadata.c, bat.c: each validates its structure; scratch holds at least 64 KiB */
 vhdx_status vhdx_regions_load(struct vhdx_image *img, uint8_t *scratch);

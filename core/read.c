@@ -32,10 +32,6 @@ vhdx_status vhdx_read(struct vhdx_image *img, uint64_t off, void *buf, size_t le
 	if (vhdx_add_overflow(off, len, &end) || end > img->virtual_size)
 		return vhdx_fail(img, VHDX_E_RANGE, "read: bytes %llu..%llu lie beyond the virtual disk (%llu bytes)", off,
 				 off + (uint64_t)len, img->virtual_size);
-	if (img->log_pending)
-		return vhdx_fail(img, VHDX_E_LOG_PENDING,
-				 "read: header %u LogGuid %G is not zero: the log must be replayed before reading",
-				 (unsigned)img->current + 1, &img->header[img->current].log_guid);
 
 	while (len) {
 		uint64_t b = off / img->block_size, in = off % img->block_size, file_off;

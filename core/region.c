@@ -73,10 +73,10 @@ static vhdx_status check_copy(struct vhdx_image *img, const uint8_t *t, unsigned
 		if (len == 0 || len % VHDX_MiB)
 			return bad(c, VHDX_E_CORRUPT, "region table %u: entry %u length %u is not a non-zero multiple of 1 MiB",
 				   n, i, len);
-		if (vhdx_add_overflow(off, len, &end) || end > img->io->size)
+		if (vhdx_add_overflow(off, len, &end) || end > img->file_size)
 			return bad(c, VHDX_E_CORRUPT,
 				   "region table %u: entry %u (offset %llu, length %u) runs beyond the end of the file (%llu bytes)",
-				   n, i, off, len, img->io->size);
+				   n, i, off, len, img->file_size);
 		if (h->log_length && overlaps(off, len, h->log_offset, h->log_length))
 			return bad(c, VHDX_E_CORRUPT, "region table %u: entry %u overlaps the log", n, i);
 		for (uint32_t j = 0; j < i; j++) {

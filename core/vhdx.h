@@ -139,6 +139,19 @@ struct vhdx_image {
 	uint64_t data_end;      /* end of the highest present block in the file */
 
 	int log_pending;        /* current header's LogGuid is not zero */
+	uint64_t file_size;     /* size of the file as validated: the backing size, or larger once a log is replayed */
+
+	/* the active log sequence found by open when a log is pending (reads see it through an overlay) */
+	struct vhdx_log_state {
+		int active;              /* an overlay is in force: structure reads see the replayed file */
+		uint64_t tail;           /* byte offset inside the log of the oldest entry to replay */
+		uint64_t tail_seq, head_seq;
+		uint32_t entries;        /* entries from tail to head */
+		uint64_t descriptors;    /* descriptors in them */
+		uint64_t flushed_offset; /* the head's FlushedFileOffset */
+		uint64_t last_offset;    /* the head's LastFileOffset: the file's size after replay */
+		uint64_t dirty_lo, dirty_hi; /* bytes of the file the sequence touches */
+	} log;
 
 	/* outcome of the last failing call and warnings gathered during open */
 	char msg[VHDX_MSG_LEN];
@@ -170,6 +183,13 @@ vhdx_status vhdx_block_lookup(struct vhdx_image *img, uint64_t block, unsigned *
  * validated, is writable, has no pending log and its sequence number can be raised by two.
  */
 vhdx_status vhdx_session_update(struct vhdx_image *img, const uint8_t random[32]);
+
+/*
+ * Log replay: applies the active log sequence to the file, growing it when the log says so (io->resize), then
+ * clears LogGuid in both headers.  FileWriteGuid and DataWriteGuid get new values from the random bytes before the
+ * first write.  Restartable: an interruption at any point leaves a file that opens and replays again.
+ */
+vhdx_status vhdx_replay(struct vhdx_image *img, const uint8_t random[32]);
 
 /* Creating an image. */
 struct vhdx_create_params {
