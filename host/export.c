@@ -13,7 +13,8 @@
 
 #include "host.h"
 
-#define PIECE (4u << 20) /* bytes per vhdx_read */
+#define PIECE (4u << 20)  /* bytes per vhdx_read */
+#define GRAIN (64u << 10) /* zero runs at least this long (and aligned) become holes in a regular OUT */
 
 static const char export_usage[] =
 	"usage: vhdx export IMAGE OUT\n"
@@ -36,6 +37,24 @@ static int zero_piece(const uint8_t *p, size_t n)
 			return 0;
 	}
 	return 1;
+}
+
+/* Writes the runs of buf that are not all zero, in GRAIN steps, at file offset off; 0 or an errno value. */
+static int write_sparse(int fd, const uint8_t *buf, size_t n, uint64_t off)
+{
+	size_t i = 0, run = 0, k;
+	int e;
+
+	while (i < n) {
+		k = n - i < GRAIN ? n - i : GRAIN;
+		if (zero_piece(buf + i, k)) {
+			if (i > run && (e = host_write_all(fd, buf + run, i - run, (int64_t)(off + run))))
+				return e;
+			run = i + k;
+		}
+		i += k;
+	}
+	return i > run ? host_write_all(fd, buf + run, i - run, (int64_t)(off + run)) : 0;
 }
 
 struct out {
@@ -154,12 +173,10 @@ int cmd_export(int argc, char **argv)
 		st = vhdx_read(&img, off, buf, (size_t)n);
 		if (st)
 			break;
-		if (!o.sparse || !zero_piece(buf, (size_t)n)) {
-			e = host_write_all(o.fd, buf, (size_t)n, o.sparse ? (int64_t)off : -1);
-			if (e) {
-				host_error(o.name, "write at offset %llu failed: %s", (unsigned long long)off, strerror(e));
-				break;
-			}
+		e = o.sparse ? write_sparse(o.fd, buf, (size_t)n, off) : host_write_all(o.fd, buf, (size_t)n, -1);
+		if (e) {
+			host_error(o.name, "write near offset %llu failed: %s", (unsigned long long)off, strerror(e));
+			break;
 		}
 		off += n;
 	}

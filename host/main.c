@@ -86,7 +86,7 @@ int host_opt_common(const char *cmd, int c, const char *text, char **argv)
 	default: {
 		const char *a = optind > 0 ? argv[optind - 1] : NULL;
 		if (a && a[0] == '-' && a[1] == '-')
-			return host_usage_error(cmd, "bad option '%s'", a);
+			return host_usage_error(cmd, "unknown option '%s'", a);
 		return host_usage_error(cmd, "unknown option '-%c'", optopt);
 	}
 	}
