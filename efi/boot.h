@@ -1,0 +1,153 @@
+/*
+ * boot.h - what the files of the UEFI boot module share.  Only efi/ includes it.
+ *
+ * The module takes nothing from gnu-efi's libefi: the firmware tables are kept here, printing and device-path
+ * handling live in console.c and devpath.c.  (libefi's init.o defines memcpy/memset, which core/mem.c provides.)
+ */
+#ifndef VHDXBOOT_BOOT_H
+#define VHDXBOOT_BOOT_H
+
+#include <efi.h>
+#include <efishell.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vhdx.h"
+
+/* core/mem.c provides these in the EFI image as well */
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+
+#define VHDXBOOT_NAME "vhdxboot"
+#define VHDXBOOT_CONF L"vhdxboot.conf"
+
+/* main.c: the firmware, as handed to efi_main */
+extern EFI_HANDLE g_image;
+extern EFI_SYSTEM_TABLE *g_st;
+extern EFI_BOOT_SERVICES *g_bs;
+extern EFI_LOADED_IMAGE *g_loaded; /* our own LoadedImage */
+
+/* the GUIDs we use (defined once in main.c) */
+extern EFI_GUID g_guid_loaded_image;
+extern EFI_GUID g_guid_device_path;
+extern EFI_GUID g_guid_block_io;
+extern EFI_GUID g_guid_simple_fs;
+extern EFI_GUID g_guid_file_info;
+extern EFI_GUID g_guid_fs_info;
+extern EFI_GUID g_guid_rng;
+extern EFI_GUID g_guid_shell_params;
+extern EFI_GUID g_guid_dp_to_text;
+
+/* console.c: ASCII format strings; %s char*, %ls CHAR16*, %c, %d %u %x (int), %lu %lx (UINTN), %llu %llx
+ * (uint64_t), %r (EFI_STATUS by name), %%.  Widths: a number before d/u/x pads with spaces, 0N with zeros. */
+size_t fmt_v(char *buf, size_t size, const char *fmt, va_list ap);
+size_t fmt(char *buf, size_t size, const char *fmt, ...);
+void con_print(const char *fmt, ...);
+void con_say(const char *fmt, ...); /* "vhdxboot: " ... "\n" */
+const char *efi_status_name(EFI_STATUS st);
+
+/* memory.c: pool memory, and a buffer aligned for a device */
+void *mem_alloc(UINTN len);
+void *mem_zalloc(UINTN len);
+void mem_free(void *p);
+void *mem_alloc_aligned(UINTN len, UINTN align, void **base); /* free *base */
+
+/* ucs2.c: the few string operations we need on CHAR16 */
+UINTN u16_len(const CHAR16 *s);
+CHAR16 *u16_dup(const CHAR16 *s);
+CHAR16 *u16_from_ascii(const char *s, UINTN n);
+int u16_cmp(const CHAR16 *a, const CHAR16 *b);
+int u16_icmp(const CHAR16 *a, const CHAR16 *b);
+int u16_ncmp_ascii(const CHAR16 *a, const char *b, UINTN n);
+int u16_eq_ascii(const CHAR16 *a, const char *b);
+int u16_ieq_ascii(const CHAR16 *a, const char *b);
+int u16_to_u64(const CHAR16 *s, uint64_t *out);
+
+/* options.c */
+enum on_error { ON_ERROR_STOP = 0, ON_ERROR_CONTINUE = 1 };
+
+struct boot_options {
+	CHAR16 *next;          /* next stage: path on our volume, or "vhdx:PATH" / "vhdx:" inside the image */
+	CHAR16 *disk;          /* device selection: "auto", an index from --list, or device-path text */
+	CHAR16 *image;         /* a VHDX file (path on our volume, then on the other FAT volumes) */
+	CHAR16 *child_args;    /* what follows "--": the next stage's LoadOptions */
+	int check_only;
+	int on_error;
+	int list;
+	int help;
+	int no_config;
+	unsigned set;          /* which fields the command line gave (OPT_*) */
+};
+enum {
+	OPT_NEXT = 1u << 0, OPT_DISK = 1u << 1, OPT_IMAGE = 1u << 2, OPT_ARGS = 1u << 3, OPT_CHECK = 1u << 4,
+	OPT_ONERR = 1u << 5
+};
+
+/* Parses the command line (Shell parameters, else LoadOptions when they are text).  Errors are printed. */
+EFI_STATUS options_parse_cmdline(struct boot_options *o);
+/* Reads vhdxboot.conf beside the application (if any) and fills what the command line left unset. */
+EFI_STATUS options_read_config(struct boot_options *o);
+void options_usage(void);
+
+/* devpath.c */
+EFI_DEVICE_PATH *dp_of(EFI_HANDLE h);
+UINTN dp_size(const EFI_DEVICE_PATH *dp);                  /* bytes, end node included */
+EFI_DEVICE_PATH *dp_append_file(const EFI_DEVICE_PATH *dp, const CHAR16 *path);
+EFI_DEVICE_PATH *dp_append_node(const EFI_DEVICE_PATH *dp, const EFI_DEVICE_PATH *node);
+CHAR16 *dp_text(const EFI_DEVICE_PATH *dp);                 /* pool string, or NULL */
+CHAR16 *dp_dir_of_file(const EFI_DEVICE_PATH *dp);          /* directory of the file path nodes, "\\" ended */
+int dp_is_prefix(const EFI_DEVICE_PATH *prefix, const EFI_DEVICE_PATH *dp);
+
+/* fileio.c: files on simple-file-system volumes */
+EFI_FILE_HANDLE fs_root(EFI_HANDLE volume);
+EFI_STATUS fs_read_whole(EFI_FILE_HANDLE root, const CHAR16 *path, void **data, UINTN *size, UINTN max);
+EFI_STATUS fs_file_size(EFI_FILE_HANDLE f, uint64_t *size);
+EFI_STATUS fs_volume_read_only(EFI_FILE_HANDLE root, int *ro);
+
+/* backends: fill struct vhdx_io; *_close releases what *_open took */
+struct backend {
+	struct vhdx_io io;
+	CHAR16 *name;          /* for messages: device-path text or file path */
+	EFI_STATUS last;       /* the firmware status of the last failing call */
+	const char *ro_reason; /* why io.read_only is set, or NULL */
+	void *priv;
+};
+EFI_STATUS blk_backend_open(struct backend *b, EFI_HANDLE h);
+void blk_backend_close(struct backend *b);
+EFI_STATUS file_backend_open(struct backend *b, EFI_HANDLE volume, const CHAR16 *path);
+void file_backend_close(struct backend *b);
+void backend_set_alloc(struct vhdx_io *io);
+
+/* discover.c: Block I/O devices that start with the VHDX signature */
+struct found_disk {
+	EFI_HANDLE handle;
+	CHAR16 *text;          /* device-path text */
+	UINT32 block_size;
+	uint64_t size;
+	int read_only;
+};
+EFI_STATUS discover_disks(struct found_disk **list, UINTN *count);
+void discover_free(struct found_disk *list, UINTN count);
+void discover_print(const struct found_disk *list, UINTN count);
+EFI_STATUS find_image_file(const CHAR16 *path, EFI_HANDLE *volume);
+
+/* random.c: 32 bytes from EFI_RNG_PROTOCOL, else RDRAND; never anything weaker */
+EFI_STATUS random_get(uint8_t *out, UINTN len, const char **source);
+
+/* chainload.c */
+EFI_STATUS chainload_path(EFI_HANDLE volume, const CHAR16 *path, const CHAR16 *args);
+EFI_STATUS chainload_dp(EFI_DEVICE_PATH *dp, const CHAR16 *shown, const CHAR16 *args);
+
+/* vdisk.c: the image's virtual disk as a firmware Block I/O device (boot from inside) */
+struct vdisk;
+EFI_STATUS vdisk_install(struct vdisk **out, struct vhdx_image *img, EFI_HANDLE parent_handle);
+EFI_STATUS vdisk_boot(struct vdisk *vd, const CHAR16 *path, const CHAR16 *args);
+void vdisk_uninstall(struct vdisk *vd);
+
+/* status mapping */
+EFI_STATUS efi_status_of(vhdx_status st);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * chainload.c - the next stage: LoadImage from a device path, its LoadOptions, StartImage, and its status.
+ */
+#include "boot.h"
+
+EFI_STATUS chainload_dp(EFI_DEVICE_PATH *dp, const CHAR16 *shown, const CHAR16 *args)
+{
+	EFI_HANDLE child = NULL;
+	EFI_STATUS st = g_bs->LoadImage(FALSE, g_image, dp, NULL, 0, &child);
+	if (EFI_ERROR(st)) {
+		if (st == EFI_SECURITY_VIOLATION)
+			con_say("%ls: LoadImage: EFI_SECURITY_VIOLATION (Secure Boot refuses this image)", shown);
+		else if (st == EFI_ACCESS_DENIED)
+			con_say("%ls: LoadImage: EFI_ACCESS_DENIED (the platform's image policy refuses it)", shown);
+		else if (st == EFI_NOT_FOUND)
+			con_say("%ls: LoadImage: EFI_NOT_FOUND (no such file)", shown);
+		else
+			con_say("%ls: LoadImage: %r", shown, st);
+		/* a security violation still loads the image (deferred); the spec has the caller unload it */
+		if (child)
+			g_bs->UnloadImage(child);
+		return st;
+	}
+
+	EFI_LOADED_IMAGE *li = NULL;
+	CHAR16 *opts = NULL;
+	if (!EFI_ERROR(g_bs->HandleProtocol(child, &g_guid_loaded_image, (void **)&li)) && li) {
+		if (args && *args) {
+			opts = u16_dup(args);
+			if (opts) {
+				li->LoadOptions = opts;
+				li->LoadOptionsSize = (UINT32)((u16_len(opts) + 1) * sizeof(CHAR16));
+			}
+		} else {
+			li->LoadOptions = NULL;
+			li->LoadOptionsSize = 0;
+		}
+	}
+
+	con_say("starting %ls%s%ls%s", shown, args && *args ? " with options \"" : "", args && *args ? args : L"",
+		args && *args ? "\"" : "");
+	UINTN exit_size = 0;
+	CHAR16 *exit_data = NULL;
+	st = g_bs->StartImage(child, &exit_size, &exit_data);
+	if (exit_data && exit_size >= sizeof(CHAR16) && exit_data[0])
+		con_say("%ls returned %r: %ls", shown, st, exit_data);
+	else
+		con_say("%ls returned %r", shown, st);
+	if (exit_data)
+		g_bs->FreePool(exit_data);
+	mem_free(opts);
+	return st;
+}
+
+EFI_STATUS chainload_path(EFI_HANDLE volume, const CHAR16 *path, const CHAR16 *args)
+{
+	EFI_DEVICE_PATH *dp = dp_append_file(dp_of(volume), path);
+	if (!dp)
+		return EFI_OUT_OF_RESOURCES;
+	EFI_STATUS st = chainload_dp(dp, path, args);
+	mem_free(dp);
+	return st;
+}

@@ -1,0 +1,68 @@
+# efi/efi.mk - the UEFI boot module (build/efi/vhdxboot.efi) and the test payload (build/efi/payload.efi).
+# Included by the root Makefile.  gnu-efi from Debian: headers, crt0, libgnuefi (_relocate); our own linker script.
+
+EFI_ARCH     := x86_64
+EFI_INC      := /usr/include/efi
+EFI_LIBDIR   := /usr/lib
+EFI_CRT0     := $(EFI_LIBDIR)/crt0-efi-$(EFI_ARCH).o
+EFI_LDS      := linker/efi-$(EFI_ARCH).lds
+EFI_LD       ?= ld
+EFI_OBJCOPY  ?= objcopy
+
+# -DGNU_EFI_USE_MS_ABI: firmware calls go straight through EFIAPI (ms_abi) pointers, no uefi_call_wrapper.
+# efi_main itself keeps the SysV convention, because gnu-efi's crt0 calls it that way.
+EFI_CFLAGS := -std=gnu11 $(WARN) $(OPT) -ffreestanding -fno-strict-aliasing -fpic -fshort-wchar -mno-red-zone \
+	-fno-stack-protector -fno-stack-check -maccumulate-outgoing-args -fno-asynchronous-unwind-tables \
+	-fno-unwind-tables -fno-builtin-printf -DGNU_EFI_USE_MS_ABI -DVHDXBOOT_EFI \
+	-isystem $(EFI_INC) -isystem $(EFI_INC)/$(EFI_ARCH) -Icore -Iefi
+# The core again, with the same code generation as the module but without the gnu-efi headers.
+EFI_CORE_CFLAGS := -std=c11 $(WARN) $(OPT) -ffreestanding -fno-strict-aliasing -fpic -fshort-wchar -mno-red-zone \
+	-fno-stack-protector -fno-stack-check -maccumulate-outgoing-args -fno-asynchronous-unwind-tables \
+	-fno-unwind-tables -Icore
+# libefi is on the line for completeness, but the module takes nothing from it: libefi's init.o also defines
+# memcpy/memset, which core/mem.c provides, and pulling init.o (InitializeLib) in would clash.
+EFI_LDFLAGS := -nostdlib -shared -Bsymbolic -znocombreloc --no-undefined -T $(EFI_LDS)
+EFI_LIBS    := -L$(EFI_LIBDIR) -lefi -lgnuefi
+EFI_SECTIONS := -j .text -j .sdata -j .data -j .rodata -j .dynamic -j .dynsym -j .rel -j .rela -j .rel.* \
+	-j .rela.* -j .reloc -j .sbat
+EFI_PECOFF  := $(EFI_OBJCOPY) $(EFI_SECTIONS) --target efi-app-$(EFI_ARCH) --subsystem=10
+
+EFI_SRC     := $(wildcard efi/*.c)
+EFI_HDR     := $(wildcard efi/*.h)
+EFI_OBJ     := $(patsubst efi/%.c,$(BUILD)/efi/%.o,$(EFI_SRC))
+EFI_CORE_OBJ := $(patsubst core/%.c,$(BUILD)/efi/core/%.o,$(CORE_SRC))
+
+PAYLOAD_SRC := $(wildcard tests/tools/payload/*.c)
+PAYLOAD_OBJ := $(patsubst tests/tools/payload/%.c,$(BUILD)/efi/payload/%.o,$(PAYLOAD_SRC))
+
+EFI_TARGETS := $(BUILD)/efi/vhdxboot.efi $(BUILD)/efi/payload.efi
+ALL_TARGETS += $(EFI_TARGETS)
+TEST_DEPS   += $(EFI_TARGETS)
+
+.PHONY: efi
+efi: $(EFI_TARGETS)
+
+$(BUILD)/efi/%.o: efi/%.c $(EFI_HDR) core/vhdx.h efi/efi.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(EFI_CFLAGS) -c $< -o $@
+
+$(BUILD)/efi/core/%.o: core/%.c $(CORE_HDR) efi/efi.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(EFI_CORE_CFLAGS) -c $< -o $@
+
+$(BUILD)/efi/payload/%.o: tests/tools/payload/%.c efi/efi.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(EFI_CFLAGS) -c $< -o $@
+
+$(BUILD)/efi/vhdxboot.so: $(EFI_OBJ) $(EFI_CORE_OBJ) $(EFI_LDS)
+	$(EFI_LD) $(EFI_LDFLAGS) $(EFI_CRT0) $(EFI_OBJ) $(EFI_CORE_OBJ) -o $@ $(EFI_LIBS)
+
+$(BUILD)/efi/payload.so: $(PAYLOAD_OBJ) $(EFI_LDS)
+	$(EFI_LD) $(EFI_LDFLAGS) $(EFI_CRT0) $(PAYLOAD_OBJ) -o $@ $(EFI_LIBS)
+
+$(BUILD)/efi/%.efi: $(BUILD)/efi/%.so
+	$(EFI_PECOFF) $< $@
+
+# make demo: build, make a VHDX and an ESP, boot OVMF headless, show the module at work, power off.
+demo: $(EFI_TARGETS)
+	bash efi/demo.sh

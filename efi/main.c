@@ -1,0 +1,328 @@
+/*
+ * main.c - the flow of vhdxboot.efi:
+ *   options -> find the VHDX -> validate (vhdx_open, writes nothing) -> decide what may be written (check-only?
+ *   read-only medium? a random source?) -> the session header update -> chainload the next stage -> return its
+ *   status.
+ * A refusal (the image fails validation, its log needs a replay, the update fails) stops before the next stage
+ * unless on-error is "continue"; the image is never written after a refusal.
+ */
+#include "boot.h"
+
+EFI_HANDLE g_image;
+EFI_SYSTEM_TABLE *g_st;
+EFI_BOOT_SERVICES *g_bs;
+EFI_LOADED_IMAGE *g_loaded;
+
+EFI_GUID g_guid_loaded_image = EFI_LOADED_IMAGE_PROTOCOL_GUID;
+EFI_GUID g_guid_device_path = EFI_DEVICE_PATH_PROTOCOL_GUID;
+EFI_GUID g_guid_block_io = EFI_BLOCK_IO_PROTOCOL_GUID;
+EFI_GUID g_guid_simple_fs = EFI_SIMPLE_FILE_SYSTEM_PROTOCOL_GUID;
+EFI_GUID g_guid_file_info = EFI_FILE_INFO_ID;
+EFI_GUID g_guid_fs_info = EFI_FILE_SYSTEM_INFO_ID;
+EFI_GUID g_guid_rng = EFI_RNG_PROTOCOL_GUID;
+EFI_GUID g_guid_shell_params = EFI_SHELL_PARAMETERS_PROTOCOL_GUID;
+EFI_GUID g_guid_dp_to_text = EFI_DEVICE_PATH_TO_TEXT_PROTOCOL_GUID;
+
+EFI_STATUS efi_status_of(vhdx_status st)
+{
+	switch (st) {
+	case VHDX_OK:
+		return EFI_SUCCESS;
+	case VHDX_E_IO:
+		return EFI_DEVICE_ERROR;
+	case VHDX_E_NOMEM:
+		return EFI_OUT_OF_RESOURCES;
+	case VHDX_E_ARG:
+		return EFI_INVALID_PARAMETER;
+	case VHDX_E_CORRUPT:
+		return EFI_VOLUME_CORRUPTED;
+	case VHDX_E_UNSUPPORTED:
+		return EFI_UNSUPPORTED;
+	case VHDX_E_READONLY:
+		return EFI_WRITE_PROTECTED;
+	case VHDX_E_LOG_PENDING:
+		return EFI_NOT_READY;
+	case VHDX_E_SEQUENCE:
+		return EFI_VOLUME_FULL;
+	case VHDX_E_RANGE:
+		return EFI_END_OF_MEDIA;
+	default:
+		return EFI_ABORTED;
+	}
+}
+
+struct session {
+	struct boot_options opt;
+	struct backend be;
+	int be_is_file;
+	EFI_HANDLE be_handle;      /* the block device, or the volume holding the file */
+	int be_open;
+	struct vhdx_image img;
+	int img_open;
+	EFI_STATUS result;         /* the refusal, or EFI_SUCCESS */
+	char wrote[160];           /* what was written, for the summary */
+};
+
+/* Which VHDX: --image PATH (a file) or a Block I/O device picked by --disk. */
+static EFI_STATUS choose_backend(struct session *s)
+{
+	EFI_STATUS st;
+	if (s->opt.image) {
+		EFI_HANDLE vol = NULL;
+		st = find_image_file(s->opt.image, &vol);
+		if (EFI_ERROR(st)) {
+			con_say("image file %ls: %r", s->opt.image, st);
+			return st;
+		}
+		st = file_backend_open(&s->be, vol, s->opt.image);
+		if (EFI_ERROR(st)) {
+			con_say("image file %ls: open: %r", s->opt.image, st);
+			return st;
+		}
+		CHAR16 *t = dp_text(dp_of(vol));
+		con_say("image file %ls on %ls", s->opt.image, t);
+		mem_free(t);
+		s->be_is_file = 1;
+		s->be_handle = vol;
+		s->be_open = 1;
+		return EFI_SUCCESS;
+	}
+
+	struct found_disk *list = NULL;
+	UINTN n = 0;
+	st = discover_disks(&list, &n);
+	if (EFI_ERROR(st)) {
+		con_say("looking for VHDX devices: %r", st);
+		return st;
+	}
+	const CHAR16 *sel = s->opt.disk ? s->opt.disk : L"auto";
+	UINTN pick = n;
+	uint64_t idx;
+	if (u16_ieq_ascii(sel, "auto")) {
+		if (n == 1)
+			pick = 0;
+		else if (n == 0)
+			con_say("no VHDX found on any block device (a file: --image PATH)");
+		else {
+			con_say("several VHDX found; pick one with --disk INDEX or --disk DEVICE-PATH:");
+			discover_print(list, n);
+		}
+	} else if (!u16_to_u64(sel, &idx)) {
+		if (idx < n)
+			pick = (UINTN)idx;
+		else
+			con_say("--disk %ls: there are %lu VHDX devices", sel, (uint64_t)n);
+	} else {
+		/* device-path text: exact, else the one device whose text starts with it */
+		UINTN hits = 0;
+		for (UINTN i = 0; i < n; i++)
+			if (!u16_icmp(list[i].text, sel))
+				pick = i, hits = 1;
+		if (!hits)
+			for (UINTN i = 0; i < n; i++) {
+				UINTN l = u16_len(sel);
+				if (u16_len(list[i].text) >= l) {
+					CHAR16 save = list[i].text[l];
+					list[i].text[l] = 0;
+					if (!u16_icmp(list[i].text, sel))
+						pick = i, hits++;
+					list[i].text[l] = save;
+				}
+			}
+		if (hits != 1) {
+			con_say("--disk %ls matches %lu VHDX devices", sel, (uint64_t)hits);
+			discover_print(list, n);
+			pick = n;
+		}
+	}
+	if (pick >= n) {
+		discover_free(list, n);
+		return n == 0 ? EFI_NOT_FOUND : EFI_INVALID_PARAMETER;
+	}
+	s->be.name = u16_dup(list[pick].text);
+	s->be_handle = list[pick].handle;
+	discover_free(list, n);
+	st = blk_backend_open(&s->be, s->be_handle);
+	if (EFI_ERROR(st)) {
+		con_say("%ls: %r", s->be.name, st);
+		return st;
+	}
+	s->be_open = 1;
+	con_say("image %ls", s->be.name);
+	return EFI_SUCCESS;
+}
+
+static void say_guid(const char *what, const struct vhdx_guid *g)
+{
+	char t[VHDX_GUID_TEXT];
+	vhdx_guid_format(g, t);
+	con_say("%s %s", what, t);
+}
+
+/* Validation, then the header update when everything allows it.  Sets s->result on a refusal. */
+static void check_and_update(struct session *s)
+{
+	struct vhdx_image *img = &s->img;
+	con_say("validating %ls (%llu MiB)...", s->be.name, s->be.io.size >> 20);
+	vhdx_status vs = vhdx_open(img, &s->be.io);
+	if (vs != VHDX_OK) {
+		con_say("%ls: refused: %s: %s", s->be.name, vhdx_status_message(vs), img->msg);
+		s->result = efi_status_of(vs);
+		fmt(s->wrote, sizeof s->wrote, "nothing (image refused)");
+		return;
+	}
+	s->img_open = 1;
+	const struct vhdx_header *h = &img->header[img->current];
+	con_say("valid: virtual size %llu MiB, block size %u KiB, %u-byte sectors, header %d current, sequence %llu",
+		img->virtual_size >> 20, img->block_size >> 10, img->logical_sector_size, img->current + 1,
+		h->sequence);
+	for (unsigned i = 0; i < img->warnings && i < VHDX_MAX_WARNINGS; i++)
+		con_say("warning: %s", img->warning[i]);
+	if (img->log_pending) {
+		con_say("%ls: refused: the log must be replayed before anything is written (not done at boot)",
+			s->be.name);
+		s->result = EFI_NOT_READY;
+		fmt(s->wrote, sizeof s->wrote, "nothing (log replay pending)");
+		return;
+	}
+	if (s->opt.check_only) {
+		con_say("check-only: writing nothing");
+		fmt(s->wrote, sizeof s->wrote, "nothing (check-only)");
+		return;
+	}
+	if (s->be.io.read_only) {
+		con_say("read-only: %s: writing nothing", s->be.ro_reason ? s->be.ro_reason : "the medium");
+		fmt(s->wrote, sizeof s->wrote, "nothing (read-only medium)");
+		return;
+	}
+	uint8_t rnd[32];
+	const char *source = NULL;
+	if (EFI_ERROR(random_get(rnd, sizeof rnd, &source))) {
+		con_say("no random source: %s: not writing the session update (FileWriteGuid needs real randomness)",
+			source);
+		fmt(s->wrote, sizeof s->wrote, "nothing (no random source)");
+		return;
+	}
+	uint64_t before = h->sequence;
+	vs = vhdx_session_update(img, rnd);
+	memset(rnd, 0, sizeof rnd);
+	if (vs != VHDX_OK) {
+		con_say("%ls: session update failed: %s: %s%s%s", s->be.name, vhdx_status_message(vs), img->msg,
+			EFI_ERROR(s->be.last) ? "; device: " : "", EFI_ERROR(s->be.last) ? efi_status_name(s->be.last) : "");
+		s->result = efi_status_of(vs);
+		fmt(s->wrote, sizeof s->wrote, "session update FAILED (%s)", vhdx_status_message(vs));
+		return;
+	}
+	h = &img->header[img->current];
+	con_say("session update: sequence %llu -> %llu, random from %s", before, h->sequence, source);
+	say_guid("new FileWriteGuid", &h->file_write_guid);
+	fmt(s->wrote, sizeof s->wrote, "session update (sequence %llu -> %llu)", before, h->sequence);
+}
+
+static EFI_STATUS run(struct session *s)
+{
+	EFI_STATUS st = options_parse_cmdline(&s->opt);
+	if (EFI_ERROR(st)) {
+		options_usage();
+		return st;
+	}
+	if (s->opt.help) {
+		options_usage();
+		return EFI_SUCCESS;
+	}
+	st = options_read_config(&s->opt);
+	if (EFI_ERROR(st))
+		return st;
+
+	if (s->opt.list) {
+		struct found_disk *list = NULL;
+		UINTN n = 0;
+		st = discover_disks(&list, &n);
+		if (EFI_ERROR(st))
+			return st;
+		discover_print(list, n);
+		discover_free(list, n);
+		return EFI_SUCCESS;
+	}
+
+	int inside = s->opt.next && u16_ncmp_ascii(s->opt.next, "vhdx:", 5) == 0;
+	st = choose_backend(s);
+	if (EFI_ERROR(st)) {
+		s->result = st;
+		fmt(s->wrote, sizeof s->wrote, "nothing (no image)");
+	} else {
+		check_and_update(s);
+	}
+
+	const struct vhdx_header *h = s->img_open ? &s->img.header[s->img.current] : NULL;
+	char hdr[64];
+	if (h)
+		fmt(hdr, sizeof hdr, "header %d, sequence %llu", s->img.current + 1, h->sequence);
+	else
+		fmt(hdr, sizeof hdr, "no valid header in use");
+	int go = s->opt.next && (!EFI_ERROR(s->result) || s->opt.on_error == ON_ERROR_CONTINUE);
+	if (inside && !s->img_open)
+		go = 0;
+	con_say("summary: image %ls; %s; wrote %s; next %ls%s", s->be.name ? s->be.name : L"(none)", hdr, s->wrote,
+		s->opt.next ? s->opt.next : L"(none)",
+		!s->opt.next ? "" : go ? "" : " (not started: the image was refused)");
+	if (EFI_ERROR(s->result) && s->opt.next && go)
+		con_say("on-error continue: starting the next stage anyway");
+
+	if (!go) {
+		if (s->img_open) {
+			vhdx_close(&s->img);
+			s->img_open = 0;
+		}
+		return s->result;
+	}
+	if (inside) {
+		struct vdisk *vd = NULL;
+		const CHAR16 *path = s->opt.next + 5;
+		st = vdisk_install(&vd, &s->img, s->be_handle);
+		if (!EFI_ERROR(st)) {
+			st = vdisk_boot(vd, *path ? path : L"\\EFI\\BOOT\\BOOTX64.EFI", s->opt.child_args);
+			vdisk_uninstall(vd);
+		}
+		vhdx_close(&s->img);
+		s->img_open = 0;
+		return st;
+	}
+	if (s->img_open) {
+		vhdx_close(&s->img);
+		s->img_open = 0;
+	}
+	/* the backend is released before the next stage runs: it may well open the same device */
+	if (s->be_open) {
+		if (s->be_is_file)
+			file_backend_close(&s->be);
+		else
+			blk_backend_close(&s->be);
+		s->be_open = 0;
+	}
+	return chainload_path(g_loaded->DeviceHandle, s->opt.next, s->opt.child_args);
+}
+
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
+{
+	g_image = image;
+	g_st = systab;
+	g_bs = systab->BootServices;
+	if (EFI_ERROR(g_bs->HandleProtocol(image, &g_guid_loaded_image, (void **)&g_loaded)) || !g_loaded)
+		return EFI_LOAD_ERROR;
+	con_say("vhdxboot %s", VHDX_VERSION_STRING);
+
+	static struct session s; /* the image struct is large; keep it off the firmware's stack */
+	memset(&s, 0, sizeof s);
+	EFI_STATUS st = run(&s);
+	if (s.img_open)
+		vhdx_close(&s.img);
+	if (s.be_open) {
+		if (s.be_is_file)
+			file_backend_close(&s.be);
+		else
+			blk_backend_close(&s.be);
+	}
+	con_say("exit status %r", st);
+	return st;
+}

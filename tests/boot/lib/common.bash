@@ -1,0 +1,150 @@
+# tests/boot/lib/common.bash - shared by the OVMF-under-QEMU suites in tests/boot/*.sh.  Sourced, not run.
+#
+# Each suite prints `ok - NAME` or `not ok - NAME: reason` per case.  Every guest run is bounded by `timeout`
+# and its serial console captured; assertions are made on the log and, afterwards, on the image from the host.
+#
+# Environment: BUILD (default build), BOOT_TIMEOUT (seconds per guest run, default 150), KEEP=1 keeps work dirs,
+#              QEMU_ACCEL (default tcg: OVMF does not get far under KVM here).
+
+set -u
+ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+EFI_MODULE=$BUILD/efi/vhdxboot.efi
+EFI_PAYLOAD=$BUILD/efi/payload.efi
+OVMF_CODE=${OVMF_CODE:-/usr/share/OVMF/OVMF_CODE_4M.fd}
+OVMF_VARS=${OVMF_VARS:-/usr/share/OVMF/OVMF_VARS_4M.fd}
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-150}
+QEMU_ACCEL=${QEMU_ACCEL:-tcg}
+IMGCHECK=$ROOT/tests/boot/lib/imgcheck.py
+SUITE=$(basename "$0" .sh)
+
+ok() { echo "ok - $SUITE: $1"; }
+notok() { echo "not ok - $SUITE: $1: $2"; }
+
+# skip_all REASON: report every case as skipped (for machines that cannot run guests at all)
+need_tools() {
+	local missing=()
+	for t in qemu-system-x86_64 qemu-img python3 timeout mcopy mformat; do
+		command -v "$t" >/dev/null 2>&1 || missing+=("$t")
+	done
+	for f in "$OVMF_CODE" "$OVMF_VARS" "$EFI_MODULE" "$EFI_PAYLOAD"; do
+		[[ -f $f ]] || missing+=("$f")
+	done
+	if ((${#missing[@]})); then
+		notok setup "missing: ${missing[*]} (run make deps && make)"
+		exit 1
+	fi
+}
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/vhdxboot-$SUITE.XXXXXX")
+cleanup_work() { [[ ${KEEP:-0} == 1 ]] && echo "# work kept in $WORK" || rm -rf "$WORK"; }
+trap cleanup_work EXIT
+
+# new_case NAME: a fresh directory $C for one case, with an ESP folder $C/esp
+new_case() {
+	C=$WORK/$1
+	rm -rf "$C"
+	mkdir -p "$C/esp"
+	cp "$OVMF_VARS" "$C/vars.fd"
+	QEMU_EXTRA=()
+}
+
+# esp_module_as_bootx64: the module as the removable-media path, the payload beside it
+esp_module_as_bootx64() {
+	mkdir -p "$C/esp/EFI/BOOT"
+	cp "$EFI_MODULE" "$C/esp/EFI/BOOT/BOOTX64.EFI"
+	cp "$EFI_PAYLOAD" "$C/esp/payload.efi"
+	# if the module returns an error, the boot manager moves on and the Shell runs this: power off
+	printf '@echo -off\r\necho STARTUP-NSH-FALLBACK\r\nreset -s\r\n' >"$C/esp/startup.nsh"
+}
+
+# esp_shell_script LINES...: module and payload in the ESP root, and a startup.nsh running LINES then powering off
+esp_shell_script() {
+	cp "$EFI_MODULE" "$C/esp/vhdxboot.efi"
+	cp "$EFI_PAYLOAD" "$C/esp/payload.efi"
+	{
+		printf '@echo -off\r\n'
+		printf 'fs0:\r\n'
+		for l in "$@"; do printf '%s\r\n' "$l"; done
+		printf 'echo SHELL-LASTERROR %%lasterror%%\r\n'
+		printf 'reset -s\r\n'
+	} >"$C/esp/startup.nsh"
+}
+
+# make_vhdx OUT SIZE [qemu-img -o options]: a dynamic VHDX by qemu-img
+make_vhdx() {
+	local out=$1 size=$2
+	shift 2
+	local o=()
+	(($#)) && o=(-o "$1")
+	qemu-img create -q -f vhdx "${o[@]}" "$out" "$size"
+}
+
+# attach_virtio FILE [extra device props] / attach_ahci / attach_nvme: the VHDX as a raw drive
+attach_virtio() {
+	local id=d${#QEMU_EXTRA[@]}
+	QEMU_EXTRA+=(-drive "if=none,id=$id,format=raw,file=$1${3:+,$3}" -device "virtio-blk-pci,drive=$id${2:+,$2}")
+}
+attach_ahci() {
+	local id=d${#QEMU_EXTRA[@]}
+	QEMU_EXTRA+=(-device ahci,id=ahci$id -drive "if=none,id=$id,format=raw,file=$1" -device "ide-hd,drive=$id,bus=ahci$id.0")
+}
+attach_nvme() {
+	local id=d${#QEMU_EXTRA[@]}
+	QEMU_EXTRA+=(-drive "if=none,id=$id,format=raw,file=$1" -device "nvme,drive=$id,serial=vhdx$id")
+}
+with_rng() { QEMU_EXTRA+=(-device virtio-rng-pci); }
+
+# boot_guest [CPU]: run OVMF with the ESP folder and whatever was attached; log in $C/serial.log and $C/log
+# (ANSI sequences and CRs removed).  Returns qemu's status (124 = timed out).
+boot_guest() {
+	local cpu=${1:-max}
+	local start=$(date +%s)
+	timeout --kill-after=10 "$BOOT_TIMEOUT" qemu-system-x86_64 \
+		-machine "q35,accel=$QEMU_ACCEL" -cpu "$cpu" -m 256 -smp 1 -nographic -nic none -no-reboot \
+		-drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE" \
+		-drive "if=pflash,format=raw,unit=1,file=$C/vars.fd" \
+		-drive "format=raw,file=fat:rw:$C/esp" \
+		"${QEMU_EXTRA[@]}" </dev/null >"$C/serial.log" 2>&1
+	local rc=$?
+	sed -e 's/\x1b\[[0-9;?=]*[A-Za-z]//g' -e 's/\r//g' "$C/serial.log" >"$C/log"
+	GUEST_SECS=$(($(date +%s) - start))
+	echo "# guest run $(basename "$C"): ${GUEST_SECS}s, qemu exit $rc"
+	return $rc
+}
+
+# show_log: the module's and the payload's lines, for the test output
+show_log() {
+	grep -E '^(vhdxboot:|PAYLOAD-|SHELL-LASTERROR|STARTUP-NSH)' "$C/log" | sed 's/^/#   /'
+}
+
+# log_has REGEX / log_lacks REGEX
+log_has() { grep -Eq -- "$1" "$C/log"; }
+log_lacks() { ! grep -Eq -- "$1" "$C/log"; }
+
+# expect NAME CONDITION-COMMAND... : ok or not ok with the command as the reason
+expect() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else notok "$name" "failed: $*"; fi
+}
+
+# session_checked NAME BEFORE AFTER: the image got exactly one session update and nothing else
+session_checked() {
+	local out
+	if out=$(python3 "$IMGCHECK" session "$2" "$3" 2>&1); then
+		if command -v qemu-img >/dev/null && ! qemu-img check -q -f vhdx "$3" >/dev/null 2>&1; then
+			notok "$1" "qemu-img check reports problems"
+		else
+			ok "$1"
+		fi
+	else
+		notok "$1" "$(echo "$out" | tr '\n' ';')"
+	fi
+}
+
+# unchanged NAME BEFORE AFTER
+unchanged() {
+	if cmp -s "$2" "$3"; then ok "$1"; else notok "$1" "image changed: $(cmp "$2" "$3" 2>&1 | head -1)"; fi
+}
