@@ -20,9 +20,12 @@
  *   bat                   object|null  entries, chunk_ratio, payload_blocks, bitmaps_present, data_end,
  *                                  states: { not_present, undefined, zero, unmapped, fully_present,
  *                                  partially_present }
- *   log_pending           bool|null
+ *   log_pending           bool|null    the current header's LogGuid is not zero
+ *   log                   object|null  the active sequence open found (null when no log is pending): entries,
+ *                                  descriptors, tail (byte offset in the log), tail_sequence, head_sequence,
+ *                                  flushed_offset, last_offset, file_size_after_replay
  *   warnings              array of strings
- * region_tables, metadata, bat and log_pending are given only when ok is true; headers always (a copy that was
+ * region_tables, metadata, bat, log_pending and log are given only when ok is true; headers always (a copy that was
  * not read shows valid false).
  */
 #include <getopt.h>
@@ -181,6 +184,15 @@ static void info_text(const char *path, const struct host_file *f, const struct 
 		printf("sector bitmaps present: %" PRIu64 "\n", img->bitmaps_present);
 		printf("data end: %" PRIu64 "\n", img->data_end);
 		printf("log pending: %s\n", img->log_pending ? "yes" : "no");
+		if (img->log_pending && img->log.active) {
+			const struct vhdx_log_state *L = &img->log;
+			printf("log sequence: %" PRIu32 " entries (sequence %" PRIu64 "..%" PRIu64 "), %" PRIu64
+			       " descriptors, tail at log offset %" PRIu64 "\n",
+			       L->entries, L->tail_seq, L->head_seq, L->descriptors, L->tail);
+			printf("log flushed file offset: %" PRIu64 ", last file offset: %" PRIu64 "\n", L->flushed_offset,
+			       L->last_offset);
+			printf("file size after replay: %" PRIu64 "\n", img->file_size);
+		}
 	}
 	if (!img->warnings)
 		printf("warnings: none\n");
@@ -293,11 +305,27 @@ static void info_json(const char *path, const struct host_file *f, const struct 
 		json_u64(&j, "data_end", img->data_end);
 		json_end(&j, '}');
 		json_bool(&j, "log_pending", img->log_pending);
+		if (img->log_pending && img->log.active) {
+			const struct vhdx_log_state *L = &img->log;
+			json_object(&j, "log");
+			json_u64(&j, "entries", L->entries);
+			json_u64(&j, "descriptors", L->descriptors);
+			json_u64(&j, "tail", L->tail);
+			json_u64(&j, "tail_sequence", L->tail_seq);
+			json_u64(&j, "head_sequence", L->head_seq);
+			json_u64(&j, "flushed_offset", L->flushed_offset);
+			json_u64(&j, "last_offset", L->last_offset);
+			json_u64(&j, "file_size_after_replay", img->file_size);
+			json_end(&j, '}');
+		} else {
+			json_null(&j, "log");
+		}
 	} else {
 		json_null(&j, "region_tables");
 		json_null(&j, "metadata");
 		json_null(&j, "bat");
 		json_null(&j, "log_pending");
+		json_null(&j, "log");
 	}
 	json_array(&j, "warnings");
 	for (i = 0; i < img->warnings && i < VHDX_MAX_WARNINGS; i++)
