@@ -4,6 +4,7 @@
  */
 #include "imgbuild.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -339,5 +340,119 @@ int ib_build(struct ib *b, const struct ib_params *pp)
 			ib_meta_add(b, &g_loc, base + 64, vo + vl, req);
 		}
 	}
+	return 0;
+}
+
+void ib_set_log_guid(struct ib *b, const struct vhdx_guid *g)
+{
+	for (int i = 0; i < 2; i++) {
+		put_guid(ib_hdr(b, i) + VHDX_HDR_LOG_GUID, g);
+		ib_hdr_fix(b, i);
+	}
+}
+
+uint32_t ib_log_entry(struct ib *b, uint32_t pos, uint64_t seq, uint32_t tail, const struct vhdx_guid *log_guid,
+		      const struct ib_desc *d, unsigned n, uint64_t flushed, uint64_t last)
+{
+	const uint32_t S = VHDX_LOG_SECTOR;
+	uint32_t dsecs = (VHDX_LOG_HEADER_SIZE + n * VHDX_LOG_DESC_SIZE + S - 1) / S, ndata = 0, nsec, sectors;
+	uint8_t *e;
+
+	for (unsigned i = 0; i < n; i++)
+		ndata += !d[i].zero;
+	nsec = dsecs + ndata;
+	e = calloc(nsec, S);
+	if (!e)
+		return 0;
+	vhdx_put32(e, VHDX_LOG_ENTRY_SIGNATURE);
+	vhdx_put32(e + 8, nsec * S);
+	vhdx_put32(e + 12, tail);
+	vhdx_put64(e + 16, seq);
+	vhdx_put32(e + 24, n);
+	put_guid(e + 32, log_guid);
+	vhdx_put64(e + 48, flushed ? flushed : b->size);
+	vhdx_put64(e + 56, last ? last : b->size);
+	for (unsigned i = 0, k = 0; i < n; i++) {
+		uint8_t *o = e + VHDX_LOG_HEADER_SIZE + i * VHDX_LOG_DESC_SIZE;
+		if (d[i].zero) {
+			vhdx_put32(o, VHDX_LOG_ZERO_SIGNATURE);
+			vhdx_put64(o + 8, d[i].length);
+		} else {
+			uint8_t *ds = e + (size_t)(dsecs + k++) * S;
+			vhdx_put32(o, VHDX_LOG_DESC_SIGNATURE);
+			memcpy(o + 4, d[i].data + S - 4, 4); /* trailing bytes */
+			memcpy(o + 8, d[i].data, 8);         /* leading bytes */
+			memcpy(ds, d[i].data, S);
+			vhdx_put32(ds, VHDX_LOG_DATA_SIGNATURE);
+			vhdx_put32(ds + 4, (uint32_t)(seq >> 32));
+			vhdx_put32(ds + S - 4, (uint32_t)seq);
+		}
+		vhdx_put64(o + 16, d[i].offset);
+		vhdx_put64(o + 24, seq);
+	}
+	fix_csum(e, (size_t)nsec * S);
+	sectors = b->log_len / S;
+	for (uint32_t k = 0; k < nsec; k++)
+		memcpy(b->buf + b->log_off + (size_t)((pos + k) % sectors) * S, e + (size_t)k * S, S);
+	free(e);
+	return nsec;
+}
+
+static char reason[1024];
+
+static int has(const char *hay, const char *frag)
+{
+	return !frag || strstr(hay, frag) != NULL;
+}
+
+const char *ib_refused(const struct ib *b, vhdx_status want, const char *frag1, const char *frag2)
+{
+	static struct vhdx_image img;
+	struct membackend mb;
+	vhdx_status st;
+
+	if (ib_mb(b, &mb))
+		return "cannot set up the backend";
+	memset(&img, 0, sizeof img);
+	st = vhdx_open(&img, mb_io(&mb));
+	if (st == VHDX_OK)
+		vhdx_close(&img);
+	reason[0] = 0;
+	if (st != want)
+		snprintf(reason, sizeof reason, "status %d (%s), expected %d (%s); msg \"%s\"", (int)st,
+			 vhdx_status_message(st), (int)want, vhdx_status_message(want), img.msg);
+	else if (!has(img.msg, frag1) || !has(img.msg, frag2))
+		snprintf(reason, sizeof reason, "msg \"%s\" lacks \"%s\"", img.msg, has(img.msg, frag1) ? frag2 : frag1);
+	else if (mb.writes || mb.flushes || mb.resizes)
+		snprintf(reason, sizeof reason, "the backend saw %u writes, %u flushes, %u resizes", mb.writes, mb.flushes,
+			 mb.resizes);
+	else if (mb.alloc_bytes_live)
+		snprintf(reason, sizeof reason, "%zu bytes still allocated after the refusal", mb.alloc_bytes_live);
+	mb_free(&mb);
+	return reason[0] ? reason : NULL;
+}
+
+const char *ib_opened(const struct ib *b, struct vhdx_image *img, struct membackend *mb)
+{
+	vhdx_status st;
+
+	if (ib_mb(b, mb))
+		return "cannot set up the backend";
+	memset(img, 0, sizeof *img);
+	st = vhdx_open(img, mb_io(mb));
+	reason[0] = 0;
+	if (st != VHDX_OK)
+		snprintf(reason, sizeof reason, "status %d (%s): %s", (int)st, vhdx_status_message(st), img->msg);
+	else if (mb->writes || mb->flushes || mb->resizes)
+		snprintf(reason, sizeof reason, "open wrote: %u writes, %u flushes, %u resizes", mb->writes, mb->flushes,
+			 mb->resizes);
+	return reason[0] ? reason : NULL;
+}
+
+unsigned ib_warned(const struct vhdx_image *img, const char *frag)
+{
+	for (unsigned i = 0; i < img->warnings && i < VHDX_MAX_WARNINGS; i++)
+		if (strstr(img->warning[i], frag))
+			return i + 1;
 	return 0;
 }

@@ -97,4 +97,30 @@ int ib_mb(const struct ib *b, struct membackend *mb);
 /* a fixed GUID for tests: distinct per n */
 struct vhdx_guid ib_guid(unsigned n);
 
+/*
+ * Log entries.  ib_log_entry writes one entry at ring sector `pos` of the log (wrapping), with `n` descriptors:
+ * zero descriptors clear `length` bytes at `offset`; data descriptors put the 4 KiB at `data` at `offset`.
+ * Tail is a byte offset inside the log; flushed/last are FlushedFileOffset and LastFileOffset (0: the file size).
+ * Returns the entry's length in sectors.  ib_set_log_guid sets LogGuid in both headers (re-checksummed).
+ */
+struct ib_desc {
+	int zero;
+	uint64_t offset, length; /* length: zero descriptors only */
+	const uint8_t *data;     /* data descriptors: 4096 bytes */
+};
+uint32_t ib_log_entry(struct ib *b, uint32_t pos, uint64_t seq, uint32_t tail, const struct vhdx_guid *log_guid,
+		      const struct ib_desc *d, unsigned n, uint64_t flushed, uint64_t last);
+void ib_set_log_guid(struct ib *b, const struct vhdx_guid *g);
+
+/*
+ * Open checks, returning NULL when everything holds or a reason (static buffer) for t_report():
+ *   ib_refused: a copy of the image opens with status `want`, img->msg contains frag1 and frag2 (either may be
+ *     NULL), and the backend saw no write, flush or resize and holds no memory afterwards.
+ *   ib_opened: the image opens (into *img over *mb, which the caller closes/frees) without writing anything.
+ */
+const char *ib_refused(const struct ib *b, vhdx_status want, const char *frag1, const char *frag2);
+const char *ib_opened(const struct ib *b, struct vhdx_image *img, struct membackend *mb);
+/* index+1 of the first warning containing frag, 0 if none */
+unsigned ib_warned(const struct vhdx_image *img, const char *frag);
+
 #endif
