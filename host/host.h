@@ -19,6 +19,7 @@ int cmd_check(int argc, char **argv);
 int cmd_session(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_create(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
 
 /*
  * Option helpers for the subcommands.  Each parses with getopt_long (opterr off) and hands the cases it does not

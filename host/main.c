@@ -16,6 +16,7 @@ static const char usage[] =
 	"  info [--json] IMAGE       describe an image: headers, region tables, metadata, BAT, log\n"
 	"  check IMAGE               validate an image (exit 0 sound, 1 corrupt or unsupported, 2 usage or I/O error)\n"
 	"  session IMAGE             do a session header update (new FileWriteGuid, sequence raised by two)\n"
+	"  replay IMAGE              replay a pending log into the file\n"
 	"  export IMAGE OUT          write the virtual disk as a raw file ('-' for standard output)\n"
 	"  create [OPTIONS] IMAGE [SIZE]\n"
 	"                            make a new fixed or dynamic image (see 'vhdx create --help')\n"
@@ -31,7 +32,7 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 } commands[] = {
 	{ "info", cmd_info },       { "check", cmd_check },   { "session", cmd_session },
-	{ "export", cmd_export },   { "create", cmd_create },
+	{ "export", cmd_export },   { "create", cmd_create },   { "replay", cmd_replay },
 };
 
 int main(int argc, char **argv)

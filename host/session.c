@@ -1,4 +1,4 @@
-/* session.c - `vhdx session`: validate, then the core's session header update with 32 bytes of getrandom. */
+/* session.c - `vhdx session` and `vhdx replay`: validate, then the core's header update or log replay. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -62,4 +62,62 @@ int cmd_session(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	return EXIT_SOUND;
+}
+
+static const char replay_usage[] =
+	"usage: vhdx replay IMAGE\n"
+	"\n"
+	"Validate IMAGE and, when its log must be replayed, apply the log to the file (growing it if the log says\n"
+	"so), give it new FileWriteGuid and DataWriteGuid values and clear LogGuid.  An image without a pending log\n"
+	"is left untouched.  Exit 0 done (or nothing to do), 1 refused (corrupt, unsupported, read-only, sequence),\n"
+	"2 usage or I/O error.\n"
+	"\n"
+	"  -h, --help    this text\n"
+	"  --version     the version\n";
+
+int cmd_replay(int argc, char **argv)
+{
+	struct host_file f;
+	struct vhdx_image img;
+	uint8_t rnd[32];
+	uint64_t old_seq, entries;
+	const char *path;
+	vhdx_status st;
+	int rc, first, opened, e;
+
+	rc = host_simple_args("replay", replay_usage, argc, argv, 1, &first);
+	if (rc >= 0)
+		return rc;
+	path = argv[first];
+	rc = host_image_open(&f, &img, path, HOST_RDWR, &opened);
+	if (rc)
+		return rc;
+	if (!img.log_pending) {
+		printf("%s: no log to replay\n", path);
+		host_image_close(&f, &img);
+		return fflush(stdout) ? EXIT_USAGE : EXIT_SOUND;
+	}
+	e = host_random(rnd, sizeof(rnd));
+	if (e) {
+		host_error(path, "no random bytes for the new GUIDs: %s; nothing was written", strerror(e));
+		host_image_close(&f, &img);
+		return EXIT_USAGE;
+	}
+	old_seq = img.header[img.current].sequence;
+	entries = img.log.entries;
+	st = vhdx_replay(&img, rnd);
+	if (st) {
+		rc = host_report(path, st, img.msg, &f);
+		host_image_close(&f, &img);
+		return rc;
+	}
+	printf("%s: replayed %" PRIu64 " log entries, sequence %" PRIu64 " -> %" PRIu64 "\n", path, entries, old_seq,
+	       img.header[img.current].sequence);
+	vhdx_close(&img);
+	e = host_file_close(&f);
+	if (e) {
+		host_error(path, "%s", strerror(e));
+		return EXIT_USAGE;
+	}
+	return fflush(stdout) ? EXIT_USAGE : EXIT_SOUND;
 }
