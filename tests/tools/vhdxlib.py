@@ -7,6 +7,7 @@ C core, so that the tests cross-check the core instead of echoing it.
 
 CLI:  vhdxlib.py headers IMAGE      print both headers as JSON
       vhdxlib.py build OUT [key=value ...]   build an image (see build_image for keys)
+      vhdxlib.py session IMAGE    a python model of the session header update (to test the test tools)
 """
 import json
 import struct
@@ -212,6 +213,12 @@ def bat_index(block, cr):
 
 
 # ---------------------------------------------------------------- builder
+def _stored(b, block_size, virtual_size):
+    """Bytes a present block takes in the file: a partial last block only the MiBs it covers (as QEMU does)."""
+    covered = min(block_size, virtual_size - b * block_size)
+    return -(-covered // MiB) * MiB
+
+
 def build_image(virtual_size=8 * MiB - 512, block_size=MiB, logical_sector=512, physical_sector=4096,
                 log_offset=MiB, log_length=MiB, meta_offset=2 * MiB, bat_offset=3 * MiB, bat_length=MiB,
                 blocks=None, seqs=(5, 6), seed=1):
@@ -231,7 +238,7 @@ def build_image(virtual_size=8 * MiB - 512, block_size=MiB, logical_sector=512, 
         st, fo, fill = blocks[b]
         if st == 6 and fo is None:
             fo = end
-            end += -(-block_size // MiB) * MiB
+            end += _stored(b, block_size, virtual_size)
         layout[b] = (st, fo or 0, fill)
     buf = bytearray(end)
     # file identifier
@@ -267,7 +274,8 @@ def build_image(virtual_size=8 * MiB - 512, block_size=MiB, logical_sector=512, 
     for b, (st, fo, fill) in layout.items():
         struct.pack_into("<Q", buf, bat_offset + 8 * bat_index(b, cr), (fo & ~0xFFFFF) | st)
         if st == 6:
-            buf[fo:fo + block_size] = bytes([fill]) * block_size
+            n = min(_stored(b, block_size, virtual_size), len(buf) - fo)
+            buf[fo:fo + n] = bytes([fill]) * n
     return buf
 
 
@@ -288,6 +296,25 @@ def get_bat(buf, index, bat_offset=None):
     if bat_offset is None:
         bat_offset = find_region(buf, GUID_BAT)["offset"]
     return struct.unpack_from("<Q", buf, bat_offset + 8 * index)[0]
+
+
+def reference_session(path):
+    """A python model of the session header update (for testing the test tools themselves)."""
+    with open(path, "r+b") as f:
+        data = bytearray(f.read(132 * KiB))
+        hs = [parse_header(data, o) for o in HEADER_OFFS]
+        cur = current_header(hs)
+        fwg = guid_v4_random()
+        for _ in range(2):
+            other = 1 - cur
+            block = bytearray(data[HEADER_OFFS[cur]:HEADER_OFFS[cur] + HEADER_SIZE])
+            data[HEADER_OFFS[other]:HEADER_OFFS[other] + HEADER_SIZE] = block
+            set_header(data, other, sequence=hs[cur]["sequence"] + 1, file_write_guid=fwg)
+            f.seek(HEADER_OFFS[other])
+            f.write(data[HEADER_OFFS[other]:HEADER_OFFS[other] + HEADER_SIZE])
+            f.flush()
+            hs = [parse_header(data, o) for o in HEADER_OFFS]
+            cur = other
 
 
 def _jsonable(h):
@@ -311,6 +338,9 @@ def main(argv):
             kw[k] = int(v, 0)
         with open(argv[1], "wb") as f:
             f.write(build_image(**kw))
+        return 0
+    if len(argv) >= 2 and argv[0] == "session":
+        reference_session(argv[1])
         return 0
     print(__doc__, file=sys.stderr)
     return 2
