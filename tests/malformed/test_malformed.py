@@ -24,6 +24,7 @@ VHDX = os.environ.get("VHDX") or os.path.join(ROOT, "build", "host", "vhdx")
 # name: (check exit, session exit, fragments for check's stderr, fragments for session's stderr or None = same)
 W = "warning"
 SESSION_REFUSED = ["nothing was written"]
+LOG_REFUSED = ["LogGuid", "replayed first"] + SESSION_REFUSED
 CASES = {
     "file identifier bad signature": (1, 1, ["file identifier", "signature"], None),
     "file shorter than the header area": (1, 1, ["file identifier", "1 MiB header area"], None),
@@ -47,8 +48,15 @@ CASES = {
     "log offset zero (header area)": (1, 1, ["header 2: LogOffset 0"], None),
     "log beyond end of file": (1, 1, ["header 2: log at 7340032", "beyond the end of the file"], None),
     "log length overflows": (1, 1, ["header 2: log at", "beyond the end of the file"], None),
-    "LogGuid non-zero (pending log)": (0, 1, [W, "LogGuid", "replayed"],
-                                       ["LogGuid", "replayed first"] + SESSION_REFUSED),
+    "LogGuid non-zero (pending log)": (0, 1, [W, "LogGuid", "replayed"], LOG_REFUSED),
+    "pending log, two entries, the later wins": (0, 1, [W, "LogGuid"], LOG_REFUSED),
+    "pending log, new block beyond the end of the file": (0, 1, [W, "LogGuid"], LOG_REFUSED),
+    "pending log, no valid entry": (1, 1, ["LogGuid", "no valid sequence"], None),
+    "pending log, entry checksum bad": (1, 1, ["LogGuid", "no valid sequence"], None),
+    "pending log, entries carry another LogGuid": (1, 1, ["LogGuid", "no valid sequence"], None),
+    "pending log, FlushedFileOffset beyond the file": (1, 1, ["FlushedFileOffset 67108864"], None),
+    "pending log, descriptor targets a header": (1, 1, ["descriptor 0", "inside the headers or the log"], None),
+    "pending log, descriptor beyond LastFileOffset": (1, 1, ["beyond LastFileOffset"], None),
     "LogGuid non-zero in the non-current header only": (0, 0, ["!LogGuid"], []),
     "sequence at UINT64_MAX": (0, 1, [], ["SequenceNumber 18446744073709551615", "cannot be raised"]
                                + SESSION_REFUSED),
@@ -138,6 +146,13 @@ CASES = {
 
 # extra content checks after `vhdx export`: name -> [(virtual offset, expected byte)]
 EXPORT_PROBES = {
+    # a pending log is replayed in memory for reads: the export shows the logged data, the file stays as it was
+    "LogGuid non-zero (pending log)": [(0, 0x11), (4095, 0x11), (4096, ord("L")), (4103, ord("!")), (4104, 0xEE),
+                                       (8187, 0xEE), (8188, ord("T")), (8191, ord("L")), (8192, 0x11)],
+    "pending log, two entries, the later wins": [(0, 0xB2), (4095, 0xB2), (4096, 0x11), (2 * V.MiB, 0),
+                                                 (2 * V.MiB + 8191, 0), (2 * V.MiB + 8192, 0x22)],
+    "pending log, new block beyond the end of the file": [(0, 0x11), (V.MiB, 0xAB), (V.MiB + 4095, 0xAB),
+                                                          (V.MiB + 4096, 0), (2 * V.MiB - 1, 0), (2 * V.MiB, 0x22)],
     "5 GiB disk, block 4096 present": [(0, 0x11), (V.MiB, 0), (4096 * V.MiB, 0x55), (4097 * V.MiB - 1, 0x55),
                                        (4097 * V.MiB, 0), (5 * V.GiB - 1, 0)],
     "256 MiB blocks, partial last block": [(0, 0), (256 * V.MiB, 0x42), (300 * V.MiB + 511, 0x42)],

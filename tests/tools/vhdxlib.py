@@ -298,6 +298,60 @@ def get_bat(buf, index, bat_offset=None):
     return struct.unpack_from("<Q", buf, bat_offset + 8 * index)[0]
 
 
+# ---------------------------------------------------------------- log writer
+def log_entry(seq, log_guid, ops, tail=0, flushed=0, last=0):
+    """One log entry as bytes.  ops: ("data", file_offset, 4096 bytes) or ("zero", file_offset, length)."""
+    ndesc = len(ops)
+    dsecs = -(-(64 + 32 * ndesc) // 4096)
+    datas = [op for op in ops if op[0] == "data"]
+    length = 4096 * (dsecs + len(datas))
+    e = bytearray(length)
+    struct.pack_into("<4sIIIQII16sQQ", e, 0, b"loge", 0, length, tail, seq, ndesc, 0, log_guid, flushed, last)
+    k = 0
+    for i, op in enumerate(ops):
+        d = 64 + 32 * i
+        if op[0] == "zero":
+            struct.pack_into("<4sIQQQ", e, d, b"zero", 0, op[2], op[1], seq)
+        else:
+            sector = bytes(op[2])
+            assert len(sector) == 4096
+            struct.pack_into("<4s4s8sQQ", e, d, b"desc", sector[4092:], sector[:8], op[1], seq)
+            o = 4096 * (dsecs + k)
+            struct.pack_into("<4sI", e, o, b"data", seq >> 32)
+            e[o + 8:o + 4092] = sector[8:4092]
+            struct.pack_into("<I", e, o + 4092, seq & 0xFFFFFFFF)
+            k += 1
+    struct.pack_into("<I", e, 4, crc32c(e))
+    return e
+
+
+def write_log(buf, entries, log_guid, which=None, start=0, flushed=None, last=None, entry_guid=None):
+    """Writes entries (lists of ops) as one sequence at ring offset `start` of the current header's log, tail at
+    the first; sets LogGuid in header `which` (default: the current one).  FlushedFileOffset defaults to the file
+    size, LastFileOffset to the end of the furthest write of the sequence (at least the file size); entry_guid
+    (default log_guid) is the LogGuid written into the entries.  Returns the ring offsets used."""
+    hs = [parse_header(buf, o) for o in HEADER_OFFS]
+    cur = current_header(hs) if which is None else which
+    base, length = hs[cur]["log_offset"], hs[cur]["log_length"]
+    if flushed is None:
+        flushed = len(buf)
+    if last is None:
+        last = max([len(buf)] + [_ops_end(ops) for ops in entries])
+    pos, offs = start, []
+    for i, ops in enumerate(entries):
+        e = log_entry(1000 + i, entry_guid or log_guid, ops, tail=start, flushed=flushed, last=last)
+        assert pos + len(e) <= length
+        buf[base + pos:base + pos + len(e)] = e
+        offs.append(pos)
+        pos += len(e)
+    set_header(buf, cur, log_guid=log_guid)
+    return offs
+
+
+def _ops_end(ops):
+    return max((op[1] + (len(op[2]) if op[0] == "data" else op[2]) for op in ops), default=0)
+
+
 def reference_session(path):
     """A python model of the session header update (for testing the test tools themselves)."""
     with open(path, "r+b") as f:

@@ -167,7 +167,47 @@ mut("log offset not 1 MiB aligned")(lambda b: hdr(b, 1, log_offset=MiB + 4096))
 mut("log offset zero (header area)")(lambda b: hdr(b, 1, log_offset=0))
 mut("log beyond end of file")(lambda b: hdr(b, 1, log_offset=7 * MiB))
 mut("log length overflows")(lambda b: hdr(b, 1, log_offset=0xFFFFFFFFFFF00000, log_length=16 * MiB))
-mut("LogGuid non-zero (pending log)")(lambda b: hdr(b, 1, log_guid=V.guid_bytes("0F1E2D3C-4B5A-4968-8776-8594A3B2C1D0")))
+# ------------------------------------------------------------------ log (LogGuid set: a log to replay)
+LOG_GUID = V.guid_bytes("0F1E2D3C-4B5A-4968-8776-8594A3B2C1D0")
+SECTOR_LT = b"LEADING!" + b"\xEE" * 4084 + b"TAIL"  # tells the leading 8 and trailing 4 bytes apart
+
+
+def _log(b, entries, **kw):
+    V.write_log(b, entries, LOG_GUID, **kw)
+    return b
+
+
+# payload block 0 lives at 4 MiB: virtual offset x of block 0 is file offset 4 MiB + x
+mut("LogGuid non-zero (pending log)")(lambda b: _log(b, [[("data", 4 * MiB + 4096, SECTOR_LT)]]))
+mut("pending log, two entries, the later wins")(
+    lambda b: _log(b, [[("data", 4 * MiB, b"\xA1" * 4096)],
+                       [("data", 4 * MiB, b"\xB2" * 4096), ("zero", 5 * MiB, 8192)]]))
+
+
+@mut("pending log, new block beyond the end of the file")
+def _(b):
+    sec = bytearray(b[BAT:BAT + 4096])
+    struct.pack_into("<Q", sec, 8, 7 * MiB | 6)  # BAT entry 1: payload block 1 at 7 MiB
+    return _log(b, [[("data", BAT, sec), ("data", 7 * MiB, b"\xAB" * 4096), ("zero", 7 * MiB + 4096, MiB - 4096)]])
+
+
+mut("pending log, no valid entry")(lambda b: hdr(b, 1, log_guid=LOG_GUID))
+
+
+@mut("pending log, entry checksum bad")
+def _(b):
+    _log(b, [[("data", 4 * MiB + 4096, SECTOR_LT)]])
+    b[MiB + 4096 + 100] ^= 1  # inside the data sector
+    return b
+
+
+mut("pending log, entries carry another LogGuid")(
+    lambda b: _log(b, [[("data", 4 * MiB, SECTOR_LT)]], entry_guid=V.guid_bytes("99999999-8888-4777-8666-555555555555")))
+mut("pending log, FlushedFileOffset beyond the file")(
+    lambda b: _log(b, [[("data", 4 * MiB, SECTOR_LT)]], flushed=64 * MiB))
+mut("pending log, descriptor targets a header")(lambda b: _log(b, [[("data", 64 * 1024, SECTOR_LT)]]))
+mut("pending log, descriptor beyond LastFileOffset")(
+    lambda b: _log(b, [[("data", 9 * MiB, SECTOR_LT)]], last=7 * MiB))
 mut("LogGuid non-zero in the non-current header only")(
     lambda b: hdr(b, 0, log_guid=V.guid_bytes("0F1E2D3C-4B5A-4968-8776-8594A3B2C1D0")))
 
