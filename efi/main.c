@@ -148,7 +148,10 @@ static EFI_STATUS choose_backend(struct session *s)
 		return st;
 	}
 	s->be_open = 1;
-	con_say("image %ls", s->be.name);
+	EFI_BLOCK_IO_PROTOCOL *bio = NULL;
+	g_bs->HandleProtocol(s->be_handle, &g_guid_block_io, (void **)&bio);
+	con_say("image %ls (%u-byte blocks%s)", s->be.name, bio ? bio->Media->BlockSize : 0,
+		s->be.io.read_only ? ", read-only" : "");
 	return EFI_SUCCESS;
 }
 
