@@ -198,13 +198,18 @@ void ib_expect(const struct ib *b, uint64_t off, void *buf, size_t len)
 {
 	uint8_t *o = buf;
 
-	for (size_t i = 0; i < len; i++) {
-		uint64_t v = off + i, blk = v / b->p.block_size;
+	while (len) {
+		uint64_t blk = off / b->p.block_size, in = off % b->p.block_size, n = b->p.block_size - in;
 		uint64_t e = ib_bat_get(b, ib_bat_index(b, blk));
+		if (n > len)
+			n = len;
 		if ((e & 7) == VHDX_BAT_FULLY_PRESENT)
-			o[i] = b->buf[(e & VHDX_BAT_OFFSET_MASK) + v % b->p.block_size];
+			memcpy(o, b->buf + (e & VHDX_BAT_OFFSET_MASK) + in, (size_t)n);
 		else
-			o[i] = 0;
+			memset(o, 0, (size_t)n);
+		o += n;
+		off += n;
+		len -= (size_t)n;
 	}
 }
 
