@@ -365,9 +365,14 @@ static vhdx_status find(struct vhdx_image *img, struct logctx *c, struct entry *
 		t[n].seq = e.seq;
 		n++;
 	}
-	if (!choose(t, ix, n, c->sectors, &tl, &hd))
-		return vhdx_fail(img, VHDX_E_CORRUPT, "header %u: LogGuid %G is set but the log holds no valid sequence (%u valid entries)",
-				 (unsigned)img->current + 1, &img->header[img->current].log_guid, n);
+	if (!choose(t, ix, n, c->sectors, &tl, &hd)) {
+		/*
+		 * A writer sets LogGuid before its first entry is complete, so a crash there leaves no valid sequence
+		 * and no data changed: replay then only clears LogGuid.
+		 */
+		vhdx_warn(img, "log: no valid sequence of entries (%u valid entries): nothing to replay", n);
+		return VHDX_OK;
+	}
 	if ((st = read_sector(c, t[hd].pos, c->sec)))
 		return st;
 	parse_header(c, c->sec, &e);

@@ -38,7 +38,7 @@ struct vhdx_io {
 	int (*read)(void *ctx, uint64_t off, void *buf, size_t len);
 	int (*write)(void *ctx, uint64_t off, const void *buf, size_t len);
 	int (*flush)(void *ctx);
-	int (*resize)(void *ctx, uint64_t new_size); /* optional (NULL: cannot grow) */
+	int (*resize)(void *ctx, uint64_t new_size); /* optional (NULL: cannot grow); new bytes must read as 0 */
 	void *(*alloc)(void *ctx, size_t len);       /* scratch memory; may return NULL */
 	void (*free)(void *ctx, void *p, size_t len);
 };
