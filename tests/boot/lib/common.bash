@@ -103,7 +103,7 @@ boot_guest() {
 	local cpu=${1:-max}
 	local start=$(date +%s)
 	timeout --kill-after=10 "$BOOT_TIMEOUT" qemu-system-x86_64 \
-		-machine "q35,accel=$QEMU_ACCEL" -cpu "$cpu" -m 256 -smp 1 -nographic -nic none -no-reboot \
+		-machine "q35,accel=$QEMU_ACCEL" -cpu "$cpu" -m "${QEMU_MEM:-256}" -smp 1 -nographic -nic none -no-reboot \
 		-drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE" \
 		-drive "if=pflash,format=raw,unit=1,file=$C/vars.fd" \
 		-drive "format=raw,file=fat:rw:$C/esp" \
