@@ -36,7 +36,7 @@ PAYLOAD_SRC := $(wildcard tests/tools/payload/*.c)
 PAYLOAD_OBJ := $(patsubst tests/tools/payload/%.c,$(BUILD)/efi/payload/%.o,$(PAYLOAD_SRC))
 
 EFI_TARGETS := $(BUILD)/efi/vhdxboot.efi $(BUILD)/efi/payload.efi
-ALL_TARGETS += $(EFI_TARGETS)
+ALL_TARGETS += $(EFI_TARGETS) $(BUILD)/$(EFI_ARCH)/vhdxboot.efi
 TEST_DEPS   += $(EFI_TARGETS)
 
 .PHONY: efi
@@ -62,6 +62,11 @@ $(BUILD)/efi/payload.so: $(PAYLOAD_OBJ) $(EFI_LDS)
 
 $(BUILD)/efi/%.efi: $(BUILD)/efi/%.so
 	$(EFI_PECOFF) $< $@
+
+# the path issue 3 names for the product: the same file
+$(BUILD)/$(EFI_ARCH)/vhdxboot.efi: $(BUILD)/efi/vhdxboot.efi
+	@mkdir -p $(dir $@)
+	cp $< $@
 
 # make demo: build, make a VHDX and an ESP, boot OVMF headless, show the module at work, power off.
 demo: $(EFI_TARGETS)

@@ -162,12 +162,44 @@ static void say_guid(const char *what, const struct vhdx_guid *g)
 	con_say("%s %s", what, t);
 }
 
+/*
+ * Progress while validating: the core reads the BAT once, front to back; on a large image that takes noticeable
+ * time, so the read callback is wrapped to print a line for every PROGRESS_STEP bytes read.
+ */
+#define PROGRESS_STEP (64ull << 20)
+static struct {
+	int (*read)(void *ctx, uint64_t off, void *buf, size_t len);
+	uint64_t bytes, next;
+} progress;
+
+static int read_with_progress(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	progress.bytes += len;
+	if (progress.bytes >= progress.next) {
+		con_say("validating: %llu MiB read", progress.bytes >> 20);
+		progress.next += PROGRESS_STEP;
+	}
+	return progress.read(ctx, off, buf, len);
+}
+
+static void say_io(const struct vhdx_image *img)
+{
+	const struct vhdx_stats *t = &img->stats;
+	con_say("I/O: %llu reads (%llu KiB), %llu writes (%llu KiB), %llu flushes", t->reads, t->read_bytes >> 10,
+		t->writes, t->write_bytes >> 10, t->flushes);
+}
+
 /* Validation, then the header update when everything allows it.  Sets s->result on a refusal. */
 static void check_and_update(struct session *s)
 {
 	struct vhdx_image *img = &s->img;
 	con_say("validating %ls (%llu MiB)...", s->be.name, s->be.io.size >> 20);
+	progress.read = s->be.io.read;
+	progress.bytes = 0;
+	progress.next = PROGRESS_STEP;
+	s->be.io.read = read_with_progress;
 	vhdx_status vs = vhdx_open(img, &s->be.io);
+	s->be.io.read = progress.read;
 	if (vs != VHDX_OK) {
 		con_say("%ls: refused: %s: %s", s->be.name, vhdx_status_message(vs), img->msg);
 		s->result = efi_status_of(vs);
@@ -255,6 +287,7 @@ static EFI_STATUS run(struct session *s)
 		fmt(s->wrote, sizeof s->wrote, "nothing (no image)");
 	} else {
 		check_and_update(s);
+		say_io(&s->img);
 	}
 
 	const struct vhdx_header *h = s->img_open ? &s->img.header[s->img.current] : NULL;

@@ -90,3 +90,19 @@ expect "two: --disk DEVICE-PATH ($dp0) boots" log_has '^PAYLOAD-MARKER: PICKED0'
 if log_has '^vhdxboot: valid: virtual size 96 MiB'; then picked=b other=a; else picked=a other=b; fi
 session_checked "two: the image named by device path got its update" "$C/${picked}1.vhdx" "$C/$picked.vhdx"
 unchanged "two: the other image is untouched (device path)" "$C/${other}1.vhdx" "$C/$other.vhdx"
+
+# --- a large BAT (16 TiB virtual, 1 MiB blocks: 128 MiB of BAT): progress lines while validating, then the update
+new_case bigbat
+esp_module_as_bootx64
+printf 'next = \\payload.efi\r\nargs = marker=BIGBAT poweroff\r\n' >"$C/esp/EFI/BOOT/vhdxboot.conf"
+make_vhdx "$C/d.vhdx" 16T block_size=1M
+cp "$C/d.vhdx" "$C/before.vhdx"
+attach_virtio "$C/d.vhdx"
+with_rng
+boot_guest
+show_log
+expect "large BAT: progress shown while validating" log_has '^vhdxboot: validating: 128 MiB read'
+expect "large BAT: valid, 16 TiB" log_has '^vhdxboot: valid: virtual size 16777216 MiB'
+expect "large BAT: I/O counted" log_has '^vhdxboot: I/O: [0-9]+ reads \([0-9]+ KiB\), 2 writes \(8 KiB\), 2 flushes'
+expect "large BAT: payload started" log_has '^PAYLOAD-MARKER: BIGBAT'
+session_checked "large BAT: image got one session update" "$C/before.vhdx" "$C/d.vhdx"
