@@ -229,11 +229,13 @@ static void bitmaps(void)
 	fresh(&p);
 	ib_bat_set(&b, 16, VHDX_SB_PRESENT);
 	REFUSED(VHDX_E_CORRUPT, "BAT entry 16 (sector bitmap 0)", "header area", "bat sector bitmap at offset 0 refused");
-	fresh(&p);
+	struct ib_params dp = p;
+	dp.has_parent = 1; /* sector bitmaps belong to differencing disks */
+	fresh(&dp);
 	uint64_t off = b.size;
 	ib_grow(&b, off + MiB);
 	ib_bat_set(&b, 16, off | VHDX_SB_PRESENT);
-	if (open_ok("bat sector bitmap present (non-differencing)")) {
+	if (open_ok("bat sector bitmap present (differencing)")) {
 		CHECK_EQ_U64(img.bitmaps_present, 1, "bat sector bitmap: counted");
 		CHECK_EQ_U64(img.state_count[0], 17, "bat sector bitmap: not counted as a payload block");
 		CHECK_EQ_U64(img.data_end, off + MiB, "bat sector bitmap: its MiB counts for data_end");

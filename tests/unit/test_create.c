@@ -321,8 +321,63 @@ static void faults(void)
 	s.fail_at_call = 0;
 }
 
+/* the bytes of a created image: identifier, headers, region tables and metadata flags as the format wants them */
+static void layout(void)
+{
+	static const struct vhdx_guid g_bat = VHDX_GUID_BAT, g_meta = VHDX_GUID_METADATA;
+	struct vhdx_create_params p;
+	struct membackend mb;
+	char msg[VHDX_MSG_LEN];
+
+	params(&p, 8 * MiB, MiB, 512, 0);
+	p.log_size = 2 * (uint32_t)MiB;
+	p.physical_sector_size = 512;
+	grow_mb(&mb);
+	CHECK_STATUS(vhdx_create(mb_io(&mb), &p, msg, sizeof msg), VHDX_OK, "create layout: 2 MiB log, 512/512 sectors");
+	const uint8_t *f = mb.buf;
+	CHECK(memcmp(f, "vhdxfile", 8) == 0, "create layout: \"vhdxfile\" at 0");
+	struct vhdx_header h[2];
+	int hv = 1;
+	for (int i = 0; i < 2; i++) {
+		const uint8_t *blk = f + (i ? VHDX_HEADER2_OFFSET : VHDX_HEADER1_OFFSET);
+		vhdx_header_parse(&h[i], blk);
+		if (h[i].signature != VHDX_HDR_SIGNATURE || h[i].checksum != vhdx_struct_crc(blk, VHDX_HEADER_SIZE, 4) ||
+		    h[i].version != 1 || h[i].log_version != 0 || h[i].log_length != 2 * MiB || h[i].log_offset != MiB)
+			hv = 0;
+	}
+	CHECK(hv, "create layout: both headers valid, Version 1, LogVersion 0, log 2 MiB at 1 MiB");
+	CHECK(h[0].sequence != h[1].sequence, "create layout: the headers have different sequence numbers (%llu, %llu)",
+	      (unsigned long long)h[0].sequence, (unsigned long long)h[1].sequence);
+	int rv = 1;
+	for (int i = 0; i < 2; i++) {
+		const uint8_t *t = f + (i ? VHDX_REGION2_OFFSET : VHDX_REGION1_OFFSET), *e = t + VHDX_RGN_ENTRIES;
+		struct vhdx_guid g0, g1;
+		vhdx_guid_load(&g0, e);
+		vhdx_guid_load(&g1, e + 32);
+		if (vhdx_le32(t) != VHDX_RGN_SIGNATURE || vhdx_le32(t + 4) != vhdx_struct_crc(t, VHDX_REGION_SIZE, 4) ||
+		    vhdx_le32(t + 8) != 2 || !vhdx_guid_equal(&g0, &g_bat) || !vhdx_guid_equal(&g1, &g_meta) ||
+		    vhdx_le64(e + 16) != 4 * MiB || vhdx_le32(e + 28) != 1 || vhdx_le64(e + 48) != 3 * MiB ||
+		    vhdx_le32(e + 56) != MiB || vhdx_le32(e + 60) != 1)
+			rv = 0;
+	}
+	CHECK(rv, "create layout: both region tables: BAT at 4 MiB, metadata at 3 MiB (1 MiB), both required");
+	const uint8_t *m = f + 3 * MiB;
+	static const uint32_t flags[5] = { 4, 6, 6, 6, 6 };
+	int mv = vhdx_le64(m) == VHDX_META_SIGNATURE && vhdx_le16(m + 10) == 5;
+	for (int k = 0; k < 5; k++)
+		if (vhdx_le32(m + 32 + 32 * k + 24) != flags[k] || vhdx_le32(m + 32 + 32 * k + 16) < VHDX_META_TABLE_SIZE)
+			mv = 0;
+	CHECK(mv, "create layout: metadata table with 5 items after 64 KiB; File Parameters IsRequired, the others IsVirtualDisk|IsRequired");
+	memset(&img, 0, sizeof img);
+	CHECK_STATUS(vhdx_open(&img, mb_io(&mb)), VHDX_OK, "create layout: opens");
+	CHECK(img.physical_sector_size == 512 && img.header[img.current].log_length == 2 * MiB, "create layout: values read back");
+	vhdx_close(&img);
+	mb_free(&mb);
+}
+
 int main(void)
 {
+	layout();
 	round_trip("create dynamic 512, 1 MiB blocks, data with holes", 8 * MiB, MiB, 512, 0, 1, 0x25);
 	round_trip("create dynamic 4096, 2 MiB blocks, partial last block", 9 * MiB + 4096, 2 * MiB, 4096, 0, 1, 0x2);
 	round_trip("create dynamic, no source", 16 * MiB, MiB, 512, 0, 0, 0);
