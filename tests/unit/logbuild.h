@@ -224,7 +224,7 @@ LB_UNUSED static const char *lb_content(struct vhdx_image *img, const uint8_t *w
 	why[0] = 0;
 	if (st)
 		snprintf(why, sizeof why, "vhdx_read: status %d: %s", (int)st, img->msg);
-	else
+	else if (memcmp(got, want, (size_t)n) != 0)
 		for (uint64_t i = 0; i < n; i++)
 			if (got[i] != want[i]) {
 				snprintf(why, sizeof why, "virtual byte %llu (block %llu) is 0x%02x, expected 0x%02x",
