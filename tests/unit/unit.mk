@@ -1,13 +1,15 @@
 # tests/unit/unit.mk - extra link inputs for the unit tests (tests/tests.mk has the generic rule).
 #
-# Every unit test except test_mem also links the image builder (tests/unit/imgbuild.c); the static pattern rule
-# below takes precedence over the implicit pattern rule of tests/tests.mk for those binaries.
+# The unit tests listed in UNIT_IB_NAMES also link the image builder (tests/unit/imgbuild.c); the static pattern
+# rule below takes precedence over the implicit pattern rule of tests/tests.mk for those binaries only, so other
+# test_*.c files keep the generic rule.
 # test_mem links build/core/mem.o (kept out of the host core library) and nothing else from the core, and is
 # compiled with -fno-builtin so its calls reach mem.o rather than compiler built-ins.
 
 UNIT_IMGBUILD := $(BUILD)/tests/unit/imgbuild.o
 UNIT_MEM_BIN  := $(BUILD)/tests/unit/test_mem
-UNIT_IB_BINS  := $(filter-out $(UNIT_MEM_BIN),$(UNIT_BINS))
+UNIT_IB_NAMES := bat crc32c create fmt guid header image metadata read region session status
+UNIT_IB_BINS  := $(filter $(UNIT_BINS),$(patsubst %,$(BUILD)/tests/unit/test_%,$(UNIT_IB_NAMES)))
 
 $(UNIT_IMGBUILD): tests/unit/imgbuild.c $(UNIT_HDR) $(CORE_HDR)
 	@mkdir -p $(dir $@)
