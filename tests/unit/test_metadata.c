@@ -120,6 +120,24 @@ static void table(void)
 	vhdx_put32(ib_meta_entry(&b, 1) + 16, BASE + 4);
 	REFUSED(VHDX_E_CORRUPT, "entry 1 overlaps entry 0", NULL, "metadata table: item starting inside an earlier one refused");
 
+	/* the limits themselves are fine */
+	fresh(NULL);
+	memcpy(ib_meta(&b) + VHDX_MiB - 8, ib_meta_item(&b, IB_VDS), 8);
+	vhdx_put32(ib_meta_entry(&b, IB_VDS) + 16, (uint32_t)VHDX_MiB - 8);
+	if (open_ok("metadata table: an item ending exactly at the end of the region")) {
+		CHECK_EQ_U64(img.virtual_size, 8 * VHDX_MiB, "metadata table: item at the region end read");
+		done();
+	}
+	fresh(NULL);
+	for (unsigned k = 5; k < 2047; k++) {
+		struct vhdx_guid g = ib_guid(1000 + k);
+		ib_meta_add(&b, &g, 0, 0, VHDX_META_IS_USER);
+	}
+	if (open_ok("metadata table: 2047 entries (the maximum, 2042 of them empty optional items)")) {
+		CHECK_EQ_U64(img.metadata_count, 2047, "metadata table: 2047 entries counted");
+		done();
+	}
+
 	struct vhdx_guid u = ib_guid(60);
 	fresh(NULL);
 	ib_meta_add(&b, &u, BASE + 1024, (uint32_t)VHDX_MiB + 1, 0);
