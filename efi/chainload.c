@@ -3,15 +3,32 @@
  */
 #include "boot.h"
 
+/* The SecureBoot global variable: 1 on, 0 off, -1 unknown (absent: a firmware without Secure Boot). */
+static int secure_boot_state(void)
+{
+	EFI_GUID global = EFI_GLOBAL_VARIABLE;
+	UINT8 v = 0;
+	UINTN size = sizeof v;
+	if (EFI_ERROR(g_st->RuntimeServices->GetVariable(L"SecureBoot", &global, NULL, &size, &v)) || size != 1)
+		return -1;
+	return v ? 1 : 0;
+}
+
 EFI_STATUS chainload_dp(EFI_DEVICE_PATH *dp, const CHAR16 *shown, const CHAR16 *args)
 {
 	EFI_HANDLE child = NULL;
 	EFI_STATUS st = g_bs->LoadImage(FALSE, g_image, dp, NULL, 0, &child);
 	if (EFI_ERROR(st)) {
+		int sb = secure_boot_state();
+		const char *sbtext = sb == 1 ? "Secure Boot is on" : sb == 0 ? "Secure Boot is off" : "no Secure Boot";
+		/* EDK2 answers an image its db does not allow with EFI_ACCESS_DENIED; a deferred verdict is
+		 * EFI_SECURITY_VIOLATION (the image is loaded then, and must be unloaded) */
 		if (st == EFI_SECURITY_VIOLATION)
-			con_say("%ls: LoadImage: EFI_SECURITY_VIOLATION (Secure Boot refuses this image)", shown);
+			con_say("%ls: LoadImage: EFI_SECURITY_VIOLATION (%s: the image is not trusted; unloading it)", shown,
+				sbtext);
 		else if (st == EFI_ACCESS_DENIED)
-			con_say("%ls: LoadImage: EFI_ACCESS_DENIED (the platform's image policy refuses it)", shown);
+			con_say("%ls: LoadImage: EFI_ACCESS_DENIED (%s: the platform's policy refuses this image%s)", shown,
+				sbtext, sb == 1 ? ", is it signed by a key in db?" : "");
 		else if (st == EFI_NOT_FOUND)
 			con_say("%ls: LoadImage: EFI_NOT_FOUND (no such file)", shown);
 		else

@@ -25,7 +25,7 @@ EFI_LDFLAGS := -nostdlib -shared -Bsymbolic -znocombreloc --no-undefined -T $(EF
 EFI_LIBS    := -L$(EFI_LIBDIR) -lefi -lgnuefi
 EFI_SECTIONS := -j .text -j .sdata -j .data -j .rodata -j .dynamic -j .dynsym -j .rel -j .rela -j .rel.* \
 	-j .rela.* -j .reloc -j .sbat
-EFI_PECOFF  := $(EFI_OBJCOPY) $(EFI_SECTIONS) --target efi-app-$(EFI_ARCH) --subsystem=10
+EFI_PECOFF  := $(EFI_OBJCOPY) $(EFI_SECTIONS) --strip-all --target efi-app-$(EFI_ARCH) --subsystem=10
 
 EFI_SRC     := $(wildcard efi/*.c)
 EFI_HDR     := $(wildcard efi/*.h)

@@ -15,6 +15,7 @@ EFI_MODULE=$BUILD/efi/vhdxboot.efi
 EFI_PAYLOAD=$BUILD/efi/payload.efi
 OVMF_CODE=${OVMF_CODE:-/usr/share/OVMF/OVMF_CODE_4M.fd}
 OVMF_VARS=${OVMF_VARS:-/usr/share/OVMF/OVMF_VARS_4M.fd}
+OVMF_CODE_PLAIN=$OVMF_CODE
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-150}
 QEMU_ACCEL=${QEMU_ACCEL:-tcg}
 IMGCHECK=$ROOT/tests/boot/lib/imgcheck.py
@@ -49,6 +50,9 @@ new_case() {
 	mkdir -p "$C/esp"
 	cp "$OVMF_VARS" "$C/vars.fd"
 	QEMU_EXTRA=()
+	OVMF_CODE=$OVMF_CODE_PLAIN
+	OVMF_MACHINE_EXTRA=()
+	QEMU_MACHINE=q35
 }
 
 # esp_module_as_bootx64: the module as the removable-media path, the payload beside it
@@ -97,17 +101,41 @@ attach_nvme() {
 }
 with_rng() { QEMU_EXTRA+=(-device virtio-rng-pci); }
 
+# Firmware images: the default OVMF, or (secure_boot_firmware) the Secure Boot build with Debian's snakeoil keys
+# enrolled (PK/KEK/db), which needs SMM and a secure pflash.
+OVMF_MACHINE_EXTRA=()
+secure_boot_firmware() {
+	OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd
+	cp /usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd "$C/vars.fd"
+	OVMF_MACHINE_EXTRA=(-global driver=cfi.pflash01,property=secure,value=on)
+	QEMU_MACHINE=q35,smm=on
+}
+
 # boot_guest [CPU]: run OVMF with the ESP folder and whatever was attached; log in $C/serial.log and $C/log
 # (ANSI sequences and CRs removed).  Returns qemu's status (124 = timed out).
 boot_guest() {
 	local cpu=${1:-max}
 	local start=$(date +%s)
 	timeout --kill-after=10 "$BOOT_TIMEOUT" qemu-system-x86_64 \
-		-machine "q35,accel=$QEMU_ACCEL" -cpu "$cpu" -m "${QEMU_MEM:-256}" -smp 1 -nographic -nic none -no-reboot \
+		-machine "${QEMU_MACHINE:-q35},accel=$QEMU_ACCEL" "${OVMF_MACHINE_EXTRA[@]}" \
+		-cpu "$cpu" -m "${QEMU_MEM:-256}" -smp 1 -nographic -nic none -no-reboot \
 		-drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE" \
 		-drive "if=pflash,format=raw,unit=1,file=$C/vars.fd" \
 		-drive "format=raw,file=fat:rw:$C/esp" \
-		"${QEMU_EXTRA[@]}" </dev/null >"$C/serial.log" 2>&1
+		"${QEMU_EXTRA[@]}" </dev/null >"$C/serial.log" 2>&1 &
+	local qpid=$!
+	# STOP_ON=REGEX: end the run once the console shows REGEX, for runs that would otherwise
+	# sit in the firmware's menu until the timeout
+	if [[ -n ${STOP_ON:-} ]]; then
+		while kill -0 "$qpid" 2>/dev/null; do
+			if sed -e 's/\x1b\[[0-9;?=]*[A-Za-z]//g' -e 's/\r//g' "$C/serial.log" 2>/dev/null | grep -Eq -- "$STOP_ON"; then
+				pkill -TERM -P "$qpid" 2>/dev/null
+				break
+			fi
+			sleep 0.5
+		done
+	fi
+	wait "$qpid"
 	local rc=$?
 	sed -e 's/\x1b\[[0-9;?=]*[A-Za-z]//g' -e 's/\r//g' "$C/serial.log" >"$C/log"
 	GUEST_SECS=$(($(date +%s) - start))
@@ -131,10 +159,10 @@ expect() {
 	if "$@"; then ok "$name"; else notok "$name" "failed: $*"; fi
 }
 
-# session_checked NAME BEFORE AFTER: the image got exactly one session update and nothing else
+# session_checked NAME BEFORE AFTER [RUNS]: the image got exactly one (RUNS) session update(s) and nothing else
 session_checked() {
 	local out
-	if out=$(python3 "$IMGCHECK" session "$2" "$3" 2>&1); then
+	if out=$(python3 "$IMGCHECK" session "$2" "$3" "${4:-1}" 2>&1); then
 		# qemu-img check must be clean, unless QEMU cannot read the image at all (it knows 512-byte
 		# logical sectors only): then it fails on the copy taken before the run as well
 		if command -v qemu-img >/dev/null && ! qemu-img check -q -f vhdx "$3" >/dev/null 2>&1 &&

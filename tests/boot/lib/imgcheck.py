@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """imgcheck - host-side checks of a VHDX after a guest run, for tests/boot.
 
-  imgcheck.py session BEFORE AFTER   exactly one session update happened: both headers valid, sequences
+  imgcheck.py session BEFORE AFTER [RUNS]
+                                     exactly one (or RUNS) session update(s) happened: both headers valid, sequences
                                      old+1 and old+2, FileWriteGuid new (v4, MS layout) and equal in both,
                                      DataWriteGuid, LogGuid and the other fields unchanged, reserved bytes kept,
                                      nothing outside the two 4 KiB header blocks changed
@@ -19,7 +20,7 @@ KiB = 1024
 HDR = (64 * KiB, 128 * KiB)
 
 
-def session(before, after):
+def session(before, after, runs=1):
     bad = []
     a = open(before, "rb").read()
     b = open(after, "rb").read()
@@ -38,8 +39,9 @@ def session(before, after):
     if bad:
         return bad
     seqs = sorted(h["sequence"] for h in ha)
-    if seqs != [old["sequence"] + 1, old["sequence"] + 2]:
-        bad.append(f"sequences {seqs}, expected {[old['sequence'] + 1, old['sequence'] + 2]}")
+    want = [old["sequence"] + 2 * runs - 1, old["sequence"] + 2 * runs]
+    if seqs != want:
+        bad.append(f"sequences {seqs}, expected {want}")
     if ha[0]["file_write_guid"] != ha[1]["file_write_guid"]:
         bad.append("the two headers carry different FileWriteGuids")
     fwg = ha[0]["file_write_guid"]
@@ -65,8 +67,8 @@ def session(before, after):
 
 
 def main(argv):
-    if len(argv) == 4 and argv[1] == "session":
-        bad = session(argv[2], argv[3])
+    if len(argv) in (4, 5) and argv[1] == "session":
+        bad = session(argv[2], argv[3], int(argv[4]) if len(argv) == 5 else 1)
     elif len(argv) == 4 and argv[1] == "same":
         bad = [] if open(argv[2], "rb").read() == open(argv[3], "rb").read() else ["image changed"]
     elif len(argv) == 3 and argv[1] == "seq":
