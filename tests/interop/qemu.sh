@@ -55,7 +55,7 @@ image() {
 
 	qemu-img convert -f vhdx -O raw "$img" "$ref"
 	if "$VHDX" export "$img" "$out" 2>"$WORK/err"; then
-		if cmp "$out" "$ref" >"$WORK/cmp" 2>&1; then
+		if python3 "$TOOLS/sparsecmp.py" "$out" "$ref" >"$WORK/cmp" 2>&1; then
 			ok "$name: export = qemu-img convert"
 		else
 			notok "$name: export = qemu-img convert" "$(oneline <"$WORK/cmp")"
