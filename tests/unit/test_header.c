@@ -230,6 +230,29 @@ static void log_fields(void)
 	mb_free(&mb);
 	ib_free(&b);
 
+	/* the log may live anywhere outside the header area: here after the BAT, at the end of the file */
+	build(&b);
+	uint64_t end = b.size;
+	ib_grow(&b, end + 2 * VHDX_MiB);
+	for (int i = 0; i < 2; i++) {
+		vhdx_put64(ib_hdr(&b, i) + VHDX_HDR_LOG_OFFSET, end);
+		vhdx_put32(ib_hdr(&b, i) + VHDX_HDR_LOG_LENGTH, 2 * (uint32_t)VHDX_MiB);
+		ib_hdr_fix(&b, i);
+	}
+	r = ib_opened(&b, &img, &mb);
+	t_report(!r, r, "header log: a 2 MiB log at the end of the file, after the BAT");
+	vhdx_close(&img);
+	mb_free(&mb);
+	ib_free(&b);
+
+	/* LogGuid set with no log at all */
+	struct ib_params nl = { .no_log = 1 };
+	ib_build(&b, &nl);
+	struct vhdx_guid g41 = ib_guid(41);
+	ib_set_log_guid(&b, &g41);
+	REFUSED(&b, VHDX_E_CORRUPT, "LogGuid", "LogLength is 0", "header log: LogGuid set with LogLength 0 refused");
+	ib_free(&b);
+
 	/* only the current header's log fields matter */
 	build(&b);
 	vhdx_put32(ib_hdr(&b, 0) + VHDX_HDR_LOG_LENGTH, 4096);

@@ -195,6 +195,27 @@ static void other_geometries(void)
 		CHECK_MEM_EQ(t, w, 16, "read partial last block: the last 16 bytes");
 		done();
 	}
+	/* consecutive blocks stored out of order and with gaps: runs must stop where the file is not contiguous */
+	ib_build(&b, NULL);
+	uint64_t d = b.data_next;
+	ib_place_block(&b, 0, d + 2 * MiB, VHDX_BAT_FULLY_PRESENT);
+	ib_place_block(&b, 1, d, VHDX_BAT_FULLY_PRESENT);
+	ib_place_block(&b, 2, d + MiB, VHDX_BAT_FULLY_PRESENT);
+	ib_place_block(&b, 3, d + 4 * MiB, VHDX_BAT_FULLY_PRESENT);
+	ib_place_block(&b, 4, d + 6 * MiB, VHDX_BAT_FULLY_PRESENT);
+	ib_place_block(&b, 5, d + 5 * MiB, VHDX_BAT_FULLY_PRESENT);
+	ib_grow(&b, d + 8 * MiB);
+	memset(b.buf + d + 3 * MiB, 0xC3, MiB); /* the gap holds bytes no block owns */
+	memset(b.buf + d + 7 * MiB, 0xC7, MiB);
+	if (open_b("read scattered blocks")) {
+		static uint8_t got[8 * MiB], want[8 * MiB];
+		CHECK_STATUS(vhdx_read(&img, 0, got, sizeof got), VHDX_OK, "read scattered blocks: the whole disk");
+		ib_expect(&b, 0, want, sizeof want);
+		CHECK_MEM_EQ(got, want, sizeof got, "read scattered blocks: every block from its own place, gaps never read");
+		t_report(random_reads(300, 3 * MiB, why, sizeof why), why, "read scattered blocks: 300 random ranges");
+		done();
+	}
+
 	/* more entries than the BAT window: blocks around 8192 and far away; window reloads */
 	struct ib_params big = { .virtual_size = 10240 * MiB };
 	ib_build(&b, &big);
