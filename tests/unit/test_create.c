@@ -319,6 +319,52 @@ static void faults(void)
 	t_report(ok_st, why, "create fault at every write, flush and source call: VHDX_E_IO naming it, memory freed");
 	CHECK(ok_open, "create fault at every write, flush and source call: the partial file never opens as a VHDX");
 	s.fail_at_call = 0;
+
+	/* over an existing image: a failed first write leaves the old image whole; any later fault leaves no image */
+	struct vhdx_create_params old;
+	params(&old, 4 * MiB, MiB, 512, 1);
+	grow_mb(&mb);
+	vhdx_create(mb_io(&mb), &old, msg, sizeof msg);
+	uint8_t *oldbytes = malloc(mb.size);
+	uint64_t oldsize = mb.size;
+	memcpy(oldbytes, mb.buf, oldsize);
+	mb_free(&mb);
+	mb_init_copy(&mb, oldbytes, oldsize);
+	mb.grow = 1;
+	vhdx_create(mb_io(&mb), &p, msg, sizeof msg);
+	writes = mb.writes;
+	flushes = mb.flushes;
+	mb_free(&mb);
+	int first_ok = 1, later_ok = 1;
+	for (unsigned kind = 0; kind < 2; kind++) {
+		unsigned n = kind == 0 ? writes : flushes;
+		for (unsigned k = 1; k <= n; k++) {
+			mb_init_copy(&mb, oldbytes, oldsize);
+			mb.grow = 1;
+			if (kind == 0)
+				mb.fail_write_at = k;
+			else
+				mb.fail_flush_at = k;
+			s.calls = 0;
+			vhdx_status st = vhdx_create(mb_io(&mb), &p, msg, sizeof msg);
+			memset(&img, 0, sizeof img);
+			mb.fail_write_at = mb.fail_flush_at = 0;
+			int opened = vhdx_open(&img, mb_io(&mb)) == VHDX_OK;
+			if (kind == 0 && k == 1) {
+				/* nothing was written: the old image, unchanged */
+				first_ok = st == VHDX_E_IO && opened && img.virtual_size == 4 * MiB && mb.size == oldsize &&
+					   memcmp(mb.buf, oldbytes, oldsize) == 0;
+			} else if (opened && !(kind == 1 && k == n)) {
+				later_ok = 0;
+			}
+			if (opened)
+				vhdx_close(&img);
+			mb_free(&mb);
+		}
+	}
+	CHECK(first_ok, "create over an existing image: a failed first write leaves the old image byte for byte");
+	CHECK(later_ok, "create over an existing image: a fault at any later write or flush leaves neither image");
+	free(oldbytes);
 }
 
 /* the bytes of a created image: identifier, headers, region tables and metadata flags as the format wants them */
