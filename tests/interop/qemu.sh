@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/interop/qemu.sh - images made by qemu-img and written by qemu-io, read and updated by `vhdx`.
 #
-# For each image of the matrix (fixed and dynamic; block sizes 1 to 256 MiB; log sizes 1 and 8 MiB; virtual sizes
+# For each image of the matrix (fixed with ZERO or FULLY_PRESENT blocks, and dynamic; block sizes 1 to 256 MiB; log sizes 1 and 8 MiB; virtual sizes
 # that are not multiples of the block size; data written at unaligned offsets, across block boundaries, into the
 # last partial block and across the 4 GiB sector-bitmap chunk boundary):
 #   vhdx check exits 0 and writes nothing; vhdx info --json agrees with an independent parse; vhdx export is
@@ -24,7 +24,9 @@ image() {
 	local name=$1 sub=$2 bs=$3 log=$4 vs=$5
 	shift 5
 	local img=$WORK/$name.vhdx pre=$WORK/$name.pre.vhdx out=$WORK/$name.out.raw ref=$WORK/$name.ref.raw
-	local opts="subformat=$sub" t0=$SECONDS
+	local opts="subformat=${sub%-full}" t0=$SECONDS
+	# fixed-full: blocks FULLY_PRESENT (QEMU's default for fixed images marks them ZERO)
+	[[ $sub == fixed-full ]] && opts+=",block_state_zero=off"
 	((bs)) && opts+=",block_size=$bs"
 	((log)) && opts+=",log_size=$log"
 	if ! qemu-img create -q -f vhdx -o "$opts" "$img" "$vs" >"$WORK/err" 2>&1; then
@@ -64,7 +66,7 @@ image() {
 		notok "$name: export = qemu-img convert" "export failed: $(oneline <"$WORK/err")"
 	fi
 	rm -f "$out"
-	if [[ $name == dyn-1M* || $name == fix-1M* ]]; then
+	if [[ $name == dyn-1M-log1M || $name == fix-1M* ]]; then
 		# to standard output too
 		if "$VHDX" export "$img" - 2>"$WORK/err" | cmp - "$ref" >"$WORK/cmp" 2>&1; then
 			ok "$name: export to stdout = qemu-img convert"
@@ -106,9 +108,9 @@ image dyn-default     dynamic  0        0       $((96 * M + 512))
 image dyn-64M-log8M   dynamic  $((64 * M)) $((8 * M)) $((200 * M + 512))
 image dyn-128M        dynamic  $((128 * M)) $M  $((130 * M + 512))
 image dyn-256M        dynamic  $((256 * M)) $M  $((300 * M + 512))
-image fix-1M          fixed    $M       $M      $((20 * M + 512))
+image fix-1M-full     fixed-full $M       $M      $((20 * M + 512))
 image fix-4M-log8M    fixed    $((4 * M)) $((8 * M)) $((30 * M + 512))
-image fix-32M         fixed    $((32 * M)) $M   $((65 * M + 512))
+image fix-32M-full    fixed-full $((32 * M)) $M $((65 * M + 512))
 image fix-256M        fixed    $((256 * M)) $M  $((200 * M + 512))
 if [[ ${QUICK:-0} != 1 ]]; then
 	# past the first sector-bitmap entry: with 512-byte sectors one chunk is 4 GiB whatever the block size
