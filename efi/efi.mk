@@ -1,4 +1,5 @@
-# efi/efi.mk - the UEFI boot module (build/efi/vhdxboot.efi) and the test payload (build/efi/payload.efi).
+# efi/efi.mk - the UEFI boot module (build/efi/vhdxboot.efi) and the test applications (build/efi/payload.efi,
+# build/efi/reader.efi).
 # Included by the root Makefile.  gnu-efi from Debian: headers, crt0, libgnuefi (_relocate); our own linker script.
 
 EFI_ARCH     := x86_64
@@ -32,10 +33,11 @@ EFI_HDR     := $(wildcard efi/*.h)
 EFI_OBJ     := $(patsubst efi/%.c,$(BUILD)/efi/%.o,$(EFI_SRC))
 EFI_CORE_OBJ := $(patsubst core/%.c,$(BUILD)/efi/core/%.o,$(CORE_SRC))
 
-PAYLOAD_SRC := $(wildcard tests/tools/payload/*.c)
-PAYLOAD_OBJ := $(patsubst tests/tools/payload/%.c,$(BUILD)/efi/payload/%.o,$(PAYLOAD_SRC))
+# test applications: one .c each in tests/tools/payload/ -> build/efi/NAME.efi (payload.efi, reader.efi)
+PAYLOAD_APPS := $(patsubst tests/tools/payload/%.c,%,$(wildcard tests/tools/payload/*.c))
+PAYLOAD_SO   := $(patsubst %,$(BUILD)/efi/%.so,$(PAYLOAD_APPS))
 
-EFI_TARGETS := $(BUILD)/efi/vhdxboot.efi $(BUILD)/efi/payload.efi
+EFI_TARGETS := $(BUILD)/efi/vhdxboot.efi $(patsubst %,$(BUILD)/efi/%.efi,$(PAYLOAD_APPS))
 ALL_TARGETS += $(EFI_TARGETS) $(BUILD)/$(EFI_ARCH)/vhdxboot.efi
 TEST_DEPS   += $(EFI_TARGETS)
 
@@ -57,8 +59,8 @@ $(BUILD)/efi/payload/%.o: tests/tools/payload/%.c efi/efi.mk
 $(BUILD)/efi/vhdxboot.so: $(EFI_OBJ) $(EFI_CORE_OBJ) $(EFI_LDS)
 	$(EFI_LD) $(EFI_LDFLAGS) $(EFI_CRT0) $(EFI_OBJ) $(EFI_CORE_OBJ) -o $@ $(EFI_LIBS)
 
-$(BUILD)/efi/payload.so: $(PAYLOAD_OBJ) $(EFI_LDS)
-	$(EFI_LD) $(EFI_LDFLAGS) $(EFI_CRT0) $(PAYLOAD_OBJ) -o $@ $(EFI_LIBS)
+$(PAYLOAD_SO): $(BUILD)/efi/%.so: $(BUILD)/efi/payload/%.o $(EFI_LDS)
+	$(EFI_LD) $(EFI_LDFLAGS) $(EFI_CRT0) $< -o $@ $(EFI_LIBS)
 
 $(BUILD)/efi/%.efi: $(BUILD)/efi/%.so
 	$(EFI_PECOFF) $< $@
