@@ -91,7 +91,7 @@ enum {
 	VHDX_SB_PRESENT = 6
 };
 
-#define VHDX_MSG_LEN 192
+#define VHDX_MSG_LEN 384 /* room for both copies' reasons when both region tables are damaged */
 #define VHDX_MAX_WARNINGS 8
 
 struct vhdx_stats {
