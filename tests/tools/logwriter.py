@@ -23,6 +23,7 @@ Scenarios (all deterministic):
                  stale entry of an older sequence
   zero           zero descriptors: a whole present block, part of another, data written after a zero
   big-entry      one entry with 130 data descriptors (two descriptor sectors) and a second entry after it
+                 (QEMU refuses to open a log whose entry has more than 126 descriptors: 126 opens, 127 does not)
   stale-guid     valid entries with another LogGuid and higher sequence numbers, before the live sequence
   stale-seq      an older sequence with the same LogGuid, and a live chain whose head's Tail skips its first entry
                  (QEMU does not look at Tail, so QEMU's own replay differs here)
@@ -305,7 +306,7 @@ SCENARIOS = {
     "several": (sc_several, True, "replay"),
     "wrap": (sc_wrap, True, "replay"),
     "zero": (sc_zero, True, "replay"),
-    "big-entry": (sc_big_entry, True, "replay"),
+    "big-entry": (sc_big_entry, False, "replay"),
     "stale-guid": (sc_stale_guid, True, "replay"),
     "stale-seq": (sc_stale_seq, False, "replay"),
     "torn-head": (sc_torn_head, True, "replay"),
@@ -350,6 +351,18 @@ def show(data):
     return dict(log_guid=V.guid_text(h["log_guid"]), log_offset=off, log_length=h["log_length"], entries=out)
 
 
+def write_sparse(path, data, chunk=64 * 1024):
+    """Writes data to path leaving all-zero chunks as holes."""
+    zero = bytes(chunk)
+    with open(path, "wb") as f:
+        for off in range(0, len(data), chunk):
+            piece = data[off:off + chunk]
+            if piece != zero[:len(piece)]:
+                f.seek(off)
+                f.write(piece)
+        f.truncate(len(data))
+
+
 def main(argv):
     if argv[:1] == ["list"]:
         for name, (_, qemu, outcome) in SCENARIOS.items():
@@ -369,8 +382,7 @@ def main(argv):
         with open(argv[3], "wb") as f:
             f.write(dirty)
         if len(argv) == 5 and expected is not None:
-            with open(argv[4], "wb") as f:
-                f.write(expected)
+            write_sparse(argv[4], expected)
         print(json.dumps(summary))
         return 0
     if len(argv) == 2 and argv[0] == "show":

@@ -43,6 +43,7 @@ struct scenario {
 	const uint8_t *bytes;
 	uint64_t size;
 	const uint8_t *want; /* the whole virtual disk */
+	unsigned ops;        /* operations of an uninterrupted run, as listed at the top of this file */
 };
 
 /* One run of the operation under test: open, replay if a log is pending, session update. */
@@ -177,6 +178,7 @@ static void scenario(const struct scenario *s, int nested)
 		return;
 	st = run(&dry.io, RND1, msg, sizeof msg);
 	total = dry.nop;
+	CHECK_EQ_U64(total, s->ops, "%s: the operations are the ones listed at the top of test_crash.c", s->name);
 	CHECK(st == VHDX_OK && !dry.overflow, "%s: dry run completes (status %d: %s)", s->name, (int)st, msg);
 	why = final_ok(dry.live, dry.live_size, s->want);
 	t_report(!why, why, "%s: dry run result", s->name);
@@ -246,9 +248,9 @@ int main(void)
 	if (!CHECK(want != NULL, "expected content"))
 		return t_done();
 
-	s = (struct scenario){ "replay+session", l.b.buf, l.b.size, want };
+	s = (struct scenario){ "replay+session", l.b.buf, l.b.size, want, 23 };
 	scenario(&s, 1);
-	s = (struct scenario){ "session", l.m.buf, l.m.size, want };
+	s = (struct scenario){ "session", l.m.buf, l.m.size, want, 4 };
 	scenario(&s, 0);
 
 	free(want);
