@@ -1,8 +1,10 @@
 /*
  * logbuild.h - dirty images for the log tests (test_log, test_crash), on top of imgbuild.h.
  *
- * Header-only on purpose: tests/unit/unit.mk links each test with membackend.o and imgbuild.o only, so shared
- * helpers live in a header (and a change to it rebuilds the tests, which depend on the tests/unit headers).
+ * Header-only on purpose: tests/unit/unit.mk links each test with membackend.o (and imgbuild.o for the tests it
+ * lists) only, so shared helpers live in a header (and a change to it rebuilds the tests, which depend on the
+ * tests/unit headers).  For the same reason this header compiles its own copy of imgbuild.c with every external
+ * function weak: the tests build whether or not unit.mk also links imgbuild.o (whose strong definitions then win).
  *
  * The idea: every scenario keeps two images side by side.
  *   lb.b  the image under test: a clean imgbuild image, then log entries written into its ring and LogGuid set;
@@ -22,6 +24,37 @@
 
 #include "imgbuild.h"
 #include "membackend.h"
+
+#pragma weak ib_alloc_block
+#pragma weak ib_bat_get
+#pragma weak ib_bat_index
+#pragma weak ib_bat_set
+#pragma weak ib_build
+#pragma weak ib_expect
+#pragma weak ib_free
+#pragma weak ib_grow
+#pragma weak ib_guid
+#pragma weak ib_hdr
+#pragma weak ib_hdr_fix
+#pragma weak ib_log_entry
+#pragma weak ib_mb
+#pragma weak ib_meta
+#pragma weak ib_meta_add
+#pragma weak ib_meta_entry
+#pragma weak ib_meta_item
+#pragma weak ib_meta_remove
+#pragma weak ib_opened
+#pragma weak ib_pattern
+#pragma weak ib_place_block
+#pragma weak ib_refused
+#pragma weak ib_rgn
+#pragma weak ib_rgn_entry
+#pragma weak ib_rgn_fix
+#pragma weak ib_rgn_fix_both
+#pragma weak ib_set_log_guid
+#pragma weak ib_warned
+#include "imgbuild.c"
+#undef MiB
 
 #define LB_S VHDX_LOG_SECTOR
 #define LB_UNUSED __attribute__((unused))
@@ -246,39 +279,39 @@ LB_UNUSED static const char *lb_content(struct vhdx_image *img, const uint8_t *w
  */
 LB_UNUSED static unsigned lb_several(struct lb *l, int grow)
 {
-	const uint64_t MiB = VHDX_MiB;
+	const uint64_t M = VHDX_MiB;
 	uint64_t b0, b1;
 	struct ib_desc d[4];
 	uint32_t pos = 0, n;
 	unsigned total = 0;
 
-	if (lb_init(l, MiB, 1))
+	if (lb_init(l, M, 1))
 		return 0;
 	b0 = lb_block_off(&l->m, 0);
 	b1 = lb_block_off(&l->m, 1);
 	d[0] = lb_d(b0 + LB_S, lb_data(l, 1));
-	d[1] = lb_bat(l, 4, 6 * MiB);
-	d[2] = lb_d(6 * MiB, lb_data(l, 2));
-	d[3] = lb_d(6 * MiB + 2 * LB_S, lb_data(l, 3));
+	d[1] = lb_bat(l, 4, 6 * M);
+	d[2] = lb_d(6 * M, lb_data(l, 2));
+	d[3] = lb_d(6 * M + 2 * LB_S, lb_data(l, 3));
 	if (!(n = lb_entry(l, pos, 10, 0, NULL, d, 4, 0, 0, 1)))
 		return 0;
 	pos += n;
 	total += 4;
 	d[0] = lb_d(b1, lb_data(l, 4));
 	d[1] = lb_z(b1 + 64 * 1024, 128 * 1024);
-	d[2] = lb_z(6 * MiB + 2 * LB_S, LB_S);
+	d[2] = lb_z(6 * M + 2 * LB_S, LB_S);
 	if (!(n = lb_entry(l, pos, 11, 0, NULL, d, 3, 0, 0, 1)))
 		return 0;
 	pos += n;
 	total += 3;
 	d[0] = lb_d(b0 + LB_S, lb_data(l, 5));
 	if (grow) {
-		if (ib_grow(&l->m, 8 * MiB))
+		if (ib_grow(&l->m, 8 * M))
 			return 0;
-		d[1] = lb_bat(l, 6, 7 * MiB);
-		d[2] = lb_d(7 * MiB + 3 * LB_S, lb_data(l, 6));
+		d[1] = lb_bat(l, 6, 7 * M);
+		d[2] = lb_d(7 * M + 3 * LB_S, lb_data(l, 6));
 	}
-	if (!lb_entry(l, pos, 12, 0, NULL, d, grow ? 3 : 1, 0, grow ? 8 * MiB : 0, 1))
+	if (!lb_entry(l, pos, 12, 0, NULL, d, grow ? 3 : 1, 0, grow ? 8 * M : 0, 1))
 		return 0;
 	total += grow ? 3 : 1;
 	lb_dirty(l);
