@@ -46,3 +46,18 @@ ok = all(h["valid"] for h in a) and sorted(h["sequence"] for h in a) == [old + 3
 if not ok: print("headers after:", [(h["valid"], h["sequence"]) for h in a], "old", old)
 sys.exit(0 if ok else 1)
 PY
+
+# --- raw LoadOptions (no Shell parameters): vhdxboot chainloads vhdxboot; the inner one parses its LoadOptions
+new_case nested
+esp_shell_script 'vhdxboot.efi --check-only --next \vhdxboot.efi -- --next \payload.efi -- marker=NESTED "two words"'
+make_vhdx "$C/d.vhdx" 64M
+cp "$C/d.vhdx" "$C/before.vhdx"
+attach_virtio "$C/d.vhdx"
+with_rng
+boot_guest
+show_log
+expect "nested: outer run is check-only" log_has '^vhdxboot: check-only: writing nothing'
+expect "nested: inner vhdxboot gets its options as LoadOptions" log_has '^vhdxboot: starting \\vhdxboot.efi with options "--next \\payload.efi -- marker=NESTED \"two words\""'
+expect "nested: inner vhdxboot passes the rest on, quoting kept" log_has '^PAYLOAD-OPTIONS: \[marker=NESTED "two words"\]'
+expect "nested: statuses come back through both" log_has '^SHELL-LASTERROR 0x0'
+session_checked "nested: one session update (by the inner run)" "$C/before.vhdx" "$C/d.vhdx"

@@ -42,6 +42,10 @@ inside_case() { # NAME MARKER NEXT IMAGE-MAKER...
 
 raw_disk "$WORK/raw512" 512
 raw_disk "$WORK/raw4k" 4096
+if command -v sgdisk >/dev/null; then
+	sgdisk -v "$WORK/raw512" 2>&1 | grep -q 'No problems found' && ok "GPT test disk passes sgdisk -v" ||
+		notok "GPT test disk passes sgdisk -v" "$(sgdisk -v "$WORK/raw512" 2>&1 | head -3 | tr '\n' ' ')"
+fi
 
 inside_case dyn1m INSIDE-DYN1M 'vhdx:' \
 	qemu-img convert -f raw -O vhdx -o subformat=dynamic,block_size=1M "$WORK/raw512" "$WORK/dyn1m/d.vhdx"

@@ -168,6 +168,9 @@ session_checked() {
 		if command -v qemu-img >/dev/null && ! qemu-img check -q -f vhdx "$3" >/dev/null 2>&1 &&
 			qemu-img check -q -f vhdx "$2" >/dev/null 2>&1; then
 			notok "$1" "qemu-img check reports problems"
+		elif qemu-img check -q -f vhdx "$2" >/dev/null 2>&1 &&
+			! qemu-img compare -q -f vhdx -F vhdx "$2" "$3" >/dev/null 2>&1; then
+			notok "$1" "qemu-img compare: the virtual disk content changed"
 		else
 			ok "$1"
 		fi
