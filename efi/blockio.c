@@ -19,12 +19,17 @@ struct blk {
 	void *bounce_base;
 	UINTN bounce_len; /* a multiple of bs */
 	struct backend *b;
+	unsigned errors;  /* reported ones; a failing disk should not flood the console */
 };
 
 static int fail(struct blk *k, EFI_STATUS st, const char *what, EFI_LBA lba)
 {
 	k->b->last = st;
-	con_say("%ls: %s at block %llu: %r", k->b->name, what, (uint64_t)lba, st);
+	if (k->errors < 8)
+		con_say("%ls: %s at block %llu: %r", k->b->name, what, (uint64_t)lba, st);
+	else if (k->errors == 8)
+		con_say("%ls: further device errors not shown", k->b->name);
+	k->errors++;
 	return -1;
 }
 

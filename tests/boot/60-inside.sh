@@ -77,3 +77,33 @@ expect "returns: status returned to the shell" log_has '^SHELL-LASTERROR-RET 0x3
 expect "returns: virtual disk taken down cleanly" log_lacks 'uninstall: '
 expect "returns: a missing file inside is reported" log_has '^vhdxboot: virtual disk: \\missing.efi not found \(1 FAT volume inside the image\)'
 expect "returns: and exits EFI_NOT_FOUND" log_has '^SHELL-LASTERROR-MISSING 0xE'
+
+# --- a parent read error inside the virtual disk: QEMU's blkdebug fails every read of the first payload block's
+# first sector (where the GPT's protective MBR lives); the virtual disk answers EFI_DEVICE_ERROR, never data
+new_case ioerror
+esp_module_as_bootx64
+printf 'next = vhdx:\\inside.efi\r\nargs = marker=SHOULD-NOT-RUN poweroff\r\n' >"$C/esp/EFI/BOOT/vhdxboot.conf"
+qemu-img convert -f raw -O vhdx -o subformat=dynamic,block_size=1M "$WORK/raw512" "$C/d.vhdx"
+cp "$C/d.vhdx" "$C/before.vhdx"
+sector=$(python3 - "$C/d.vhdx" <<'PY'
+import os, sys
+sys.path.insert(0, os.path.join(os.environ["ROOT"], "tests", "tools"))
+import vhdxlib
+buf = open(sys.argv[1], "rb").read(8 << 20)
+e = vhdxlib.get_bat(buf, 0)
+print((e & ~0xFFFFF) // 512 if e & 7 == 6 else -1)
+PY
+)
+printf '[inject-error]\nevent = "read_aio"\nerrno = "5"\nsector = "%s"\nonce = "off"\n' "$sector" >"$C/blkdebug.conf"
+QEMU_EXTRA+=(-drive "if=none,id=dbg,format=raw,file=blkdebug:$C/blkdebug.conf:$C/d.vhdx" -device virtio-blk-pci,drive=dbg)
+with_rng
+STOP_ON='^vhdxboot: exit status' boot_guest
+show_log
+expect "ioerror: block 0 is stored (sector $sector)" test "$sector" -gt 0
+expect "ioerror: the image itself validates" log_has '^vhdxboot: session update: '
+expect "ioerror: the failed read is reported" log_has '^vhdxboot: virtual disk: read of [0-9]+ bytes at block 0 failed: '
+expect "ioerror: the device error is named" log_has 'EFI_DEVICE_ERROR'
+expect "ioerror: nothing inside is started" log_lacks 'PAYLOAD-MARKER'
+expect "ioerror: exit status is an error" log_has '^vhdxboot: exit status EFI_(NOT_FOUND|DEVICE_ERROR)'
+runs=$(grep -c '^vhdxboot: session update: ' "$C/log")
+session_checked "ioerror: image got its session update(s) and nothing else ($runs run(s))" "$C/before.vhdx" "$C/d.vhdx" "$runs"
