@@ -367,6 +367,54 @@ static void t_desc_beyond(void)
 	lb_free(&l);
 }
 
+/* The log may not rewrite the headers or itself: a descriptor aimed at either is refused at open. */
+static void t_desc_forbidden(void)
+{
+	static const struct {
+		const char *what;
+		uint64_t off;
+	} target[] = { { "header 1", VHDX_HEADER1_OFFSET }, { "header 2", VHDX_HEADER2_OFFSET }, { "the log", MiB + 64 * LB_S } };
+
+	for (unsigned i = 0; i < sizeof target / sizeof target[0]; i++) {
+		struct lb l;
+		struct ib_desc d[1];
+		const char *why;
+		int ok = lb_init(&l, 0, 11) == 0;
+
+		d[0] = lb_d(target[i].off, lb_data(&l, 110));
+		ok = ok && lb_entry(&l, 0, 3, 0, NULL, d, 1, 0, 0, 0) == 2;
+		lb_dirty(&l);
+		if (CHECK(ok, "descriptor into %s: build", target[i].what)) {
+			why = ib_refused(&l.b, VHDX_E_CORRUPT, "log entry 3", NULL);
+			t_report(!why, why, "descriptor into %s: open refuses, writes nothing", target[i].what);
+		}
+		lb_free(&l);
+	}
+}
+
+/* An entry with 130 data descriptors: its descriptors fill a second descriptor sector. */
+static void t_big_entry(void)
+{
+	static uint8_t big[130][LB_S]; /* lb_data recycles 64 buffers: the entry needs all 130 at once */
+	static struct ib_desc d[130];
+	struct lb l;
+	uint64_t b1;
+	int ok = lb_init(&l, 0, 12) == 0;
+
+	b1 = lb_block_off(&l.m, 1);
+	for (unsigned i = 0; i < 130; i++) {
+		memcpy(big[i], lb_data(&l, 200 + i), LB_S);
+		d[i] = lb_d(b1 + i * LB_S, big[i]);
+	}
+	ok = ok && lb_entry(&l, 100, 50, 100, NULL, d, 130, 0, 0, 1) == 132;
+	d[0] = lb_z(b1 + 2 * LB_S, 3 * LB_S);
+	ok = ok && lb_entry(&l, 232, 51, 100, NULL, d, 1, 0, 0, 1) == 1;
+	lb_dirty(&l);
+	if (CHECK(ok, "big entry: build"))
+		check_dirty(&l, "big entry", 50, 51, NULL);
+	lb_free(&l);
+}
+
 /* A log that grows the file: with resize it replays; without, VHDX_E_UNSUPPORTED and nothing written. */
 static void t_growth(void)
 {
@@ -477,6 +525,8 @@ int main(void)
 	t_torn_head();
 	t_flushed_beyond();
 	t_desc_beyond();
+	t_desc_forbidden();
+	t_big_entry();
 	t_growth();
 	t_no_sequence();
 	t_sequence_limit();

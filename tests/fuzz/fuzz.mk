@@ -1,0 +1,53 @@
+# tests/fuzz/fuzz.mk - libFuzzer harnesses (clang -fsanitize=fuzzer,address,undefined).  Included by the root
+# Makefile.  `make fuzz-build` builds build/fuzz/fuzz_*; `make fuzz FUZZ_SECONDS=N` runs each harness N seconds
+# (default 60) after replaying its regression inputs and seeds; `make test` builds them (test-build) and
+# tests/fuzz/smoke.sh runs the regressions plus a fuzzing smoke of about a minute in total.
+
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+# core objects: instrumented for coverage, built freestanding like the real core (mem.c stays out: libc's
+# memcpy and friends are the ones ASan intercepts)
+FUZZ_CORE_CFLAGS := -std=c11 -Wall -Wextra -g -O1 -ffreestanding -fno-strict-aliasing -Icore \
+                    -fsanitize=fuzzer-no-link $(FUZZ_SAN)
+FUZZ_CFLAGS  := -std=gnu11 -Wall -Wextra -g -O1 -D_GNU_SOURCE -Icore -Itests/fuzz -fsanitize=fuzzer $(FUZZ_SAN)
+FUZZ_CORE_OBJ := $(patsubst core/%.c,$(FUZZ_DIR)/core/%.o,$(filter-out core/mem.c,$(CORE_SRC)))
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(FUZZ_SRC))
+FUZZ_BASES   := $(wildcard tests/fuzz/bases/*.sparse)
+FUZZ_LIB_OBJ := $(FUZZ_DIR)/fuzzlib.o $(FUZZ_DIR)/bases.o
+
+.PHONY: fuzz fuzz-build fuzz-smoke
+
+$(FUZZ_DIR)/core/%.o: core/%.c $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CORE_CFLAGS) -c $< -o $@
+
+$(FUZZ_DIR)/bases.c: tests/fuzz/embed.py $(FUZZ_BASES)
+	@mkdir -p $(dir $@)
+	python3 tests/fuzz/embed.py $@ $(FUZZ_BASES)
+
+$(FUZZ_DIR)/bases.o: $(FUZZ_DIR)/bases.c tests/fuzz/fuzzlib.h $(CORE_HDR)
+	$(FUZZ_CC) -std=gnu11 -O0 -Icore -Itests/fuzz -c $< -o $@
+
+$(FUZZ_DIR)/fuzzlib.o: tests/fuzz/fuzzlib.c tests/fuzz/fuzzlib.h $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(filter-out -fsanitize=fuzzer,$(FUZZ_CFLAGS)) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJ) $(FUZZ_CORE_OBJ) tests/fuzz/fuzzlib.h $(CORE_HDR)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_LIB_OBJ) $(FUZZ_CORE_OBJ) -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/smoke.sh
+
+fuzz-smoke: fuzz-build
+	@BUILD=$(BUILD) bash tests/fuzz/smoke.sh
+
+# `make test` builds the harnesses with everything else; tests/fuzz/smoke.sh is the suite.
+test-build: fuzz-build
+
+# keep the objects between builds (make would otherwise delete them as intermediates)
+.SECONDARY: $(FUZZ_CORE_OBJ) $(FUZZ_LIB_OBJ) $(FUZZ_DIR)/bases.c
