@@ -8,10 +8,10 @@
 static const char session_usage[] =
 	"usage: vhdx session IMAGE\n"
 	"\n"
-	"Validate IMAGE, then do a session header update: a new FileWriteGuid, the sequence number raised by two,\n"
-	"both header copies rewritten (the non-current one first) and flushed.  Nothing is written when the image is\n"
-	"not sound, its log must be replayed, it cannot be written or its sequence number cannot be raised.\n"
-	"Exit 0 done, 1 refused (corrupt, unsupported, log pending, read-only, sequence), 2 usage or I/O error.\n"
+	"Validate IMAGE, replay its log if one is pending, then do a session header update: a new FileWriteGuid,\n"
+	"the sequence number raised by two, both header copies rewritten (the non-current one first) and flushed.\n"
+	"Nothing is written when the image is not sound, it cannot be written or its sequence number cannot be raised.\n"
+	"Exit 0 done, 1 refused (corrupt, unsupported, read-only, sequence), 2 usage or I/O error.\n"
 	"\n"
 	"  -h, --help    this text\n"
 	"  --version     the version\n";
@@ -20,8 +20,8 @@ int cmd_session(int argc, char **argv)
 {
 	struct host_file f;
 	struct vhdx_image img;
-	uint8_t rnd[32];
-	uint64_t old_seq;
+	uint8_t rnd[32], rnd2[32];
+	uint64_t old_seq, entries;
 	char g[VHDX_GUID_TEXT];
 	const char *path;
 	vhdx_status st;
@@ -36,13 +36,21 @@ int cmd_session(int argc, char **argv)
 		return rc;
 	host_print_warnings(path, &img);
 	e = host_random(rnd, sizeof(rnd));
+	if (!e)
+		e = host_random(rnd2, sizeof(rnd2));
 	if (e) {
 		host_error(path, "no random bytes for the new FileWriteGuid: %s; nothing was written", strerror(e));
 		host_image_close(&f, &img);
 		return EXIT_USAGE;
 	}
 	old_seq = img.header[img.current].sequence;
-	st = vhdx_session_update(&img, rnd);
+	entries = img.log.entries;
+	/* The format demands the log be replayed before anything else is written. */
+	st = img.log_pending ? vhdx_replay(&img, rnd2) : VHDX_OK;
+	if (!st && img.header[img.current].sequence != old_seq)
+		printf("%s: replayed %" PRIu64 " log entries\n", path, entries);
+	if (!st)
+		st = vhdx_session_update(&img, rnd);
 	if (st) {
 		rc = host_report(path, st, img.msg, &f);
 		host_image_close(&f, &img);
