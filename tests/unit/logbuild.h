@@ -1,10 +1,8 @@
 /*
  * logbuild.h - dirty images for the log tests (test_log, test_crash), on top of imgbuild.h.
  *
- * Header-only on purpose: tests/unit/unit.mk links each test with membackend.o (and imgbuild.o for the tests it
- * lists) only, so shared helpers live in a header (and a change to it rebuilds the tests, which depend on the
- * tests/unit headers).  For the same reason this header compiles its own copy of imgbuild.c with every external
- * function weak: the tests build whether or not unit.mk also links imgbuild.o (whose strong definitions then win).
+ * Header-only: tests/unit/unit.mk links the tests that use it with membackend.o and imgbuild.o, and a change to
+ * a tests/unit header rebuilds them.
  *
  * The idea: every scenario keeps two images side by side.
  *   lb.b  the image under test: a clean imgbuild image, then log entries written into its ring and LogGuid set;
@@ -25,36 +23,6 @@
 #include "imgbuild.h"
 #include "membackend.h"
 
-#pragma weak ib_alloc_block
-#pragma weak ib_bat_get
-#pragma weak ib_bat_index
-#pragma weak ib_bat_set
-#pragma weak ib_build
-#pragma weak ib_expect
-#pragma weak ib_free
-#pragma weak ib_grow
-#pragma weak ib_guid
-#pragma weak ib_hdr
-#pragma weak ib_hdr_fix
-#pragma weak ib_log_entry
-#pragma weak ib_mb
-#pragma weak ib_meta
-#pragma weak ib_meta_add
-#pragma weak ib_meta_entry
-#pragma weak ib_meta_item
-#pragma weak ib_meta_remove
-#pragma weak ib_opened
-#pragma weak ib_pattern
-#pragma weak ib_place_block
-#pragma weak ib_refused
-#pragma weak ib_rgn
-#pragma weak ib_rgn_entry
-#pragma weak ib_rgn_fix
-#pragma weak ib_rgn_fix_both
-#pragma weak ib_set_log_guid
-#pragma weak ib_warned
-#include "imgbuild.c"
-#undef MiB
 
 #define LB_S VHDX_LOG_SECTOR
 #define LB_UNUSED __attribute__((unused))
