@@ -70,6 +70,7 @@ $(BUILD)/$(EFI_ARCH)/vhdxboot.efi: $(BUILD)/efi/vhdxboot.efi
 	@mkdir -p $(dir $@)
 	cp $< $@
 
-# make demo: build, make a VHDX and an ESP, boot OVMF headless, show the module at work, power off.
-demo: $(EFI_TARGETS)
-	bash efi/demo.sh
+# make demo: install what is missing, build, make a VHDX and an ESP, boot OVMF headless, show the module at work,
+# power off.  No prerequisites here: on a fresh machine the build itself needs the packages demo.sh installs first.
+demo:
+	@BUILD=$(BUILD) bash efi/demo.sh
