@@ -8,7 +8,7 @@
 # `N passed, N failed`; the exit status is non-zero if anything failed.
 #
 # Usage: tests/run.sh [PATTERN...]   run only suites whose path contains one of the patterns
-# Environment: BUILD (default build), VHDX (default $BUILD/host/vhdx), SUITE_TIMEOUT seconds (default 1800),
+# Environment: BUILD (default build), VHDX (default $BUILD/host/vhdx), SUITE_TIMEOUT seconds (default 900),
 #              KEEP_LOGS=1 keeps the per-suite logs directory.
 set -u
 
@@ -18,7 +18,7 @@ export ROOT
 export BUILD=${BUILD:-build}
 export VHDX=${VHDX:-$ROOT/$BUILD/host/vhdx}
 export PYTHONDONTWRITEBYTECODE=1
-SUITE_TIMEOUT=${SUITE_TIMEOUT:-1800}
+SUITE_TIMEOUT=${SUITE_TIMEOUT:-900}
 
 suites=()
 for f in "$BUILD"/tests/unit/test_*; do
