@@ -118,6 +118,7 @@ CASES = {
     "physical sector 8192": (1, 1, ["Physical Sector Size 8192"], None),
     "has parent without locator": (1, 1, ["HasParent", "Parent Locator"], None),
     "leave blocks allocated flag": (0, 0, [], []),
+    "differencing disk with a valid parent locator": (0, 0, ["!" + W], []),
     "parent locator of unknown type": (1, 1, ["Parent Locator type"], None),
     "parent locator entry count too high": (1, 1, ["Parent Locator entry count 1000"], None),
     "parent locator key outside the item": (1, 1, ["Parent Locator entry 0", "outside"], None),

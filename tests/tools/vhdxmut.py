@@ -381,6 +381,7 @@ def _locator(b, type_guid=V.GUID_PARENT_TYPE, count=None, key_off=None):
     return _fp(b, MiB, 2)
 
 
+mut("differencing disk with a valid parent locator")(lambda b: _locator(b))
 mut("parent locator of unknown type")(lambda b: _locator(b, type_guid=UNKNOWN))
 mut("parent locator entry count too high")(lambda b: _locator(b, count=1000))
 mut("parent locator key outside the item")(lambda b: _locator(b, key_off=4000))
