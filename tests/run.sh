@@ -21,8 +21,9 @@ export PYTHONDONTWRITEBYTECODE=1
 SUITE_TIMEOUT=${SUITE_TIMEOUT:-900}
 
 suites=()
-for f in "$BUILD"/tests/unit/test_*; do
-	[[ -f $f && -x $f ]] && suites+=("$f")
+# one binary per tests/unit/test_*.c (stale binaries of removed sources are not run; a missing one is a failure)
+for src in tests/unit/test_*.c; do
+	[[ -f $src ]] && suites+=("$BUILD/tests/unit/$(basename "$src" .c)")
 done
 for f in tests/interop/*.sh tests/malformed/*.sh tests/malformed/test_*.py tests/boot/*.sh; do
 	[[ -f $f ]] && suites+=("$f")
@@ -61,6 +62,12 @@ for s in "${suites[@]}"; do
 	log="$logdir/$(echo "$name" | tr '/' '_').log"
 	echo "=== $name"
 	start=$(date +%s)
+	if [[ $s == "$BUILD"/* && ! -x $s ]]; then
+		echo "not ok - $name: not built (run make test)"
+		failures+=("$name: not built")
+		failed=$((failed + 1))
+		continue
+	fi
 	case $s in
 	*.py) cmd=(python3 "$s") ;;
 	*.sh) cmd=(bash "$s") ;;
