@@ -159,6 +159,13 @@ expect() {
 	if "$@"; then ok "$name"; else notok "$name" "failed: $*"; fi
 }
 
+# virtual_size IMAGE: bytes, per qemu-img (0 if it cannot tell).  qemu-img compare walks the whole virtual disk,
+# so it is skipped for huge ones; the byte comparison of the files covers them.
+virtual_size() {
+	qemu-img info --output=json -f vhdx "$1" 2>/dev/null |
+		python3 -c 'import json,sys; print(json.load(sys.stdin).get("virtual-size", 0))' 2>/dev/null || echo 0
+}
+
 # session_checked NAME BEFORE AFTER [RUNS]: the image got exactly one (RUNS) session update(s) and nothing else
 session_checked() {
 	local out
@@ -168,7 +175,7 @@ session_checked() {
 		if command -v qemu-img >/dev/null && ! qemu-img check -q -f vhdx "$3" >/dev/null 2>&1 &&
 			qemu-img check -q -f vhdx "$2" >/dev/null 2>&1; then
 			notok "$1" "qemu-img check reports problems"
-		elif qemu-img check -q -f vhdx "$2" >/dev/null 2>&1 &&
+		elif qemu-img check -q -f vhdx "$2" >/dev/null 2>&1 && (($(virtual_size "$3") <= 8 << 30)) &&
 			! qemu-img compare -q -f vhdx -F vhdx "$2" "$3" >/dev/null 2>&1; then
 			notok "$1" "qemu-img compare: the virtual disk content changed"
 		else
