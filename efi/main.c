@@ -1,10 +1,11 @@
 /*
  * main.c - the flow of vhdxboot.efi:
- *   options -> find the VHDX -> validate (vhdx_open, writes nothing) -> decide what may be written (check-only?
- *   read-only medium? a random source?) -> the session header update -> chainload the next stage -> return its
- *   status.
- * A refusal (the image fails validation, its log needs a replay, the update fails) stops before the next stage
- * unless on-error is "continue"; the image is never written after a refusal.
+ *   options -> find the VHDX -> validate (vhdx_open, writes nothing; a pending log is seen replayed in memory)
+ *   -> decide what may be written (check-only? read-only medium? a random source?) -> replay the log if one is
+ *   pending -> the session header update -> chainload the next stage -> return its status.
+ * A refusal (the image fails validation, the replay or the update fails) stops before the next stage unless
+ * on-error is "continue"; the image is never written after a refusal.  When nothing may be written, a dirty image
+ * still boots read-only through the in-memory replay.
  */
 #include "boot.h"
 
@@ -213,13 +214,9 @@ static void check_and_update(struct session *s)
 		h->sequence);
 	for (unsigned i = 0; i < img->warnings && i < VHDX_MAX_WARNINGS; i++)
 		con_say("warning: %s", img->warning[i]);
-	if (img->log_pending) {
-		con_say("%ls: refused: the log must be replayed before anything is written (not done at boot)",
-			s->be.name);
-		s->result = EFI_NOT_READY;
-		fmt(s->wrote, sizeof s->wrote, "nothing (log replay pending)");
-		return;
-	}
+	if (img->log_pending)
+		con_say("log pending: %u entries (sequence %llu..%llu); reads see them replayed in memory",
+			img->log.entries, img->log.tail_seq, img->log.head_seq);
 	if (s->opt.check_only) {
 		con_say("check-only: writing nothing");
 		fmt(s->wrote, sizeof s->wrote, "nothing (check-only)");
@@ -230,7 +227,7 @@ static void check_and_update(struct session *s)
 		fmt(s->wrote, sizeof s->wrote, "nothing (read-only medium)");
 		return;
 	}
-	uint8_t rnd[32];
+	uint8_t rnd[64]; /* session update, then the log replay's two GUIDs */
 	const char *source = NULL;
 	if (EFI_ERROR(random_get(rnd, sizeof rnd, &source))) {
 		con_say("no random source: %s: not writing the session update (FileWriteGuid needs real randomness)",
@@ -239,6 +236,22 @@ static void check_and_update(struct session *s)
 		return;
 	}
 	uint64_t before = h->sequence;
+	int replayed = img->log_pending;
+	if (replayed) {
+		uint32_t entries = img->log.entries;
+		vs = vhdx_replay(img, rnd + 32);
+		if (vs != VHDX_OK) {
+			memset(rnd, 0, sizeof rnd);
+			con_say("%ls: log replay failed: %s: %s%s%s", s->be.name, vhdx_status_message(vs), img->msg,
+				EFI_ERROR(s->be.last) ? "; device: " : "",
+				EFI_ERROR(s->be.last) ? efi_status_name(s->be.last) : "");
+			s->result = efi_status_of(vs);
+			fmt(s->wrote, sizeof s->wrote, "log replay FAILED (%s)", vhdx_status_message(vs));
+			return;
+		}
+		con_say("log replay: %u entries applied, sequence %llu -> %llu", entries, before,
+			img->header[img->current].sequence);
+	}
 	vs = vhdx_session_update(img, rnd);
 	memset(rnd, 0, sizeof rnd);
 	if (vs != VHDX_OK) {
@@ -251,7 +264,8 @@ static void check_and_update(struct session *s)
 	h = &img->header[img->current];
 	con_say("session update: sequence %llu -> %llu, random from %s", before, h->sequence, source);
 	say_guid("new FileWriteGuid", &h->file_write_guid);
-	fmt(s->wrote, sizeof s->wrote, "session update (sequence %llu -> %llu)", before, h->sequence);
+	fmt(s->wrote, sizeof s->wrote, "%ssession update (sequence %llu -> %llu)", replayed ? "log replay and " : "",
+	    before, h->sequence);
 }
 
 static EFI_STATUS run(struct session *s)
