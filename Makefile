@@ -42,5 +42,9 @@ $(CORE_LIB): $(filter-out $(CORE_MEM_OBJ),$(CORE_OBJ))
 
 all: $(ALL_TARGETS)
 
+# On a fresh machine the build itself needs packages (gnu-efi for the boot module): tests/deps.sh installs what is
+# missing (as root) before anything is built.  Order-only, so it runs once and never forces a rebuild.
+$(ALL_TARGETS): | deps
+
 clean:
 	rm -rf $(BUILD)

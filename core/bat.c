@@ -105,9 +105,12 @@ static vhdx_status check_payload(struct vhdx_image *img, struct scan *s, uint64_
 				 idx, b, state);
 	}
 	img->state_count[state]++;
-	/* The last block of a disk whose size is not a block multiple need only hold the data it covers. */
+	/*
+	 * The last block of a disk whose size is not a block multiple need only hold the data it covers: QEMU ends a
+	 * fully allocated fixed image right after the virtual disk's last byte.
+	 */
 	left = img->virtual_size - b * img->block_size;
-	len = left < img->block_size ? (left + VHDX_MiB - 1) / VHDX_MiB * VHDX_MiB : img->block_size;
+	len = left < img->block_size ? left : img->block_size;
 	return check_place(img, s, idx, "payload block", b, e & VHDX_BAT_OFFSET_MASK, len);
 }
 

@@ -42,7 +42,7 @@ static void incremental(const char *name, crc_fn f)
 {
 	uint8_t buf[300];
 	int ok = 1;
-	char why[128] = "";
+	char why[VHDX_MSG_LEN + 128] = "";
 
 	for (size_t i = 0; i < sizeof buf; i++)
 		buf[i] = rnd8();
@@ -67,7 +67,7 @@ static void against_reference(const char *name, crc_fn f)
 {
 	static uint8_t buf[320 + 16] __attribute__((aligned(16)));
 	int ok = 1;
-	char why[128] = "";
+	char why[VHDX_MSG_LEN + 128] = "";
 
 	for (size_t i = 0; i < sizeof buf; i++)
 		buf[i] = rnd8();
@@ -88,7 +88,7 @@ static void sse_vs_portable(void)
 {
 	static uint8_t buf[300 + 16] __attribute__((aligned(16)));
 	int ok = 1;
-	char why[128] = "";
+	char why[VHDX_MSG_LEN + 128] = "";
 
 	if (!vhdx_crc32c_have_sse42()) {
 		T_SKIP("crc32c: SSE4.2 == portable for lengths 0..300, misalignments 0..15", "no SSE4.2 on this CPU");

@@ -65,7 +65,7 @@ static void truncation(void)
 	/* truncation in the middle of each kind of conversion */
 	struct vhdx_guid g = VHDX_GUID_BAT;
 	int ok = 1;
-	char why[128] = "";
+	char why[VHDX_MSG_LEN + 128] = "";
 	static const char *const fmts[] = { "%s", "%u", "%d", "%x", "%llu", "%llx", "%G" };
 	for (size_t k = 0; k < sizeof fmts / sizeof fmts[0]; k++) {
 		char full[64], part[64];

@@ -92,7 +92,7 @@ static void from_random(void)
 	uint8_t r[16];
 	struct vhdx_guid g;
 	int ok_ver = 1, ok_rest = 1;
-	char why[160] = "";
+	char why[VHDX_MSG_LEN + 128] = "";
 
 	for (int round = 0; round < 256; round++) {
 		for (int i = 0; i < 16; i++)

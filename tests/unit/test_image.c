@@ -158,7 +158,7 @@ static void memory(void)
 	vhdx_close(&img);
 	mb_free(&mb);
 	int ok = 1;
-	char why[256] = "";
+	char why[VHDX_MSG_LEN + 128] = "";
 	for (unsigned k = 1; k <= reads; k++) {
 		ib_mb(&b, &mb);
 		mb.fail_read_at = k;

@@ -57,7 +57,7 @@ static void test_memcpy(void)
 	static uint8_t src[BUF] __attribute__((aligned(64))), dst[BUF] __attribute__((aligned(64))),
 		want[BUF] __attribute__((aligned(64)));
 	static const size_t longs[] = { 255, 256, 257, 300, 400 };
-	char why[160] = "";
+	char why[VHDX_MSG_LEN + 128] = "";
 	int ok = 1, ret_ok = 1;
 
 	for (size_t li = 0; li < 65 + sizeof(longs) / sizeof(longs[0]) && ok; li++) {
@@ -88,7 +88,7 @@ static void test_memcpy(void)
 static void test_memmove(void)
 {
 	static uint8_t buf[BUF] __attribute__((aligned(64))), want[BUF] __attribute__((aligned(64)));
-	char why[2][160] = { "", "" };
+	char why[2][VHDX_MSG_LEN + 128] = { "", "" };
 	int ok[2] = { 1, 1 }, ret_ok = 1, same_ok = 1;
 
 	for (size_t n = 0; n <= 64; n++) {
@@ -150,7 +150,7 @@ static void test_memset(void)
 {
 	static uint8_t buf[BUF] __attribute__((aligned(64))), want[BUF] __attribute__((aligned(64)));
 	static const int values[] = { 0, 0xFF, 0x5A, 0x1AB, -1, -2 };
-	char why[160] = "";
+	char why[VHDX_MSG_LEN + 128] = "";
 	int ok = 1, ret_ok = 1;
 
 	for (size_t vi = 0; vi < sizeof(values) / sizeof(values[0]); vi++) {
@@ -187,7 +187,7 @@ static void test_memcmp(void)
 {
 	uint8_t a[80], b[80];
 	int ok = 1;
-	char why[160] = "";
+	char why[VHDX_MSG_LEN + 128] = "";
 
 	ref_fill(a, sizeof a, 3);
 	ref_move(b, a, sizeof b);

@@ -81,7 +81,7 @@ static void build_mixed(const struct ib_params *p)
 static void mixed(void)
 {
 	static uint8_t got[8 * MiB], want[8 * MiB];
-	char why[256] = "";
+	char why[VHDX_MSG_LEN + 128] = "";
 
 	build_mixed(NULL);
 	if (!open_b("read mixed states"))
@@ -174,7 +174,7 @@ static void mixed(void)
 
 static void other_geometries(void)
 {
-	char why[256] = "";
+	char why[VHDX_MSG_LEN + 128] = "";
 
 	struct ib_params p4 = { .lss = 4096, .virtual_size = 8 * MiB };
 	build_mixed(&p4);

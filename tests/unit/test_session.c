@@ -72,7 +72,7 @@ static void done(void)
 /* opens the backend's current bytes afresh; reason or NULL */
 static const char *reopen(struct vhdx_image *out, struct membackend *m2)
 {
-	static char why[300];
+	static char why[VHDX_MSG_LEN + 128];
 	if (mb_init_copy(m2, mb.buf, mb.size))
 		return "no memory";
 	memset(out, 0, sizeof *out);
