@@ -38,3 +38,4 @@ $(CRCBENCH): tests/bench/crcbench.c $(CORE_LIB) $(CORE_HDR)
 bench: deps
 	@$(MAKE) --no-print-directory all $(CRCBENCH)
 	@BUILD=$(BUILD) bash tests/bench/bench.sh
+	@BUILD=$(BUILD) bash efi/bench-boot.sh
