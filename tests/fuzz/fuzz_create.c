@@ -280,7 +280,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.allowed[0].len = 4096;
 	f.allowed[1].off = 128 * FZ_KiB;
 	f.allowed[1].len = 4096;
-	st = vhdx_session_update(&img, p.random + 48);
+	st = vhdx_session_update(&img, p.random + 32);
 	FZ_ASSERT(st == VHDX_OK, "session update of a created image: %s", img.msg);
 	FZ_ASSERT(img.header[img.current].sequence == 3, "sequence after the update %llu",
 		  (unsigned long long)img.header[img.current].sequence);

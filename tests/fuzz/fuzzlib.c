@@ -577,6 +577,8 @@ static void created_base(const char *name, uint64_t vsize, uint32_t bs, uint32_t
 	}
 	base_from_file(name, &f);
 	free(f.over.slot);
+	if (getenv("FZ_VERBOSE"))
+		fprintf(stderr, "built base %s\n", name);
 }
 
 void fz_bases_init(void)
@@ -868,8 +870,9 @@ static void check_bat(struct fz_file *f, const struct vhdx_image *img)
 			counts[st]++;
 			if (st != 6 && st != 7)
 				continue;
+			/* the last block of a disk that is not a whole number of blocks need only hold what it covers */
 			uint64_t left = img->virtual_size - blk * img->block_size;
-			len = left < img->block_size ? (left + FZ_MiB - 1) / FZ_MiB * FZ_MiB : img->block_size;
+			len = left < img->block_size ? left : img->block_size;
 		}
 		FZ_ASSERT(off >= FZ_MiB && off + len <= f->io.size && off + len > off,
 			  "BAT entry %llu: block at %llu+%llu accepted outside the file (%llu)", (unsigned long long)i,
@@ -882,7 +885,7 @@ static void check_bat(struct fz_file *f, const struct vhdx_image *img)
 			  "BAT entry %llu: block overlapping the BAT accepted", (unsigned long long)i);
 		FZ_ASSERT(off + len <= img->data_end, "data_end %llu below a present block's end",
 			  (unsigned long long)img->data_end);
-		for (uint64_t m = off / FZ_MiB; m < (off + len) / FZ_MiB; m++) {
+		for (uint64_t m = off / FZ_MiB; m < (off + len + FZ_MiB - 1) / FZ_MiB; m++) {
 			FZ_ASSERT(!(used[m / 8] & (1u << (m % 8))), "BAT entry %llu: block at MiB %llu used twice accepted",
 				  (unsigned long long)i, (unsigned long long)m);
 			used[m / 8] |= (uint8_t)(1u << (m % 8));

@@ -65,28 +65,38 @@ for b in "${bins[@]}"; do
 			fail=1
 		fi
 	fi
-	# 3. fuzzing
-	corpus=$FZ/corpus/$name
-	art=$FZ/artifacts/$name
-	mkdir -p "$corpus" "$art"
-	maxlen=16384
-	if [[ $name == open ]]; then
-		maxlen=$((3 * 1024 * 1024 / 2 + 1)) # raw mode: up to 1.5 MiB of file after the selector byte
-		[[ -f $corpus/raw-vhdxlib ]] || python3 tests/fuzz/mkseeds.py raw "$corpus" >/dev/null 2>&1 || true
-	fi
-	start=$(date +%s)
-	timeout $((per + 120)) "$b" -max_total_time="$per" -timeout=30 -rss_limit_mb=3072 -max_len=$maxlen \
-		-print_final_stats=1 -artifact_prefix="$art/" "$corpus" "tests/fuzz/seeds/$name" >"$tmp/log" 2>&1
-	rc=$?
-	secs=$(($(date +%s) - start))
-	execs=$(awk '/stat::number_of_executed_units/ {print $2}' "$tmp/log" | tail -1)
-	cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' "$tmp/log" | tail -1)
-	if ((rc == 0)); then
-		echo "ok - fuzz/$name: ${execs:-?} executions in ${secs}s, no crash ($cov)"
-	else
-		crash=$(grep -m1 -oE "Test unit written to [^ ]+" "$tmp/log" | sed 's/Test unit written to //')
-		echo "not ok - fuzz/$name: crash after ${execs:-?} executions in ${secs}s (input: ${crash:-none saved}): $(why "$tmp/log")"
-		fail=1
-	fi
+	# 3. fuzzing (fuzz_open twice: the patch format, and raw mode where inputs are whole files of up to 1.5 MiB)
+	runs=("$name")
+	[[ $name == open ]] && runs=(open open-raw)
+	for run in "${runs[@]}"; do
+		corpus=$FZ/corpus/$run
+		art=$FZ/artifacts/$run
+		mkdir -p "$corpus" "$art"
+		maxlen=16384
+		secs=$per
+		dirs=("$corpus" "tests/fuzz/seeds/$name")
+		if [[ $run == open-raw ]]; then
+			maxlen=$((3 * 1024 * 1024 / 2 + 1))
+			secs=$(((per + 2) / 3))
+			dirs=("$corpus")
+			[[ -f $corpus/raw-vhdxlib ]] || python3 tests/fuzz/mkseeds.py raw "$corpus" >/dev/null 2>&1 || true
+		elif [[ $name == open ]]; then
+			secs=$((per - (per + 2) / 3))
+		fi
+		start=$(date +%s)
+		timeout $((secs + 120)) "$b" -max_total_time="$secs" -timeout=30 -rss_limit_mb=3072 -max_len=$maxlen \
+			-print_final_stats=1 -artifact_prefix="$art/" "${dirs[@]}" >"$tmp/log" 2>&1
+		rc=$?
+		took=$(($(date +%s) - start))
+		execs=$(awk '/stat::number_of_executed_units/ {print $2}' "$tmp/log" | tail -1)
+		cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' "$tmp/log" | tail -1)
+		if ((rc == 0)); then
+			echo "ok - fuzz/$run: ${execs:-?} executions in ${took}s, no crash ($cov)"
+		else
+			crash=$(grep -m1 -oE "Test unit written to [^ ]+" "$tmp/log" | sed 's/Test unit written to //')
+			echo "not ok - fuzz/$run: crash after ${execs:-?} executions in ${took}s (input: ${crash:-none saved}): $(why "$tmp/log")"
+			fail=1
+		fi
+	done
 done
 exit $fail
