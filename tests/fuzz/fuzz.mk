@@ -18,7 +18,7 @@ FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(FUZZ_SRC))
 FUZZ_BASES   := $(wildcard tests/fuzz/bases/*.sparse)
 FUZZ_LIB_OBJ := $(FUZZ_DIR)/fuzzlib.o $(FUZZ_DIR)/bases.o
 
-.PHONY: fuzz fuzz-build fuzz-smoke
+.PHONY: fuzz fuzz-build fuzz-smoke fuzz-try
 
 $(FUZZ_DIR)/core/%.o: core/%.c $(CORE_HDR)
 	@mkdir -p $(dir $@)
@@ -46,8 +46,12 @@ fuzz: fuzz-build
 fuzz-smoke: fuzz-build
 	@BUILD=$(BUILD) bash tests/fuzz/smoke.sh
 
-# `make test` builds the harnesses with everything else; tests/fuzz/smoke.sh is the suite.
-test-build: fuzz-build
+# For `make test`: build what builds (-k), log the rest for tests/fuzz/smoke.sh to report; never stop the build.
+fuzz-try:
+	@mkdir -p $(FUZZ_DIR)
+	@$(MAKE) --no-print-directory -k fuzz-build >$(FUZZ_DIR)/build.log 2>&1 || echo "fuzz build had failures (see $(FUZZ_DIR)/build.log)"
+
+test-build: fuzz-try
 
 # keep the objects between builds (make would otherwise delete them as intermediates)
 .SECONDARY: $(FUZZ_CORE_OBJ) $(FUZZ_LIB_OBJ) $(FUZZ_DIR)/bases.c

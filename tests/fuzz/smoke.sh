@@ -18,11 +18,18 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:allocator_ma
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
 bins=()
-for b in "$FZ"/fuzz_*; do
-	[[ -f $b && -x $b ]] && bins+=("$b")
+fail=0
+for src in tests/fuzz/fuzz_*.c; do
+	b=$FZ/$(basename "$src" .c)
+	if [[ -x $b ]]; then
+		bins+=("$b")
+	else
+		err=$(grep -m1 -E "error:" "$FZ/build.log" 2>/dev/null | cut -c1-200)
+		echo "not ok - fuzz/${b##*/fuzz_}: harness not built (${err:-make fuzz-build; it needs clang and libclang-rt-dev})"
+		fail=1
+	fi
 done
 if ((${#bins[@]} == 0)); then
-	echo "not ok - fuzz: no harness under $FZ (make fuzz-build needs clang)"
 	exit 1
 fi
 if [[ -n ${FUZZ_SECONDS:-} ]]; then
@@ -34,7 +41,6 @@ fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vhdx-fuzz.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-fail=0
 
 # the first line that explains a failure in a libFuzzer log
 why() {

@@ -3,13 +3,13 @@
 #   make sanitize   build/sanitize/vhdx (the host tool from host/*.c and core/*.c minus core/mem.c) and
 #                   build/sanitize/unit/test_* (tests/unit/test_*.c with their helpers), all built with
 #                   clang -fsanitize=address,undefined -fno-omit-frame-pointer
-# tests/sanitize/sanitize.sh runs the sanitized unit tests and the interop and malformed suites against the
-# sanitized tool (VHDX=build/sanitize/vhdx); `make test` builds everything here (test-build).
+# tests/sanitize/unit.sh runs the sanitized unit tests, tests/sanitize/tools.sh the interop and malformed suites
+# against the sanitized tool (VHDX=build/sanitize/vhdx); `make test` builds everything here (test-build).
 
 SAN_CC    ?= clang
 SAN_DIR   := $(BUILD)/sanitize
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-# -Werror stays off: a clang-only warning must not break `make test`; tests/sanitize/sanitize.sh reports them
+# -Werror stays off: a clang-only warning must not break `make test`; tests/sanitize/unit.sh reports them
 SAN_CORE_CFLAGS := -std=c11 -Wall -Wextra -O1 -g -ffreestanding -fno-strict-aliasing -Icore $(SAN_FLAGS)
 SAN_HOST_CFLAGS := -std=c11 -Wall -Wextra -O1 -g -D_GNU_SOURCE -Icore $(SAN_FLAGS)
 
@@ -23,7 +23,7 @@ SAN_UNIT_MEM  := $(SAN_DIR)/unit/test_mem
 # every non-test C file of tests/unit is a helper (membackend.c, imgbuild.c, ...): linked into every test
 SAN_UNIT_HLP  := $(patsubst tests/unit/%.c,$(SAN_DIR)/unit/%.o,$(filter-out $(SAN_UNIT_SRC),$(wildcard tests/unit/*.c)))
 
-.PHONY: sanitize
+.PHONY: sanitize sanitize-try
 
 $(SAN_DIR)/core/%.o: core/%.c $(CORE_HDR)
 	@mkdir -p $(dir $@)
@@ -54,4 +54,10 @@ sanitize: $(SAN_TOOL) $(SAN_UNIT_BINS)
 
 .SECONDARY: $(SAN_CORE_OBJ) $(SAN_HOST_OBJ) $(SAN_UNIT_HLP) $(patsubst %,%.o,$(SAN_UNIT_BINS))
 
-test-build: sanitize
+# For `make test`: build what builds (-k), log the rest for tests/sanitize/*.sh to report; never stop the
+# build.
+sanitize-try:
+	@mkdir -p $(SAN_DIR)
+	@$(MAKE) --no-print-directory -k sanitize >$(SAN_DIR)/build.log 2>&1 || echo "sanitize build had failures (see $(SAN_DIR)/build.log)"
+
+test-build: sanitize-try

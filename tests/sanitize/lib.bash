@@ -1,16 +1,11 @@
-#!/usr/bin/env bash
-# tests/sanitize/sanitize.sh - the unit tests and the tool's suites again, built with ASan + UBSan (make sanitize).
+# tests/sanitize/lib.bash - shared by tests/sanitize/unit.sh and tests/sanitize/tools.sh (sourced; not a suite).
 #
-# Runs build/sanitize/unit/test_* and then tests/interop/*.sh and tests/malformed/test_*.py with
-# VHDX=build/sanitize/vhdx.  Every result line is passed on with "asan: " put in front of its name (so the counts
-# add up next to the plain runs), and every sanitizer report - written to files through ASAN_OPTIONS/UBSAN_OPTIONS
-# log_path, so that a report from a tool run whose output a suite swallowed is still seen - becomes one
-# `not ok - asan: SUITE: ...` line.  Clang warnings of the sanitize build are reported as `ok - ... # warnings`
-# notes (they do not fail the suite).
+# Result lines of the suites run under the sanitizers are passed on with "asan: " put in front of their name (so
+# the counts add up next to the plain runs), and every sanitizer report - written to files through
+# ASAN_OPTIONS/UBSAN_OPTIONS log_path, so that a report from a tool run whose output a suite swallowed is still
+# seen - becomes one `not ok - asan: SUITE: ...` line; the report itself is kept in build/sanitize/reports/.
 #
-# Environment: BUILD (default build), SAN_SUITES (space-separated globs, default: the above), SAN_UNIT_TIMEOUT
-# seconds per unit test (default 900), SAN_SUITE_TIMEOUT seconds per tool suite (default 1200),
-# SAN_SKIP (space-separated name substrings to skip, e.g. "test_crash").
+# Environment: BUILD (default build), SAN_SKIP (space-separated name substrings to skip, e.g. "test_crash").
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT" || exit 2
@@ -20,8 +15,10 @@ SAN=$BUILD/sanitize
 export VHDX=$ROOT/$SAN/vhdx
 export PYTHONDONTWRITEBYTECODE=1
 
+buildlog=$SAN/build.log
+builderr() { grep -m1 -E "${1:-}.*error:" "$buildlog" 2>/dev/null | cut -c1-200; }
 if [[ ! -x $VHDX ]]; then
-	echo "not ok - asan: build: $VHDX is missing (make sanitize needs clang)"
+	echo "not ok - asan: build: $VHDX is missing ($(builderr || true); make sanitize needs clang)"
 	exit 1
 fi
 
@@ -77,32 +74,3 @@ run_suite() {
 	check_reports "$suite"
 }
 
-# compiler warnings the sanitize build produced (clang sees things gcc does not)
-for w in "$SAN"/*/*.warn; do
-	[[ -s $w ]] || continue
-	src=$(grep -m1 -oE '^[^:]+\.c' "$w")
-	echo "ok - asan: clang warnings in ${src:-${w##*/}} # $(grep -m1 'warning:' "$w" | sed 's/^[^ ]* //' | cut -c1-160)"
-done
-
-for t in "$SAN"/unit/test_*; do
-	[[ -f $t && -x $t ]] || continue
-	name=unit/${t##*/}
-	if skipped "$name"; then
-		echo "ok - asan: $name # skip SAN_SKIP"
-		continue
-	fi
-	run_suite "$name" "${SAN_UNIT_TIMEOUT:-900}" "$t"
-done
-
-for s in ${SAN_SUITES:-tests/interop/*.sh tests/malformed/test_*.py}; do
-	[[ -f $s ]] || continue
-	if skipped "$s"; then
-		echo "ok - asan: $s # skip SAN_SKIP"
-		continue
-	fi
-	case $s in
-	*.py) run_suite "$s" "${SAN_SUITE_TIMEOUT:-1200}" python3 "$s" ;;
-	*) run_suite "$s" "${SAN_SUITE_TIMEOUT:-1200}" bash "$s" ;;
-	esac
-done
-exit $fail
