@@ -956,6 +956,12 @@ void fz_check_open(struct fz_file *f, struct vhdx_image *img, vhdx_status st)
 		return;
 	}
 	FZ_ASSERT(img->validated, "open OK but not validated");
+	/* FZ_SKIP_KNOWN=1: do not re-report the known LastFileOffset findings (regress/open/log-lastfileoffset-*) */
+	static int skip_known = -1;
+	if (skip_known < 0)
+		skip_known = getenv("FZ_SKIP_KNOWN") != NULL;
+	if (skip_known && img->log.active && img->file_size > f->io.size + (1ull << 40))
+		return;
 	FZ_ASSERT(f->live <= 64 * FZ_KiB + 64, "open keeps %zu bytes", f->live);
 
 	/* headers: an independent check of signature and checksum, and of the choice of the current one */
