@@ -136,7 +136,10 @@ vhdx_status vhdx_bat_scan(struct vhdx_image *img)
 	uint64_t idx = 0, b = 0, c = 0, pos = 0; /* pos: place inside a chunk of chunk_ratio + 1 entries */
 	vhdx_status st = VHDX_OK;
 
-	s.used_mib = (img->file_size + VHDX_MiB - 1) / VHDX_MiB;
+	s.used_mib = img->file_size / VHDX_MiB + (img->file_size % VHDX_MiB != 0);
+	if ((s.used_mib + 7) / 8 > (uint64_t)SIZE_MAX - 1)
+		return vhdx_fail(img, VHDX_E_NOMEM, "BAT: a file of %llu bytes needs an overlap map larger than memory",
+				 img->file_size);
 	used_bytes = (size_t)((s.used_mib + 7) / 8);
 	s.used = io->alloc(io->ctx, used_bytes ? used_bytes : 1);
 	buf = io->alloc(io->ctx, SCAN_BYTES);

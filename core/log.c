@@ -11,6 +11,7 @@
 #define SECTOR VHDX_LOG_SECTOR
 #define MAX_ENTRIES 65536U
 #define CHECK_BUDGET 16 /* bytes checksummed during the search, in log lengths */
+#define VHDX_MAX_LOG_GROWTH VHDX_TiB
 
 struct entry {
 	uint32_t pos, len; /* in sectors */
@@ -380,6 +381,14 @@ static vhdx_status find(struct vhdx_image *img, struct logctx *c, struct entry *
 		return vhdx_fail(img, VHDX_E_CORRUPT,
 				 "log entry %llu: FlushedFileOffset %llu lies beyond the end of the file (%llu bytes)", e.seq,
 				 e.flushed, img->io->size);
+	/*
+	 * Growth covers blocks allocated just before a crash, a few at most.  Bounding it keeps the BAT scan's
+	 * one-bit-per-MiB map within a fixed budget of the real file, whatever a hostile log claims.
+	 */
+	if (e.last > img->io->size && e.last - img->io->size > VHDX_MAX_LOG_GROWTH)
+		return vhdx_fail(img, VHDX_E_CORRUPT,
+				 "log entry %llu: LastFileOffset %llu would grow the file (%llu bytes) by more than 1 TiB",
+				 e.seq, e.last, img->io->size);
 	L->tail = (uint64_t)t[tl].pos * SECTOR;
 	L->tail_seq = t[tl].seq;
 	L->head_seq = t[hd].seq;
