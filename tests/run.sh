@@ -2,7 +2,8 @@
 # tests/run.sh - the single test runner.
 #
 # Runs every suite: build/tests/unit/test_* binaries, tests/interop/*.sh, tests/malformed/*.sh and
-# tests/malformed/test_*.py, tests/boot/*.sh.  Each suite prints one line per case, `ok - NAME` or
+# tests/malformed/test_*.py, tests/boot/*.sh, tests/fuzz/smoke.sh, tests/sanitize/{unit,tools}.sh, tests/m32/m32.sh.
+# Each suite prints one line per case, `ok - NAME` or
 # `not ok - NAME: reason`; other lines are free.  A suite that exits non-zero without printing a `not ok`
 # line, or prints no result at all, counts as one failure named after the suite.  The last line is
 # `N passed, N failed`; the exit status is non-zero if anything failed.
@@ -18,14 +19,15 @@ export ROOT
 export BUILD=${BUILD:-build}
 export VHDX=${VHDX:-$ROOT/$BUILD/host/vhdx}
 export PYTHONDONTWRITEBYTECODE=1
-SUITE_TIMEOUT=${SUITE_TIMEOUT:-900}
+SUITE_TIMEOUT=${SUITE_TIMEOUT:-1800}
 
 suites=()
 # one binary per tests/unit/test_*.c (stale binaries of removed sources are not run; a missing one is a failure)
 for src in tests/unit/test_*.c; do
 	[[ -f $src ]] && suites+=("$BUILD/tests/unit/$(basename "$src" .c)")
 done
-for f in tests/interop/*.sh tests/malformed/*.sh tests/malformed/test_*.py tests/boot/*.sh; do
+for f in tests/interop/*.sh tests/malformed/*.sh tests/malformed/test_*.py tests/boot/*.sh tests/fuzz/smoke.sh \
+	tests/sanitize/unit.sh tests/sanitize/tools.sh tests/m32/m32.sh; do
 	[[ -f $f ]] && suites+=("$f")
 done
 
