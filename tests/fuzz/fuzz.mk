@@ -10,7 +10,7 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fn
 # core objects: instrumented for coverage, built freestanding like the real core (mem.c stays out: libc's
 # memcpy and friends are the ones ASan intercepts)
 FUZZ_CORE_CFLAGS := -std=c11 -Wall -Wextra -g -O1 -ffreestanding -fno-strict-aliasing -Icore \
-                    -fsanitize=fuzzer-no-link $(FUZZ_SAN)
+                    -fsanitize=fuzzer-no-link $(FUZZ_SAN) -fsanitize-coverage-ignorelist=tests/fuzz/coverage-ignore.txt
 FUZZ_CFLAGS  := -std=gnu11 -Wall -Wextra -g -O1 -D_GNU_SOURCE -Icore -Itests/fuzz -fsanitize=fuzzer $(FUZZ_SAN)
 FUZZ_CORE_OBJ := $(patsubst core/%.c,$(FUZZ_DIR)/core/%.o,$(filter-out core/mem.c,$(CORE_SRC)))
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
@@ -20,7 +20,7 @@ FUZZ_LIB_OBJ := $(FUZZ_DIR)/fuzzlib.o $(FUZZ_DIR)/bases.o
 
 .PHONY: fuzz fuzz-build fuzz-smoke fuzz-try
 
-$(FUZZ_DIR)/core/%.o: core/%.c $(CORE_HDR)
+$(FUZZ_DIR)/core/%.o: core/%.c $(CORE_HDR) tests/fuzz/coverage-ignore.txt
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CORE_CFLAGS) -c $< -o $@
 
