@@ -11,7 +11,8 @@
  * header slots, or the log itself; an interrupted replay leaves a file that opens and replays again; after the
  * replay the image opens without a pending log, with the same geometry the pending-log open reported, new
  * FileWriteGuid and DataWriteGuid from the random bytes, and the virtual disk reads exactly as it read through the
- * log overlay before the replay.  A replay of an image with no pending log writes nothing.
+ * log overlay before the replay, and the replay wrote at most 16 times the file plus twice the log (time bound).
+ * A replay of an image with no pending log writes nothing.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.io.write = real_write;
 	f.io.flush = real_flush;
 
+	/*
+	 * Time: a replay writes each data sector of the log once and each zero range once; a log that makes it write
+	 * more than 16 times the file (as the replay leaves it) plus twice the log is making it repeat itself.
+	 */
+	uint64_t allowed = 16 * (f.io.size > old_size ? f.io.size : old_size) + 2 * (uint64_t)h.log_length + FZ_MiB;
+	FZ_ASSERT(f.write_bytes <= allowed,
+		  "replay wrote %llu bytes for a file of %llu bytes (%llu before) and a %u-byte log (bound %llu)",
+		  (unsigned long long)f.write_bytes, (unsigned long long)f.io.size, (unsigned long long)old_size,
+		  h.log_length, (unsigned long long)allowed);
 	vhdx_status want = ro ? VHDX_E_READONLY : h.sequence > UINT64_MAX - 3 ? VHDX_E_SEQUENCE : VHDX_OK;
 	if (!stopped)
 		FZ_ASSERT(st == want, "replay gave %d (%s), expected %d", (int)st, st ? img.msg : "", (int)want);

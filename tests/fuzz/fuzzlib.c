@@ -146,6 +146,18 @@ int fz_file_pwrite(struct fz_file *f, uint64_t off, const void *buf, size_t len)
 		uint64_t pi = off / FZ_PAGE, in = off % FZ_PAGE;
 		size_t n = FZ_PAGE - in < len ? (size_t)(FZ_PAGE - in) : len;
 		uint8_t *p = pm_find(&f->over, pi);
+		if (!p && !(pm_find(f->base, pi) && pi * FZ_PAGE < f->base_cut)) {
+			/* a page that reads as zero stays absent when only zeros are written to it */
+			size_t z = 0;
+			while (z < n && s[z] == 0)
+				z++;
+			if (z == n) {
+				s += n;
+				off += n;
+				len -= n;
+				continue;
+			}
+		}
 		if (!p) {
 			if (f->over.count >= FZ_OVERLAY_MAX_PAGES) {
 				f->overlay_full = 1;
