@@ -45,8 +45,8 @@ vhdx_status vhdx_read(struct vhdx_image *img, uint64_t off, void *buf, size_t le
 			n = len;
 		if (state == VHDX_BAT_FULLY_PRESENT) {
 			/* one backend call for a run of blocks that are also contiguous in the file */
-			uint64_t next_off, first = b;
-			unsigned next_state;
+			uint64_t next_off = 0, first = b;
+			unsigned next_state = 0;
 			while (n < len && !vhdx_block_lookup(img, b + 1, &next_state, &next_off) &&
 			       next_state == VHDX_BAT_FULLY_PRESENT &&
 			       next_off == file_off + (b + 1 - first) * img->block_size) {
