@@ -54,7 +54,7 @@ for b in "${bins[@]}"; do
 	for f in tests/fuzz/regress/"$name"/*; do
 		[[ -f $f ]] || continue
 		case $f in *.md | *.txt) continue ;; esac
-		if timeout 300 "$b" "$f" >"$tmp/log" 2>&1; then
+		if timeout 300 "$b" -timeout=60 "$f" >"$tmp/log" 2>&1; then
 			echo "ok - fuzz/regress/$name/${f##*/}"
 		else
 			echo "not ok - fuzz/regress/$name/${f##*/}: $(why "$tmp/log")"
