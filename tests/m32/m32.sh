@@ -153,7 +153,7 @@ for src in tests/fuzz/fuzz_*.c; do
 	for f in tests/fuzz/regress/"$h"/*; do
 		[[ -f $f ]] || continue
 		case $f in *.md | *.txt) continue ;; esac
-		if timeout 180 "${RUN32[@]}" "$r" "$f" >"$tmp/log" 2>&1; then
+		if timeout 120 "${RUN32[@]}" "$r" "$f" >"$tmp/log" 2>&1; then
 			echo "ok - m32: fuzz/regress/$h/${f##*/}"
 		else
 			notok "fuzz/regress/$h/${f##*/}: $(why "$tmp/log")"
