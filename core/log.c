@@ -332,6 +332,18 @@ static vhdx_status visit_bounds(struct logctx *c, uint64_t pos, const struct ehd
 		return vhdx_fail(c->img, VHDX_E_CORRUPT,
 				 "log entry %llu: a descriptor writes bytes %llu..%llu, beyond LastFileOffset and the file (%llu bytes)",
 				 e->seq, d->offset, end, limit);
+	/*
+	 * Zeros past the old end of the file need no write (growth reads as zero), so only the part below it costs
+	 * replay time; a sequence that zeroes more than 16 times the file is not a real log.
+	 */
+	if (d->zero && d->offset < c->img->io->size) {
+		uint64_t below = (end < c->img->io->size ? end : c->img->io->size) - d->offset;
+		L->zero_bytes += below;
+		if (L->zero_bytes / 16 > c->img->io->size)
+			return vhdx_fail(c->img, VHDX_E_CORRUPT,
+					 "log entry %llu: zero descriptors cover %llu bytes, more than 16 times the file (%llu bytes)",
+					 e->seq, L->zero_bytes, c->img->io->size);
+	}
 	if (d->offset < L->dirty_lo)
 		L->dirty_lo = d->offset;
 	if (end > L->dirty_hi)
@@ -478,21 +490,34 @@ vhdx_status vhdx_log_overlay(struct vhdx_image *img, uint64_t off, void *buf, si
 
 #define ZERO_CHUNK (64 * 1024)
 
+struct replay {
+	uint8_t *work;      /* ZERO_CHUNK zero bytes, then one sector for data */
+	uint64_t old_size;  /* the file's size before the replay grew it */
+	uint64_t grown_hi;  /* end of the highest data write past old_size so far */
+};
+
 static vhdx_status visit_replay(struct logctx *c, uint64_t pos, const struct ehdr *e, const struct desc *d, void *arg)
 {
-	uint8_t *zeros = arg;
+	struct replay *r = arg;
+	uint64_t end = d->offset + d->length, clean;
 	vhdx_status st;
 
 	if (!d->zero) {
-		if ((st = load_data(c, pos, e, d, zeros + ZERO_CHUNK)))
+		if ((st = load_data(c, pos, e, d, r->work + ZERO_CHUNK)))
 			return st;
-		return vhdx_pwrite(c->img, d->offset, zeros + ZERO_CHUNK, SECTOR, "log replay");
+		if (end > r->old_size && end > r->grown_hi)
+			r->grown_hi = end;
+		return vhdx_pwrite(c->img, d->offset, r->work + ZERO_CHUNK, SECTOR, "log replay");
 	}
-	for (uint64_t done = 0; done < d->length;) {
-		uint64_t n = d->length - done < ZERO_CHUNK ? d->length - done : ZERO_CHUNK;
-		if ((st = vhdx_pwrite(c->img, d->offset + done, zeros, (size_t)n, "log replay")))
+	/* bytes past both the old end and any data written there are still the zeros the growth made */
+	clean = r->old_size > r->grown_hi ? r->old_size : r->grown_hi;
+	if (end > clean)
+		end = clean > d->offset ? clean : d->offset;
+	for (uint64_t at = d->offset; at < end;) {
+		uint64_t n = end - at < ZERO_CHUNK ? end - at : ZERO_CHUNK;
+		if ((st = vhdx_pwrite(c->img, at, r->work, (size_t)n, "log replay")))
 			return st;
-		done += n;
+		at += n;
 	}
 	return VHDX_OK;
 }
@@ -503,6 +528,7 @@ vhdx_status vhdx_replay(struct vhdx_image *img, const uint8_t random[32])
 	struct vhdx_log_state *L = &img->log;
 	struct vhdx_header h;
 	struct logctx c;
+	struct replay r;
 	uint8_t *block = 0, *work, *unused;
 	vhdx_status st;
 
@@ -529,6 +555,9 @@ vhdx_status vhdx_replay(struct vhdx_image *img, const uint8_t random[32])
 	h.sequence++;
 	if ((st = vhdx_header_write(img, block, &h)))
 		goto out;
+	r.work = work;
+	r.old_size = io->size;
+	r.grown_hi = 0;
 	if (L->last_offset > io->size) {
 		if (io->resize(io->ctx, L->last_offset)) {
 			st = vhdx_fail(img, VHDX_E_IO, "log replay: growing the file to %llu bytes failed", L->last_offset);
@@ -536,7 +565,7 @@ vhdx_status vhdx_replay(struct vhdx_image *img, const uint8_t random[32])
 		}
 		io->size = L->last_offset;
 	}
-	if ((st = walk(&c, visit_replay, work)) || (st = vhdx_flush(img)))
+	if ((st = walk(&c, visit_replay, &r)) || (st = vhdx_flush(img)))
 		goto out;
 	memset(&h.log_guid, 0, sizeof(h.log_guid));
 	h.sequence++;

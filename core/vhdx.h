@@ -148,6 +148,7 @@ struct vhdx_image {
 		uint64_t tail_seq, head_seq;
 		uint32_t entries;        /* entries from tail to head */
 		uint64_t descriptors;    /* descriptors in them */
+		uint64_t zero_bytes;     /* bytes below the file's end that zero descriptors cover */
 		uint64_t flushed_offset; /* the head's FlushedFileOffset */
 		uint64_t last_offset;    /* the head's LastFileOffset: the file's size after replay */
 		uint64_t dirty_lo, dirty_hi; /* bytes of the file the sequence touches */
