@@ -5,6 +5,8 @@
  * core memory within 4 MiB + 1 bit per MiB of file, nothing left allocated after a failed open or after close,
  * a NUL-terminated message on every refusal, the same outcome when opened twice, and on success the structural
  * invariants fz_check_open() verifies independently (headers, region table, metadata items, every BAT entry).
+ * flags2 bits 1-7 (k = flags2 >> 1) inject one failure: k = 1..63 makes allocation k return NULL, k = 64..127
+ * makes backend read k - 63 fail; open must then refuse (VHDX_E_NOMEM / VHDX_E_IO) and leave nothing allocated.
  */
 #include <string.h>
 
@@ -26,10 +28,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int raw;
 	vhdx_status st, st2;
 
+	unsigned k = fz_flags2(data, size) >> 1;
 	fz_load_input(&f, data, size, &flags, &raw);
 	f.io.read_only = (flags & 0x80) != 0; /* either way: open never writes */
+	if (k >= 64)
+		f.fail_read_at = k - 63;
+	else
+		f.fail_alloc_at = k;
 	st = vhdx_open(&img, &f.io);
 	fz_check_open(&f, &img, st);
+	if (f.injected) {
+		FZ_ASSERT(st == (k >= 64 ? VHDX_E_IO : VHDX_E_NOMEM), "injected %s failure gave status %d (%s)",
+			  k >= 64 ? "read" : "allocation", (int)st, img.msg);
+		FZ_ASSERT(f.writes == 0, "open wrote");
+		fz_file_reset(&f);
+		return 0;
+	}
+	f.fail_alloc_at = f.fail_read_at = 0;
 	if (st == VHDX_OK) {
 		unsigned state;
 		uint64_t off;

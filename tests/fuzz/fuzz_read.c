@@ -88,6 +88,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_file_reset(&f);
 		return 0;
 	}
+	/* flags2 bits 1-7 (k = flags2 >> 1): the k-th backend read after open fails; the read that meets it must
+	 * report VHDX_E_IO */
+	unsigned k = fz_flags2(data, size) >> 1;
+	if (k)
+		f.fail_read_at = f.reads + k;
 	for (size_t i = 0; i < nops; i++) {
 		const uint8_t *op = data + img_len + i * OP_SIZE;
 		uint64_t o = rd64(op), vs = img.virtual_size;
@@ -114,8 +119,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		uint8_t *got = gbuf + (cap - len), *want = wbuf + (cap - len);
 		memset(got, 0xCC, len);
+		int was = f.injected;
 		vhdx_status cs = vhdx_read(&img, o, got, len);
 		fz_check_msg(img.msg, sizeof(img.msg));
+		if (f.injected && !was) {
+			FZ_ASSERT(cs == VHDX_E_IO, "read of %zu bytes at %llu met an injected I/O error but gave %d (%s)", len,
+				  (unsigned long long)o, (int)cs, img.msg);
+			f.fail_read_at = 0;
+			continue;
+		}
 		if (img.log.active) {
 			/* reads see the log through the overlay: fuzz_replay compares them with the replayed file */
 			FZ_ASSERT((cs == VHDX_E_RANGE) == (o > img.virtual_size || len > img.virtual_size - o), "range");

@@ -68,8 +68,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.allowed[0].len = 4096;
 	f.allowed[1].off = 128 * FZ_KiB;
 	f.allowed[1].len = 4096;
+	/* flags2 bits 1-7 (k = flags2 >> 1): k = 1..63 fails the k-th allocation after open, 64..127 the
+	 * (k - 63)-th backend read: the update must then refuse with VHDX_E_NOMEM / VHDX_E_IO having written nothing */
+	unsigned k = fz_flags2(data, size) >> 1;
+	if (k >= 64)
+		f.fail_read_at = f.reads + (k - 63);
+	else if (k)
+		f.fail_alloc_at = f.allocs + k;
 	st = vhdx_session_update(&img, rnd);
 	fz_check_msg(img.msg, sizeof(img.msg));
+	f.fail_alloc_at = f.fail_read_at = 0;
+	if (f.injected) {
+		FZ_ASSERT(st == (k >= 64 ? VHDX_E_IO : VHDX_E_NOMEM), "injected failure gave %d (%s)", (int)st, img.msg);
+		FZ_ASSERT(f.writes == 0 && f.flushes == 0, "an update that failed before writing wrote");
+		vhdx_close(&img);
+		fz_file_reset(&f);
+		return 0;
+	}
 	vhdx_status want = ro ? VHDX_E_READONLY :
 			   h.sequence > UINT64_MAX - 2 ? VHDX_E_SEQUENCE :
 			   img.log_pending ? VHDX_E_LOG_PENDING :

@@ -221,6 +221,10 @@ static int cb_read(void *ctx, uint64_t off, void *buf, size_t len)
 		fz_die("backend read of %zu bytes at %llu beyond io.size %llu: the core did not bounds-check", len,
 		       (unsigned long long)off, (unsigned long long)f->io.size);
 	f->reads++;
+	if (f->fail_read_at && f->reads == f->fail_read_at) {
+		f->injected = 1;
+		return -1;
+	}
 	f->read_bytes += len;
 	fz_file_pread(f, off, buf, len);
 	return 0;
@@ -330,6 +334,10 @@ static void *cb_alloc(void *ctx, size_t len)
 		       "1 bit per MiB of a %llu-byte file)",
 		       len, (unsigned long long)f->live + len, (unsigned long long)fz_budget(f),
 		       (unsigned long long)f->budget_extra, (unsigned long long)f->io.size);
+	if (f->fail_alloc_at && f->allocs == f->fail_alloc_at) {
+		f->injected = 1;
+		return NULL;
+	}
 	h = cache_take(len);
 	if (!h)
 		h = malloc(sizeof(*h) + len);

@@ -82,6 +82,8 @@ struct fz_file {
 	struct fz_range forbid[FZ_MAX_RANGES];
 	int overlay_full;  /* a write failed because the overlay is full (not a core bug) */
 
+	unsigned fail_alloc_at, fail_read_at; /* 1-based: that call fails (0: none); `injected` tells it happened */
+	int injected;
 	unsigned reads, writes, flushes, resizes;
 	uint64_t read_bytes, write_bytes;
 	size_t live, peak, budget_extra;

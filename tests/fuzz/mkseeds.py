@@ -80,6 +80,13 @@ def image_seeds():
     write("session", "ro", img(b0, flags=0x80))
     write("session", "seq-near-max", img(b0, patches=[(A_HDR1, 8, q(2**64 - 4)), (A_HDR2, 8, q(2**64 - 3))]))
     write("session", "seq-max", img(b0, patches=[(A_HDR2, 8, q(2**64 - 2))]))
+    # injected allocation / read failures (flags2 >> 1: 1..63 allocation k, 64..127 read k - 63)
+    for n in ("create-dyn-8M-1M", "vhdxlib-log", "vhdxlib-diff"):
+        for k in (1, 2, 3, 4, 5, 64, 65, 67, 70, 75):
+            write("open", f"fail{k}-{n}", img(base(n), flags2=k << 1))
+        for k in (1, 64):
+            write("session", f"fail{k}-{n}", img(base(n), flags2=k << 1))
+        write("read", f"fail-read-{n}", img(base(n), flags2=2 << 1) + ops((1, 0, 1 << 20), (1, 5 << 20, 4096)))
     # replay: interrupted at each of the first writes
     for n in ("vhdxlib-log", "vhdxlib-log-wrap", "qemu-dirtylog"):
         for k in (1, 2, 3, 4, 6, 9):
