@@ -2,8 +2,8 @@
 # tests/fuzz/smoke.sh - the fuzzing suite: for every harness build/fuzz/fuzz_NAME
 #   1. replays each regression input tests/fuzz/regress/NAME/* (one `ok`/`not ok` line each),
 #   2. replays the seed corpus tests/fuzz/seeds/NAME/ (one line),
-#   3. fuzzes for a while starting from the seeds and the working corpus build/fuzz/corpus/NAME (one line with the
-#      number of executions; `not ok` with the saved crashing input when the fuzzer found something).
+#   3. fuzzes for a while starting from the seeds (and, for `make fuzz`, the working corpus build/fuzz/corpus/NAME):
+#      one line with the number of executions; `not ok` with the saved crashing input when it found something.
 # Time: FUZZ_SECONDS per harness when set (`make fuzz FUZZ_SECONDS=N`), otherwise FUZZ_SMOKE_TOTAL seconds
 # (default 60) shared between the harnesses - the `make test` smoke.
 # A crash input lands in build/fuzz/artifacts/NAME/; to keep it, minimize it (build/fuzz/fuzz_NAME
@@ -75,7 +75,10 @@ for b in "${bins[@]}"; do
 	runs=("$name")
 	[[ $name == open ]] && runs=(open open-raw)
 	for run in "${runs[@]}"; do
+		# `make fuzz` keeps growing the working corpus under build/; the `make test` smoke starts from the seeds in
+		# a scratch corpus, so that its time does not grow with the history of earlier runs
 		corpus=$FZ/corpus/$run
+		[[ -z ${FUZZ_SECONDS:-} ]] && corpus=$tmp/corpus-$run
 		art=$FZ/artifacts/$run
 		mkdir -p "$corpus" "$art"
 		maxlen=16384
