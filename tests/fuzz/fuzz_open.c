@@ -36,6 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else
 		f.fail_alloc_at = k;
 	st = vhdx_open(&img, &f.io);
+	f.fail_alloc_at = f.fail_read_at = 0; /* the injection is for open only, not for the checks below */
 	fz_check_open(&f, &img, st);
 	if (f.injected) {
 		FZ_ASSERT(st == (k >= 64 ? VHDX_E_IO : VHDX_E_NOMEM), "injected %s failure gave status %d (%s)",
@@ -44,7 +45,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_file_reset(&f);
 		return 0;
 	}
-	f.fail_alloc_at = f.fail_read_at = 0;
 	if (st == VHDX_OK) {
 		unsigned state;
 		uint64_t off;
