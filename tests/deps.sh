@@ -40,6 +40,7 @@ reqs=(
 	"sgdisk|gdisk"
 	"hyperfine|hyperfine"
 	"/usr/bin/time|time"
+	"qemu-i386|qemu-user"
 	"sbsign|sbsigntool"
 	"/usr/lib/systemd/boot/efi/systemd-bootx64.efi|systemd-boot-efi"
 	"/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a|libclang-rt-14-dev"

@@ -208,7 +208,7 @@ static void t_wrap(void)
 	struct lb l;
 	struct ib_desc d[3];
 	uint64_t b0, b1;
-	uint32_t pos = 250, n;
+	uint32_t pos = 250, n = 0;
 	int ok = lb_init(&l, 0, 2) == 0;
 
 	b0 = lb_block_off(&l.m, 0);
