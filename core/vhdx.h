@@ -192,6 +192,12 @@ vhdx_status vhdx_session_update(struct vhdx_image *img, const uint8_t random[32]
  */
 vhdx_status vhdx_replay(struct vhdx_image *img, const uint8_t random[32]);
 
+/*
+ * Issue 10: the session update before a user-visible write (an OS mounting its root read-write): as
+ * vhdx_session_update, and also a new DataWriteGuid from random[16..31].
+ */
+vhdx_status vhdx_session_update_data(struct vhdx_image *img, const uint8_t random[32]);
+
 /* Creating an image. */
 struct vhdx_create_params {
 	uint64_t virtual_size;      /* bytes, multiple of logical_sector_size */
