@@ -44,6 +44,14 @@ reqs=(
 	"sbsign|sbsigntool"
 	"/usr/lib/systemd/boot/efi/systemd-bootx64.efi|systemd-boot-efi"
 	"/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a|libclang-rt-14-dev"
+	# issue 10 (tests/boot/75-linuxroot.sh): initramfs, device-mapper, ext4 root, Debian kernel modules
+	"mkinitramfs|initramfs-tools"
+	"dmsetup|dmsetup"
+	"mkfs.ext4|e2fsprogs"
+	"debugfs|e2fsprogs"
+	"depmod|kmod"
+	"zstd|zstd"
+	"busybox|busybox-static"
 )
 
 have() {
