@@ -110,11 +110,11 @@ lr_inner_raw() {
 	local out=$1 mib=$2 fat=$3 rootdir=$4 root_start=$((42 << 11)) root_sectors
 	rm -f "$out"
 	truncate -s "${mib}M" "$out"
-	sgdisk -q -n "1:2048:+40M" -t "1:$LR_ESP_TYPE" -n "2:$root_start:0" -t "2:$LR_ROOT_TYPE" "$out" >/dev/null || return 1
+	sgdisk -n "1:2048:+40M" -t "1:$LR_ESP_TYPE" -n "2:$root_start:0" -t "2:$LR_ROOT_TYPE" "$out" >/dev/null || return 1
 	dd if="$fat" of="$out" bs=1M seek=1 conv=notrunc,sparse status=none || return 1
 	root_sectors=$(($(sgdisk -i 2 "$out" | sed -n 's/^Last sector: \([0-9]*\).*/\1/p') - root_start + 1))
 	rm -f "$out.ext4"
-	mkfs.ext4 -q -F -L vhdxroot -d "$rootdir" "$out.ext4" "$((root_sectors / 2))k" || return 1
+	mkfs.ext4 -q -F -L vhdxroot -d "$rootdir" "$out.ext4" "$((root_sectors / 2))k" >/dev/null || return 1
 	dd if="$out.ext4" of="$out" bs=1M seek="$((root_start * 512))" oflag=seek_bytes conv=notrunc,sparse status=none || return 1
 	rm -f "$out.ext4"
 }
