@@ -23,6 +23,7 @@ static const char usage[] =
 	"  map [OPTIONS] IMAGE       print a device-mapper table of the virtual disk (see 'vhdx map --help')\n"
 	"  find --disk-id GUID       the block device holding the VHDX with that VirtualDiskId\n"
 	"  handoff [FILE]            vhdxboot's EFI variable (the image Linux was booted from) as shell assignments\n"
+	"  allocate [OPTIONS] IMAGE  make every block (of a partition, of a range) present and zero-filled\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help                this text (also after a command: 'vhdx info --help')\n"
@@ -37,6 +38,7 @@ static const struct {
 	{ "info", cmd_info },       { "check", cmd_check },   { "session", cmd_session },
 	{ "export", cmd_export },   { "create", cmd_create },   { "replay", cmd_replay },
 	{ "map", cmd_map },         { "find", cmd_find },       { "handoff", cmd_handoff }, /* issue 10 */
+	{ "allocate", cmd_allocate }, /* issue 10 */
 };
 
 int main(int argc, char **argv)
