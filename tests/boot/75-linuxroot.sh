@@ -95,3 +95,109 @@ expect "ro: the root's /sbin/init ran" log_has '^ROOTINIT-MARKER: init from the 
 expect "ro: it read the test file through the mapping" log_has "^ROOTINIT-FILE: $TEXT\$"
 expect "ro: / is /dev/mapper/vhdxroot, read-only" log_has '^ROOTINIT-ROOT: /dev/mapper/vhdxroot / ext4 ro'
 session_checked "ro: image got one session update, nothing else changed" "$C/before.vhdx" "$C/d.vhdx"
+
+seq_of() { python3 "$IMGCHECK" seq "$1"; }
+fwg_of() { "$VHDX" info "$1" | awk '/, current$/ {c = 1} c && /file write guid/ {print $NF; exit}'; }
+dwg_of() { "$VHDX" info "$1" | awk '/, current$/ {c = 1} c && /data write guid/ {print $NF; exit}'; }
+
+# --- 2: read-write root after vhdx allocate --partition root -----------------------------------------------------
+new_case rw
+TEXT="vhdx-test-$RANDOM-$RANDOM"
+inner_vhdx "$C/d.vhdx" "$TEXT" "vhdxtest.write" || { notok "rw: build the image" "inner_vhdx failed"; exit 1; }
+if out=$("$VHDX" allocate --partition root "$C/d.vhdx" 2>&1); then
+	ok "rw: vhdx allocate --partition root"
+else
+	notok "rw: vhdx allocate --partition root" "$out"
+fi
+echo "# after allocate: $(stat -c %s "$C/d.vhdx") bytes"
+cp "$C/d.vhdx" "$C/before.vhdx"
+seq0=$(seq_of "$C/d.vhdx") dwg0=$(dwg_of "$C/d.vhdx") fwg0=$(fwg_of "$C/d.vhdx")
+outer_esp "next = vhdx:" "os-write = yes"
+attach_virtio "$C/d.vhdx"
+run_linux
+rc=$?
+((rc == 0)) || show_fail_log
+expect "rw: guest powered off by the root's init (qemu exit 0)" test "$rc" -eq 0
+expect "rw: vhdxboot's handoff says the OS may write" log_has '^vhdxboot: handoff: VhdxbootImage = disk .*, OS may write'
+expect "rw: the initramfs did the session update with a new DataWriteGuid" log_has '^/dev/vda: data write guid '
+expect "rw: the root was mapped read-write" log_has '^vhdx-initramfs: device-mapper table: [0-9]+ segments, read-write'
+expect "rw: init wrote its file" log_has '^ROOTINIT-WROTE: written by the guest '
+wrote=$(sed -n 's/^ROOTINIT-WROTE: //p' "$C/log" | head -1)
+"$VHDX" export "$C/d.vhdx" "$C/out.raw" >/dev/null 2>&1
+dd if="$C/out.raw" of="$C/root.ext4" bs=1M skip=42 status=none 2>/dev/null
+got=$(debugfs -R 'cat /written.txt' "$C/root.ext4" 2>/dev/null)
+if [[ -n $wrote && $got == "$wrote" ]]; then
+	ok "rw: the file is in the image (vhdx export + debugfs)"
+else
+	notok "rw: the file is in the image (vhdx export + debugfs)" "debugfs read '$got', the guest wrote '$wrote'"
+fi
+expect "rw: e2fsck finds the root file system clean" e2fsck -fn "$C/root.ext4"
+rm -f "$C/out.raw" "$C/root.ext4"
+expect "rw: qemu-img check is clean" qemu-img check -q -f vhdx "$C/d.vhdx"
+expect "rw: vhdx check is clean" "$VHDX" check "$C/d.vhdx"
+seq1=$(seq_of "$C/d.vhdx") dwg1=$(dwg_of "$C/d.vhdx") fwg1=$(fwg_of "$C/d.vhdx")
+newdwg=$(sed -n 's|^/dev/vda: data write guid ||p' "$C/log" | head -1)
+# vhdxboot's update (+2, FileWriteGuid only) and the initramfs's `vhdx session --data` (+2): nothing else wrote
+# headers, so the DataWriteGuid changed exactly once, to the value the initramfs printed
+if [[ $dwg1 != "$dwg0" && $dwg1 == "$newdwg" && $seq1 == $((seq0 + 4)) ]] &&
+	log_has "^vhdx-initramfs: booted by vhdxboot from VHDX" && grep -q "DataWriteGuid $dwg0)" "$C/log"; then
+	ok "rw: DataWriteGuid changed exactly once ($dwg0 -> $dwg1, sequence $seq0 -> $seq1)"
+else
+	notok "rw: DataWriteGuid changed exactly once" "DataWriteGuid $dwg0 -> $dwg1 (initramfs said $newdwg), sequence $seq0 -> $seq1"
+fi
+expect "rw: FileWriteGuid changed" test "$fwg1" != "$fwg0"
+
+# --- 3: the VHDX on a GPT partition of the disk ------------------------------------------------------------------
+new_case partition
+TEXT="vhdx-test-$RANDOM-$RANDOM"
+inner_vhdx "$C/d.vhdx" "$TEXT" "" || { notok "partition: build the image" "inner_vhdx failed"; exit 1; }
+vsize=$(stat -c %s "$C/d.vhdx")
+truncate -s $((vsize + (4 << 20))) "$C/outer.raw"
+sgdisk -n "1:2048:+$((vsize >> 10))K" -t 1:0FC63DAF-8483-4772-8E79-3D69D8477DE4 "$C/outer.raw" >/dev/null
+dd if="$C/d.vhdx" of="$C/outer.raw" bs=1M seek=1 conv=notrunc status=none
+outer_esp "next = vhdx:"
+attach_virtio "$C/outer.raw"
+run_linux
+rc=$?
+((rc == 0)) || show_fail_log
+dd if="$C/outer.raw" of="$C/after.vhdx" bs=1M skip=1 count=$((vsize >> 20)) status=none
+expect "partition: guest powered off by the root's init (qemu exit 0)" test "$rc" -eq 0
+expect "partition: vhdxboot's handoff names a GPT partition" log_has '^vhdxboot: handoff: VhdxbootImage = disk .*, on a GPT partition'
+expect "partition: the initramfs found the image on /dev/vda1" log_has '^vhdx-initramfs: VHDX .* is on /dev/vda1 '
+expect "partition: the root's init read the test file" log_has "^ROOTINIT-FILE: $TEXT\$"
+expect "partition: / is /dev/mapper/vhdxroot" log_has '^ROOTINIT-ROOT: /dev/mapper/vhdxroot / ext4 ro'
+session_checked "partition: image got one session update, nothing else changed" "$C/d.vhdx" "$C/after.vhdx"
+
+# --- 4a: read-write asked for, but the root partition has absent blocks ---------------------------------------------
+new_case rwrefused
+TEXT="vhdx-test-$RANDOM-$RANDOM"
+inner_vhdx "$C/d.vhdx" "$TEXT" "vhdxtest.write" || { notok "rwrefused: build the image" "inner_vhdx failed"; exit 1; }
+cp "$C/d.vhdx" "$C/before.vhdx"
+outer_esp "next = vhdx:" "os-write = yes"
+attach_virtio "$C/d.vhdx"
+run_linux
+rc=$?
+((rc == 0)) || show_fail_log
+expect "rwrefused: guest powered off by the root's init (qemu exit 0)" test "$rc" -eq 0
+expect "rwrefused: vhdx map --rw named the absent blocks and the fix" log_has '^vhdx: /dev/vda: --rw: [0-9]+ blocks .* not present.*vhdx allocate --partition root'
+expect "rwrefused: the initramfs fell back to read-only" log_has '^vhdx-initramfs: falling back to a read-only root'
+expect "rwrefused: the root came up read-only" log_has '^ROOTINIT-ROOT: /dev/mapper/vhdxroot / ext4 ro'
+expect "rwrefused: init could not write" log_has '^ROOTINIT-WROTE: remount read-write failed'
+session_checked "rwrefused: image got vhdxboot's session update only (no data update, no write)" "$C/before.vhdx" "$C/d.vhdx"
+
+# --- 4b: no vhdxboot (the kernel from a plain ESP, root a raw partition): the hook does nothing ---------------------
+new_case plain
+TEXT="vhdx-test-$RANDOM-$RANDOM"
+lr_rootdir "$C/rootdir" "$TEXT"
+lr_esp_fat "$C/esp.fat" "$INITRD" "$CMDLINE root=/dev/vda2" && lr_inner_raw "$C/disk.raw" 160 "$C/esp.fat" "$C/rootdir" ||
+	{ notok "plain: build the disk" "lr_inner_raw failed"; exit 1; }
+mkdir -p "$C/esp/EFI/BOOT"
+mcopy -s -i "$C/esp.fat" ::/EFI ::/loader ::/vmlinuz ::/initrd.img "$C/esp/"
+attach_virtio "$C/disk.raw"
+run_linux
+rc=$?
+((rc == 0)) || show_fail_log
+expect "plain: guest powered off by the root's init (qemu exit 0)" test "$rc" -eq 0
+expect "plain: the initramfs script said nothing and mapped nothing" log_lacks '^vhdx-initramfs:'
+expect "plain: / is the raw partition" log_has '^ROOTINIT-ROOT: /dev/vda2 / ext4 ro'
+expect "plain: the root's init read the test file" log_has "^ROOTINIT-FILE: $TEXT\$"
