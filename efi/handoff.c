@@ -32,6 +32,7 @@ enum {
 };
 
 #define HD_SIGNATURE_GUID 0x02 /* HARDDRIVE_DEVICE_PATH.SignatureType of a GPT partition */
+#define HD_NODE_LENGTH 42      /* the UEFI spec's length of the node; gnu-efi's struct is padded to 48 */
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -59,7 +60,7 @@ static const HARDDRIVE_DEVICE_PATH *hd_node(const EFI_DEVICE_PATH *dp)
 		UINTN len = (UINTN)dp->Length[0] | ((UINTN)dp->Length[1] << 8);
 		if (len < sizeof(EFI_DEVICE_PATH))
 			break; /* a malformed path: stop rather than loop */
-		if (dp->Type == MEDIA_DEVICE_PATH && dp->SubType == MEDIA_HARDDRIVE_DP && len >= sizeof(*hd))
+		if (dp->Type == MEDIA_DEVICE_PATH && dp->SubType == MEDIA_HARDDRIVE_DP && len >= HD_NODE_LENGTH)
 			hd = (const HARDDRIVE_DEVICE_PATH *)dp;
 		dp = (const EFI_DEVICE_PATH *)((const UINT8 *)dp + len);
 	}
