@@ -39,3 +39,4 @@ bench: deps
 	@$(MAKE) --no-print-directory all $(CRCBENCH)
 	@BUILD=$(BUILD) bash tests/bench/bench.sh
 	@BUILD=$(BUILD) bash efi/bench-boot.sh
+	@BUILD=$(BUILD) bash tests/bench/linuxroot.sh # issue 10: Linux root through the dm table vs a raw partition

@@ -131,7 +131,8 @@ if [[ -n $wrote && $got == "$wrote" ]]; then
 else
 	notok "rw: the file is in the image (vhdx export + debugfs)" "debugfs read '$got', the guest wrote '$wrote'"
 fi
-expect "rw: e2fsck finds the root file system clean" e2fsck -fn "$C/root.ext4"
+fsck_clean() { e2fsck -fn "$1" >"$C/fsck.log" 2>&1 || { sed 's/^/#   /' "$C/fsck.log"; false; }; }
+expect "rw: e2fsck -fn finds the root file system clean" fsck_clean "$C/root.ext4"
 rm -f "$C/out.raw" "$C/root.ext4"
 expect "rw: qemu-img check is clean" qemu-img check -q -f vhdx "$C/d.vhdx"
 expect "rw: vhdx check is clean" "$VHDX" check "$C/d.vhdx"

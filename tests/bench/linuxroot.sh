@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# tests/bench/linuxroot.sh - `make bench` (issue 10): a Linux root through the device-mapper table `vhdx map`
+# makes, against the same bytes on a raw partition of the same disk, in one QEMU run (OVMF, TCG).
+#
+# The outer virtio disk has two GPT partitions: 1 holds a dynamic VHDX (1 MiB blocks) whose virtual disk has an ESP
+# (systemd-boot, Debian's kernel, an initramfs from mkinitramfs with our hook) and an ext4 root filled with a
+# random file; 2 holds a byte copy of that root partition.  vhdxboot boots from the VHDX, the initramfs maps the
+# root read-only as /dev/mapper/vhdxroot, and the root's /sbin/init (tests/boot/lib/rootinit.sh) reads both
+# devices start to end with dd (1 MiB requests, page cache dropped before each pass, passes alternated, best of
+# BENCH_PASSES each), then checksums both.  Reported: MB/s each, the ratio (target >= 0.95), the table's segments,
+# and the table size `vhdx map` makes for a fragmented image (1 GiB, 1 MiB blocks written in a random order).
+source "$(dirname "$0")/../boot/lib/common.bash"
+source "$ROOT/tests/boot/lib/osparts.sh"
+source "$ROOT/tests/boot/lib/linuxroot.sh"
+need_tools
+export PATH=$PATH:/usr/sbin:/sbin
+VHDX=${VHDX:-$BUILD/host/vhdx}
+OS=$BUILD/cache/os
+PASSES=${BENCH_PASSES:-3}
+ROOT_MIB=${BENCH_ROOT_MIB:-320}
+ensure_osparts "$OS" || { echo "bench: no systemd-boot / busybox-static" >&2; exit 1; }
+LR_BUSYBOX=$OS/busybox
+lr_kernel "$BUILD/cache/linuxroot" || { echo "bench: no Debian kernel package" >&2; exit 1; }
+INITRD=$WORK/initrd.img
+lr_initramfs "$INITRD" || { echo "bench: mkinitramfs failed" >&2; exit 1; }
+
+new_case bench
+lr_rootdir "$C/rootdir" "bench"
+head -c $(((ROOT_MIB - 40) << 20)) /dev/urandom >"$C/rootdir/data.bin"
+devs=() sums=/dev/mapper/vhdxroot,/dev/vda2
+for ((i = 0; i < PASSES; i++)); do devs+=(/dev/mapper/vhdxroot /dev/vda2); done
+cmdline="console=ttyS0 panic=-1 loglevel=4 vhdxtest.bench=$(IFS=,; echo "${devs[*]}") vhdxtest.sum=$sums"
+lr_esp_fat "$C/esp.fat" "$INITRD" "$cmdline" || exit 1
+lr_inner_raw "$C/inner.raw" $((ROOT_MIB + 42)) "$C/esp.fat" "$C/rootdir" || exit 1
+rm -rf "$C/rootdir" "$C/esp.fat"
+qemu-img convert -f raw -O vhdx -o subformat=dynamic,block_size=1M "$C/inner.raw" "$C/d.vhdx"
+r_first=$(sgdisk -i 2 "$C/inner.raw" | sed -n 's/^First sector: \([0-9]*\).*/\1/p')
+r_last=$(sgdisk -i 2 "$C/inner.raw" | sed -n 's/^Last sector: \([0-9]*\).*/\1/p')
+r_sectors=$((r_last - r_first + 1))
+dd if="$C/inner.raw" of="$C/root.part" bs=1M skip=$((r_first * 512)) count=$((r_sectors * 512)) \
+	iflag=skip_bytes,count_bytes status=none
+rm -f "$C/inner.raw"
+segments=$("$VHDX" map --device /dev/vda1 --partition root "$C/d.vhdx" | wc -l)
+vsize=$(stat -c %s "$C/d.vhdx")
+p1_sectors=$((((vsize + (1 << 20) - 1) >> 20) << 11))
+p2_start=$((2048 + p1_sectors))
+truncate -s $(((p2_start + r_sectors) * 512 + (2 << 20))) "$C/outer.raw"
+sgdisk -n "1:2048:$((2048 + p1_sectors - 1))" -t 1:0FC63DAF-8483-4772-8E79-3D69D8477DE4 \
+	-n "2:$p2_start:$((p2_start + r_sectors - 1))" -t 2:0FC63DAF-8483-4772-8E79-3D69D8477DE4 "$C/outer.raw" >/dev/null
+dd if="$C/d.vhdx" of="$C/outer.raw" bs=1M seek=1 conv=notrunc status=none
+dd if="$C/root.part" of="$C/outer.raw" bs=1M seek=$((p2_start * 512)) oflag=seek_bytes conv=notrunc status=none
+rm -f "$C/root.part" "$C/d.vhdx"
+
+esp_module_as_bootx64
+printf 'next = vhdx:\r\n' >"$C/esp/EFI/BOOT/vhdxboot.conf"
+attach_virtio "$C/outer.raw"
+with_rng
+QEMU_MEM=512 BOOT_TIMEOUT=${LINUX_BOOT_TIMEOUT:-900} boot_guest
+rc=$?
+grep -E 'vhdx-initramfs:|^ROOTINIT' "$C/log" | sed 's/^/#   /'
+
+# a fragmented image: 1 GiB, every 1 MiB block written once, in a random order
+frag=$C/frag.vhdx
+qemu-img create -q -f vhdx -o subformat=dynamic,block_size=1M "$frag" 1G
+cmds=()
+for b in $(seq 0 1023 | shuf --random-source=<(yes)); do cmds+=(-c "write -P 1 $((b << 20)) 1M"); done
+qemu-io -f vhdx "${cmds[@]}" "$frag" >/dev/null
+frag_segments=$("$VHDX" map --device /dev/sdz "$frag" | wc -l)
+qemu-img create -q -f vhdx -o subformat=dynamic,block_size=1M "$C/seq.vhdx" 1G
+qemu-io -f vhdx -c "write -P 1 0 1G" "$C/seq.vhdx" >/dev/null
+seq_segments=$("$VHDX" map --device /dev/sdz "$C/seq.vhdx" | wc -l)
+
+python3 - "$C/log" "$rc" "$r_sectors" "$segments" "$frag_segments" "$seq_segments" <<'EOF'
+import re, sys
+log, rc, sectors, segs, frag, seq = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
+size = sectors * 512
+best, sums = {}, {}
+for line in open(log, errors="replace"):
+    m = re.match(r"ROOTINIT-BENCH: (\S+) (\d+) ([\d.]+) ([\d.]+)", line)
+    if m:
+        secs = float(m.group(4)) - float(m.group(3))
+        if int(m.group(2)) == size and secs > 0:
+            best[m.group(1)] = min(best.get(m.group(1), 1e9), secs)
+    m = re.match(r"ROOTINIT-SUM: (\S+) (\w+)", line)
+    if m:
+        sums[m.group(1)] = m.group(2)
+dm, raw = best.get("/dev/mapper/vhdxroot"), best.get("/dev/vda2")
+print("Linux root through the vhdx map table (issue 10): sequential read in the guest, 1 MiB requests, best pass")
+if rc != 0 or not dm or not raw:
+    print(f"  guest run failed (qemu exit {rc}) or no timings: see the log lines above")
+    sys.exit(1)
+mb = lambda t: size / t / 1e6
+same = len(set(sums.values())) == 1 and len(sums) == 2
+print(f"  {'device':28} {'MB/s':>8}  (root partition, {size >> 20} MiB)")
+print(f"  {'/dev/mapper/vhdxroot (dm)':28} {mb(dm):8.1f}")
+print(f"  {'/dev/vda2 (raw partition)':28} {mb(raw):8.1f}")
+ratio = raw / dm
+print(f"  ratio dm/raw {ratio:.3f} (target >= 0.95): {'PASS' if ratio >= 0.95 else 'MISS'}")
+print(f"  same bytes (md5 of both devices): {'yes' if same else 'NO: ' + str(sums)}")
+print(f"  table: {segs} segments for this root partition")
+print(f"  table: {frag} segments for a fragmented 1 GiB image (1 MiB blocks written in a random order), "
+      f"{seq} for the same written in order")
+sys.exit(0 if same else 1)
+EOF
