@@ -9,8 +9,10 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 echo "ROOTINIT-MARKER: init from the root file system, kernel $(uname -r)"
 echo "ROOTINIT-FILE: $(cat /etc/vhdx-test)"
 echo "ROOTINIT-ROOT: $(grep ' / ' /proc/mounts | grep -v rootfs)"
+repeat=1
 for x in $(cat /proc/cmdline); do
 	case $x in
+	vhdxtest.repeat=*) repeat=${x#vhdxtest.repeat=} ;;
 	vhdxtest.write)
 		if mount -o remount,rw /; then
 			echo "written by the guest $(cat /proc/sys/kernel/random/uuid)" >/written.txt
@@ -26,14 +28,17 @@ for x in $(cat /proc/cmdline); do
 		for dev in $(echo "${x#vhdxtest.bench=}" | tr , ' '); do
 			echo 3 >/proc/sys/vm/drop_caches
 			t0=$(cut -d' ' -f1 /proc/uptime)
-			dd if="$dev" of=/dev/null bs=1M 2>/dev/null
+			for r in $(seq "$repeat"); do dd if="$dev" of=/dev/null bs=1M iflag=direct 2>/dev/null; done
 			t1=$(cut -d' ' -f1 /proc/uptime)
-			echo "ROOTINIT-BENCH: $dev $(blockdev --getsize64 "$dev") $t0 $t1"
+			echo "ROOTINIT-BENCH: $dev $(($(blockdev --getsize64 "$dev") * repeat)) $t0 $t1"
 		done
 		;;
 	vhdxtest.sum=*)
-		for dev in $(echo "${x#vhdxtest.sum=}" | tr , ' '); do
-			echo "ROOTINIT-SUM: $dev $(md5sum <"$dev" | cut -d' ' -f1)"
+		devs=$(echo "${x#vhdxtest.sum=}" | tr , ' ')
+		for dev in $devs; do
+			# O_DIRECT: the device's bytes, not the page cache, where the mounted root's journal buffers
+			# differ from the disk until written (a read-only mount never writes them)
+			echo "ROOTINIT-SUM: $dev $(dd if="$dev" bs=1M iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)"
 		done
 		;;
 	esac
