@@ -64,10 +64,10 @@ frag=$C/frag.vhdx
 qemu-img create -q -f vhdx -o subformat=dynamic,block_size=1M "$frag" 1G
 cmds=()
 for b in $(seq 0 1023 | shuf --random-source=<(yes)); do cmds+=(-c "write -P 1 $((b << 20)) 1M"); done
-qemu-io -f vhdx "${cmds[@]}" "$frag" >/dev/null
+qemu-io -t unsafe -f vhdx "${cmds[@]}" "$frag" >/dev/null
 frag_segments=$("$VHDX" map --device /dev/sdz "$frag" | wc -l)
 qemu-img create -q -f vhdx -o subformat=dynamic,block_size=1M "$C/seq.vhdx" 1G
-qemu-io -f vhdx -c "write -P 1 0 1G" "$C/seq.vhdx" >/dev/null
+qemu-io -t unsafe -f vhdx -c "write -P 1 0 1G" "$C/seq.vhdx" >/dev/null
 seq_segments=$("$VHDX" map --device /dev/sdz "$C/seq.vhdx" | wc -l)
 
 python3 - "$C/log" "$rc" "$r_sectors" "$segments" "$frag_segments" "$seq_segments" <<'EOF'
