@@ -1,4 +1,7 @@
-/* session.c - the session update: before its first write of a session, a writer gives the file a new identity. */
+/*
+ * session.c - the session update (before its first write of a session, a writer gives the file a new identity),
+ * and vhdx_prepare_write, the rule that puts the replay of a pending log before it.
+ */
 #include "internal.h"
 
 vhdx_status vhdx_session_update(struct vhdx_image *img, const uint8_t random[32])
@@ -27,4 +30,25 @@ vhdx_status vhdx_session_update(struct vhdx_image *img, const uint8_t random[32]
 	}
 	img->io->free(img->io->ctx, block, VHDX_HEADER_SIZE);
 	return st;
+}
+
+vhdx_status vhdx_prepare_write(struct vhdx_image *img, const uint8_t random[VHDX_PREPARE_RANDOM],
+			       struct vhdx_prepare_report *report)
+{
+	vhdx_status st;
+
+	memset(report, 0, sizeof(*report));
+	report->sequence_before = img->header[img->current].sequence;
+	if (img->validated && img->log_pending) {
+		report->entries = img->log.entries;
+		st = vhdx_replay(img, random + VHDX_PREPARE_RANDOM / 2);
+		if (st) {
+			report->entries = 0;
+			report->replay_failed = 1;
+			return st;
+		}
+		report->replayed = 1;
+		report->sequence_replayed = img->header[img->current].sequence;
+	}
+	return vhdx_session_update(img, random);
 }
