@@ -12,6 +12,7 @@
  *   layer parse: header region metadata bat          parse and validate one structure each
  *   layer open:  image read                          vhdx_open (validation in order), virtual-disk reads
  *   layer write: hdrwrite replay session create      writers: header copies, replay, session update, create
+ *   layer logw:  logwrite allocate                   the log writer; allocation (BAT updates) through it
  */
 #ifndef VHDX_INTERNAL_H
 #define VHDX_INTERNAL_H
@@ -121,5 +122,45 @@ static inline uint64_t vhdx_bat_index(const struct vhdx_image *img, uint64_t b)
 {
 	return b + b / img->chunk_ratio;
 }
+
+/*
+ * logwrite.c (issue 10): the log writer, the other half of log.c.  Only writers (allocate) use it, never the
+ * parsers.  The protocol: vhdx_logw_begin sets a fresh LogGuid (with a new FileWriteGuid) in the headers and
+ * flushes; each vhdx_logw_entry writes one entry into the ring and flushes; vhdx_logw_apply writes the same
+ * sectors to their final places and flushes; vhdx_logw_end clears LogGuid in both headers.  A crash anywhere
+ * leaves a log that log.c (and QEMU) replay to the state of the last complete entry.
+ */
+struct vhdx_log_sector {
+	uint64_t offset;      /* file offset, a multiple of 4 KiB */
+	uint64_t zero_length; /* 0: a data descriptor putting `data` there; else a zero descriptor over this many bytes */
+	const uint8_t *data;  /* data descriptors: 4096 bytes */
+};
+
+struct vhdx_log_writer {
+	struct vhdx_image *img;
+	struct vhdx_guid guid;
+	uint64_t base;         /* file offset of the ring */
+	uint32_t sectors;      /* ring size in 4 KiB sectors */
+	uint32_t pos;          /* ring sector where the next entry goes */
+	uint32_t tail;         /* ring sector of the oldest entry not yet applied (== pos when none) */
+	uint32_t pending;      /* entries written and not yet applied */
+	uint32_t max_sectors;  /* longest entry, in sectors */
+	uint64_t seq;          /* sequence number of the next entry */
+	uint64_t entries;      /* entries written */
+	uint8_t *buf;          /* one entry */
+	uint8_t *starts;       /* one bit per ring sector: an entry of this writer starts there and is intact */
+	size_t buf_len, starts_len;
+};
+
+/* max_sectors: 0 for the default; start: ring sector of the first entry (tests start near the end to wrap) */
+vhdx_status vhdx_logw_begin(struct vhdx_image *img, struct vhdx_log_writer *w, const uint8_t random[32],
+			    uint32_t max_sectors, uint32_t start);
+/* data descriptors one entry can hold (zero descriptors cost 32 bytes each, no data sector) */
+uint32_t vhdx_logw_capacity(const struct vhdx_log_writer *w);
+vhdx_status vhdx_logw_entry(struct vhdx_log_writer *w, const struct vhdx_log_sector *d, uint32_t n,
+			    uint64_t flushed_offset, uint64_t last_offset);
+vhdx_status vhdx_logw_apply(struct vhdx_log_writer *w, const struct vhdx_log_sector *d, uint32_t n);
+vhdx_status vhdx_logw_end(struct vhdx_log_writer *w);
+void vhdx_logw_release(struct vhdx_log_writer *w); /* frees the buffers; writes nothing */
 
 #endif

@@ -4,13 +4,19 @@
  */
 #include "internal.h"
 
-vhdx_status vhdx_session_update(struct vhdx_image *img, const uint8_t random[32])
+/*
+ * Both session updates: the non-current slot first, flush, then the other, flush; a crash after the first write
+ * leaves the new header current and the old one valid.  new_data also gives a new DataWriteGuid (random[16..31]):
+ * the format's rule for the first write a reader of the virtual disk could see (an OS mounting its root
+ * read-write, issue 10); vhdxboot's own metadata-only session keeps it.
+ */
+static vhdx_status session_write(struct vhdx_image *img, const uint8_t random[32], int new_data, const char *what)
 {
 	struct vhdx_header h;
 	uint8_t *block;
 	vhdx_status st;
 
-	st = vhdx_write_allowed(img, "session update", 2);
+	st = vhdx_write_allowed(img, what, 2);
 	if (st)
 		return st;
 	if (img->log_pending)
@@ -22,6 +28,8 @@ vhdx_status vhdx_session_update(struct vhdx_image *img, const uint8_t random[32]
 		return st;
 	h = img->header[img->current];
 	vhdx_guid_from_random(&h.file_write_guid, random);
+	if (new_data)
+		vhdx_guid_from_random(&h.data_write_guid, random + 16);
 	h.sequence++;
 	st = vhdx_header_write(img, block, &h);
 	if (!st) {
@@ -32,8 +40,18 @@ vhdx_status vhdx_session_update(struct vhdx_image *img, const uint8_t random[32]
 	return st;
 }
 
-vhdx_status vhdx_prepare_write(struct vhdx_image *img, const uint8_t random[VHDX_PREPARE_RANDOM],
-			       struct vhdx_prepare_report *report)
+vhdx_status vhdx_session_update(struct vhdx_image *img, const uint8_t random[32])
+{
+	return session_write(img, random, 0, "session update");
+}
+
+vhdx_status vhdx_session_update_data(struct vhdx_image *img, const uint8_t random[32])
+{
+	return session_write(img, random, 1, "session update (data)");
+}
+
+static vhdx_status prepare(struct vhdx_image *img, const uint8_t random[VHDX_PREPARE_RANDOM], int new_data,
+			   struct vhdx_prepare_report *report)
 {
 	vhdx_status st;
 
@@ -50,5 +68,17 @@ vhdx_status vhdx_prepare_write(struct vhdx_image *img, const uint8_t random[VHDX
 		report->replayed = 1;
 		report->sequence_replayed = img->header[img->current].sequence;
 	}
-	return vhdx_session_update(img, random);
+	return session_write(img, random, new_data, new_data ? "session update (data)" : "session update");
+}
+
+vhdx_status vhdx_prepare_write(struct vhdx_image *img, const uint8_t random[VHDX_PREPARE_RANDOM],
+			       struct vhdx_prepare_report *report)
+{
+	return prepare(img, random, 0, report);
+}
+
+vhdx_status vhdx_prepare_write_data(struct vhdx_image *img, const uint8_t random[VHDX_PREPARE_RANDOM],
+				    struct vhdx_prepare_report *report)
+{
+	return prepare(img, random, 1, report);
 }

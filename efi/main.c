@@ -62,6 +62,7 @@ struct session {
 	int img_open;
 	EFI_STATUS result;         /* the refusal, or EFI_SUCCESS */
 	char wrote[160];           /* what was written, for the summary */
+	int updated;               /* the session update was written (issue 10: the handoff variable says so) */
 };
 
 /* Which VHDX: --image PATH (a file) or a Block I/O device picked by --disk. */
@@ -258,6 +259,7 @@ static void check_and_update(struct session *s)
 		fmt(s->wrote, sizeof s->wrote, "session update FAILED (%s)", vhdx_status_message(vs));
 		return;
 	}
+	s->updated = 1;
 	h = &img->header[img->current];
 	con_say("session update: sequence %llu -> %llu, random from %s", before, h->sequence, source);
 	say_guid("new FileWriteGuid", &h->file_write_guid);
@@ -328,7 +330,10 @@ static EFI_STATUS run(struct session *s)
 		const CHAR16 *path = s->opt.next + 5;
 		st = vdisk_install(&vd, &s->img, s->be_handle);
 		if (!EFI_ERROR(st)) {
+			handoff_publish(&s->img, s->be_handle, s->be_is_file ? s->opt.image : NULL, s->opt.os_write,
+					s->updated);
 			st = vdisk_boot(vd, *path ? path : L"\\EFI\\BOOT\\BOOTX64.EFI", s->opt.child_args);
+			handoff_clear(); /* the next stage returned: the image is no longer what runs */
 			vdisk_uninstall(vd);
 		}
 		vhdx_close(&s->img);

@@ -20,6 +20,10 @@ int cmd_session(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_create(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
+/* issue 10: the Linux root inside a VHDX */
+int cmd_map(int argc, char **argv);
+int cmd_find(int argc, char **argv);
+int cmd_allocate(int argc, char **argv);
 
 /*
  * Option helpers for the subcommands.  Each parses with getopt_long (opterr off) and hands the cases it does not
