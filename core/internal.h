@@ -1,4 +1,19 @@
-/* internal.h - helpers shared by the core's own files; not for efi/ or host/. */
+/*
+ * internal.h - helpers shared by the core's own files; not for efi/ or host/.
+ *
+ * The core is layered.  A file calls only into files of its own layer or of a layer listed above it, and no two
+ * files call each other (directly or round a longer loop); tests/shape/layers.sh checks both from the object
+ * files' symbols, reading the table below, so a new file must be added to it.
+ *
+ *   layer leaf:  mem crc32c guid fmt status          no I/O; formatting, checksums, GUIDs, messages
+ *   layer io:    io                                  raw read/write/flush through struct vhdx_io
+ *   layer log:   logwalk log                         find the active log sequence; overlay it on a read
+ *   layer view:  view                                vhdx_pread: raw read + overlay, what the parsers read
+ *   layer parse: header region metadata bat          parse and validate one structure each
+ *   layer open:  image read                          vhdx_open (validation in order), virtual-disk reads
+ *   layer write: hdrwrite replay session create      writers: header copies, replay, session update, create
+ *   layer logw:  logwrite allocate                   the log writer; allocation (BAT updates) through it
+ */
 #ifndef VHDX_INTERNAL_H
 #define VHDX_INTERNAL_H
 
@@ -72,20 +87,20 @@ size_t vhdx_fmt(char *buf, size_t size, const char *fmt, ...);
 vhdx_status vhdx_fail(struct vhdx_image *img, vhdx_status st, const char *fmt, ...);
 void vhdx_warn(struct vhdx_image *img, const char *fmt, ...);
 
-/* image I/O through the backend, with bounds checks and statistics */
+/* io.c: raw image I/O through the backend, with bounds checks and statistics; view.c: vhdx_pread, the read view */
 vhdx_status vhdx_pread(struct vhdx_image *img, uint64_t off, void *buf, size_t len, const char *what);
 vhdx_status vhdx_pwrite(struct vhdx_image *img, uint64_t off, const void *buf, size_t len, const char *what);
 vhdx_status vhdx_flush(struct vhdx_image *img);
 vhdx_status vhdx_raw_read(struct vhdx_image *img, uint64_t off, void *buf, size_t len, const char *what);
 
-/* log.c: find the active sequence (open), lay it over reads, replay it */
+/* log.c: find the active sequence (open) and lay it over reads; replay.c writes it */
 vhdx_status vhdx_log_find(struct vhdx_image *img);
 vhdx_status vhdx_log_overlay(struct vhdx_image *img, uint64_t off, void *buf, size_t len);
 
 /* checksum of a structure with its 4-byte checksum field (at csum_off) taken as zero */
 uint32_t vhdx_struct_crc(const void *buf, size_t len, size_t csum_off);
 
-/* header.c */
+/* header.c: parse, choose; hdrwrite.c: write a copy, the writers' checks, the current copy as a template */
 void vhdx_header_parse(struct vhdx_header *h, const uint8_t *buf);
 void vhdx_header_serialize(uint8_t *buf, const struct vhdx_header *h); /* keeps buf's reserved bytes, sets checksum */
 vhdx_status vhdx_headers_load(struct vhdx_image *img, uint8_t *buf);

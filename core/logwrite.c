@@ -18,7 +18,7 @@
 #include "internal.h"
 
 #define SECTOR VHDX_LOG_SECTOR
-#define DEFAULT_MAX_SECTORS 512U /* 2 MiB entries: a few hundred BAT sectors per flush cycle */
+#define DEFAULT_MAX_SECTORS 256U /* 1 MiB entries: ~250 BAT sectors per flush cycle, within the core's 4 MiB of scratch */
 #define DATA_BYTES (SECTOR - 12) /* a data sector carries all but the leading 8 and trailing 4 bytes */
 
 /* entry header fields (MS-VHDX 2.3.1.1) */

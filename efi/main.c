@@ -228,7 +228,7 @@ static void check_and_update(struct session *s)
 		fmt(s->wrote, sizeof s->wrote, "nothing (read-only medium)");
 		return;
 	}
-	uint8_t rnd[64]; /* session update, then the log replay's two GUIDs */
+	uint8_t rnd[VHDX_PREPARE_RANDOM]; /* layout: core/vhdx.h, vhdx_prepare_write */
 	const char *source = NULL;
 	if (EFI_ERROR(random_get(rnd, sizeof rnd, &source))) {
 		con_say("no random source: %s: not writing the session update (FileWriteGuid needs real randomness)",
@@ -236,25 +236,22 @@ static void check_and_update(struct session *s)
 		fmt(s->wrote, sizeof s->wrote, "nothing (no random source)");
 		return;
 	}
-	uint64_t before = h->sequence;
-	int replayed = img->log_pending;
-	if (replayed) {
-		uint32_t entries = img->log.entries;
-		vs = vhdx_replay(img, rnd + 32);
-		if (vs != VHDX_OK) {
-			memset(rnd, 0, sizeof rnd);
-			con_say("%ls: log replay failed: %s: %s%s%s", s->be.name, vhdx_status_message(vs), img->msg,
-				EFI_ERROR(s->be.last) ? "; device: " : "",
-				EFI_ERROR(s->be.last) ? efi_status_name(s->be.last) : "");
-			s->result = efi_status_of(vs);
-			fmt(s->wrote, sizeof s->wrote, "log replay FAILED (%s)", vhdx_status_message(vs));
-			return;
-		}
-		con_say("log replay: %u entries applied, sequence %llu -> %llu", entries, before,
-			img->header[img->current].sequence);
-	}
-	vs = vhdx_session_update(img, rnd);
+	struct vhdx_prepare_report rep;
+	vs = vhdx_prepare_write(img, rnd, &rep);
 	memset(rnd, 0, sizeof rnd);
+	uint64_t before = rep.sequence_before;
+	int replayed = rep.replayed;
+	if (rep.replay_failed) {
+		con_say("%ls: log replay failed: %s: %s%s%s", s->be.name, vhdx_status_message(vs), img->msg,
+			EFI_ERROR(s->be.last) ? "; device: " : "",
+			EFI_ERROR(s->be.last) ? efi_status_name(s->be.last) : "");
+		s->result = efi_status_of(vs);
+		fmt(s->wrote, sizeof s->wrote, "log replay FAILED (%s)", vhdx_status_message(vs));
+		return;
+	}
+	if (replayed)
+		con_say("log replay: %u entries applied, sequence %llu -> %llu", rep.entries, before,
+			rep.sequence_replayed);
 	if (vs != VHDX_OK) {
 		con_say("%ls: session update failed: %s: %s%s%s", s->be.name, vhdx_status_message(vs), img->msg,
 			EFI_ERROR(s->be.last) ? "; device: " : "", EFI_ERROR(s->be.last) ? efi_status_name(s->be.last) : "");

@@ -98,7 +98,8 @@ static void report(const char *path, const struct vhdx_image *img, uint64_t off,
 
 	printf("%s: bytes %" PRIu64 "..%" PRIu64 " of the virtual disk: ", path, off, off + len);
 	if (!r->blocks) {
-		printf("all %" PRIu64 " blocks present already; nothing was written\n", r->present);
+		printf("%s %" PRIu64 " block%s present already; nothing was written\n", r->present == 1 ? "its" : "all",
+		       r->present, r->present == 1 ? " is" : "s are");
 		return;
 	}
 	printf("allocated %" PRIu64 " blocks (%s) at file offset %" PRIu64 ", %" PRIu64 " present already; "

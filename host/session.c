@@ -22,8 +22,8 @@ int cmd_session(int argc, char **argv)
 {
 	struct host_file f;
 	struct vhdx_image img;
-	uint8_t rnd[32], rnd2[32];
-	uint64_t old_seq, entries;
+	uint8_t rnd[VHDX_PREPARE_RANDOM];
+	struct vhdx_prepare_report rep;
 	char g[VHDX_GUID_TEXT];
 	const char *path;
 	vhdx_status st;
@@ -51,28 +51,22 @@ int cmd_session(int argc, char **argv)
 		return rc;
 	host_print_warnings(path, &img);
 	e = host_random(rnd, sizeof(rnd));
-	if (!e)
-		e = host_random(rnd2, sizeof(rnd2));
 	if (e) {
 		host_error(path, "no random bytes for the new FileWriteGuid: %s; nothing was written", strerror(e));
 		host_image_close(&f, &img);
 		return EXIT_USAGE;
 	}
-	old_seq = img.header[img.current].sequence;
-	entries = img.log.entries;
-	/* The format demands the log be replayed before anything else is written. */
-	st = img.log_pending ? vhdx_replay(&img, rnd2) : VHDX_OK;
-	if (!st && img.header[img.current].sequence != old_seq)
-		printf("%s: replayed %" PRIu64 " log entries\n", path, entries);
-	if (!st)
-		st = data ? vhdx_session_update_data(&img, rnd) : vhdx_session_update(&img, rnd);
+	/* replay of a pending log, then the session update (with --data a new DataWriteGuid): the core's one rule */
+	st = data ? vhdx_prepare_write_data(&img, rnd, &rep) : vhdx_prepare_write(&img, rnd, &rep);
+	if (rep.replayed)
+		printf("%s: replayed %" PRIu64 " log entries\n", path, (uint64_t)rep.entries);
 	if (st) {
 		rc = host_report(path, st, img.msg, &f);
 		host_image_close(&f, &img);
 		return rc;
 	}
 	vhdx_guid_format(&img.header[img.current].file_write_guid, g);
-	printf("%s: sequence %" PRIu64 " -> %" PRIu64 ", file write guid %s\n", path, old_seq,
+	printf("%s: sequence %" PRIu64 " -> %" PRIu64 ", file write guid %s\n", path, rep.sequence_before,
 	       img.header[img.current].sequence, g);
 	if (data) {
 		vhdx_guid_format(&img.header[img.current].data_write_guid, g);
