@@ -20,6 +20,8 @@ int cmd_session(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_create(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
+/* issue 13: install-boot (installboot.c) */
+int cmd_install_boot(int argc, char **argv);
 
 /*
  * Option helpers for the subcommands.  Each parses with getopt_long (opterr off) and hands the cases it does not

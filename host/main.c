@@ -20,6 +20,8 @@ static const char usage[] =
 	"  export IMAGE OUT          write the virtual disk as a raw file ('-' for standard output)\n"
 	"  create [OPTIONS] IMAGE [SIZE]\n"
 	"                            make a new fixed or dynamic image (see 'vhdx create --help')\n"
+	"  install-boot --esp DIR [OPTIONS]\n"
+	"                            put vhdxboot.efi on an EFI System Partition (see 'vhdx install-boot --help')\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help                this text (also after a command: 'vhdx info --help')\n"
@@ -33,6 +35,7 @@ static const struct {
 } commands[] = {
 	{ "info", cmd_info },       { "check", cmd_check },   { "session", cmd_session },
 	{ "export", cmd_export },   { "create", cmd_create },   { "replay", cmd_replay },
+	{ "install-boot", cmd_install_boot }, /* issue 13 */
 };
 
 int main(int argc, char **argv)
