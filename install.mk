@@ -33,6 +33,13 @@ $(BUILD)/man/%: man/%.scd
 	@mkdir -p $(dir $@)
 	$(SCDOC) <$< >$@.tmp && mv $@.tmp $@
 
+# Distribution build flags (dpkg-buildflags' hardening, from debian/rules) for the host tool only: the EFI code and
+# the freestanding core keep their own code generation.
+HOST_EXTRA_CFLAGS  ?=
+HOST_EXTRA_LDFLAGS ?=
+$(HOST_OBJ): HOST_CFLAGS += $(HOST_EXTRA_CFLAGS)
+$(HOST_BIN): HOST_CFLAGS += $(HOST_EXTRA_CFLAGS) $(HOST_EXTRA_LDFLAGS)
+
 # `vhdx install-boot` looks for the EFI binaries where install puts them: the path is compiled in, and the object
 # is rebuilt when it changes (a stamp holding the path, rewritten only when it differs).
 VHDXBOOT_LIBDIR_STAMP := $(BUILD)/host/libdir.stamp
@@ -60,7 +67,9 @@ install: all
 	@set -e; \
 	manifest='$(INSTALL_MANIFEST)'; rec=$$(mktemp); trap 'rm -f "$$rec"' EXIT; \
 	if [ -n "$$manifest" ] && [ -f '$(DESTDIR)'"$$manifest" ]; then grep -v '^#' '$(DESTDIR)'"$$manifest" >"$$rec"; fi; \
-	mkd() { [ -d '$(DESTDIR)'"$$1" ] && return 0; mkd "$$(dirname "$$1")"; \
+	mkd() { [ -d '$(DESTDIR)'"$$1" ] && return 0; \
+		if [ "$$1" = / ] || [ "$$1" = . ]; then mkdir -p '$(DESTDIR)/'; return 0; fi; \
+		mkd "$$(dirname "$$1")"; \
 		mkdir '$(DESTDIR)'"$$1"; echo "dir $$1" >>"$$rec"; }; \
 	for f in $(INSTALL_FILES); do \
 		mode=$${f%%|*}; rest=$${f#*|}; src=$${rest%%|*}; dst=$${rest#*|}; \
