@@ -2,7 +2,7 @@
 # tests/run.sh - the single test runner.
 #
 # Runs every suite: build/tests/unit/test_* binaries, tests/interop/*.sh, tests/malformed/*.sh and
-# tests/malformed/test_*.py, tests/boot/*.sh, tests/fuzz/smoke.sh, tests/sanitize/{unit,tools}.sh, tests/m32/m32.sh, tests/install/*.sh.
+# tests/malformed/test_*.py, tests/boot/*.sh, tests/fuzz/smoke.sh, tests/sanitize/{unit,tools}.sh, tests/m32/m32.sh.
 # Each suite prints one line per case, `ok - NAME` or
 # `not ok - NAME: reason`; other lines are free.  A suite that exits non-zero without printing a `not ok`
 # line, or prints no result at all, counts as one failure named after the suite.  The last line is
