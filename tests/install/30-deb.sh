@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# 30-deb: the Debian package from a clean clone of the committed tree (`make deb`, dpkg-buildpackage -b -us -uc
+# with debhelper), unpacked into a scratch root with dpkg -x: its files are where the manual pages' FILES
+# sections say, the packaged vhdx runs and installs the packaged vhdxboot.efi, and lintian reports no errors
+# (its warnings and notes are printed as comments).  About two minutes: one build.
+set -u
+ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+S=deb
+ok() { echo "ok - $S: $1"; }
+notok() { echo "not ok - $S: $1: $2"; }
+expect() { local n=$1; shift; if "$@"; then ok "$n"; else notok "$n" "failed: $*"; fi; }
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/vhdx-deb.XXXXXX")
+trap '[[ ${KEEP:-0} == 1 ]] && echo "# work kept in $WORK" || rm -rf "$WORK"' EXIT
+for t in git dpkg-buildpackage dh dpkg-deb lintian scdoc; do
+	command -v "$t" >/dev/null || { notok setup "missing $t (tests/deps.sh installs it)"; exit 1; }
+done
+
+# a clean clone of the commit under test (what is not committed is not in the package)
+commit=$(git -C "$ROOT" rev-parse HEAD)
+[[ -n $(git -C "$ROOT" status --porcelain --untracked-files=no) ]] &&
+	echo "# the work tree has uncommitted changes: the package is built from commit $commit without them"
+if ! git clone -q "$(git -C "$ROOT" rev-parse --path-format=absolute --git-common-dir)" "$WORK/src" ||
+	! git -C "$WORK/src" checkout -q "$commit"; then
+	notok "clean clone" "git clone of $ROOT at $commit failed"
+	exit 1
+fi
+start=$(date +%s)
+if ! (cd "$WORK/src" && DEB_BUILD_OPTIONS=parallel=2 make deb) >"$WORK/build.log" 2>&1; then
+	notok "make deb in a clean clone" "$(tail -5 "$WORK/build.log" | tr '\n' ';')"
+	exit 1
+fi
+deb=$(ls "$WORK"/src/build/deb/vhdxboot_*.deb 2>/dev/null | head -1)
+changes=$(ls "$WORK"/src/build/deb/vhdxboot_*.changes 2>/dev/null | head -1)
+if [[ -f $deb && -f $changes ]]; then
+	ok "make deb in a clean clone of $commit: $(basename "$deb") in build/deb ($(($(date +%s) - start))s)"
+else
+	notok "make deb" "no .deb/.changes in build/deb: $(ls "$WORK/src/build/deb" | tr '\n' ' ')"
+	exit 1
+fi
+expect "the tests did not run in the package build" bash -c "! grep -q 'tests/run.sh' '$WORK/build.log'"
+expect "dpkg-buildpackage's results are not in the clone's parent" \
+	test -z "$(ls "$WORK"/*.deb "$WORK"/*.changes 2>/dev/null)"
+
+info=$(dpkg-deb -f "$deb" Package Architecture Depends)
+expect "control: package vhdxboot, depends on libc6 ($(tr '\n' ' ' <<<"$info"))" \
+	grep -q 'Depends: .*libc6' <<<"$info"
+
+R=$WORK/root
+dpkg -x "$deb" "$R"
+# the paths the pages name in their FILES sections (the packaged pages, rendered), /usr/local ones aside
+paths=$(for p in "$R"/usr/share/man/man*/*.gz; do
+	MANWIDTH=200 man -l "$p" 2>/dev/null | sed -n '/^FILES/,/^[A-Z]/p'
+done | grep -oE '/usr/[A-Za-z0-9_./-]*[A-Za-z0-9_]' | grep -v '^/usr/local' | sort -u)
+missing=()
+for p in $paths; do [[ -e $R$p ]] || missing+=("$p"); done
+if [[ -n $paths && ${#missing[@]} == 0 ]]; then
+	ok "every path in the pages' FILES sections is in the package: $(echo $paths)"
+else
+	notok "files where the pages say" "missing: ${missing[*]:-no paths found in the pages}"
+fi
+pages=(usr/share/man/man1/vhdx.1.gz usr/share/man/man5/vhdxboot.conf.5.gz usr/share/man/man8/vhdxboot.8.gz)
+for p in "${pages[@]}"; do [[ -f $R/$p ]] || notok "manual pages in the package" "missing /$p"; done
+ok "manual pages in the package: vhdx(1) vhdxboot.conf(5) vhdxboot(8)"
+[[ -f $ROOT/initramfs/hooks/vhdx ]] &&
+	expect "initramfs-tools hook in the package" test -x "$R/usr/share/initramfs-tools/hooks/vhdx"
+[[ -f $ROOT/initramfs/scripts/local-top/vhdx ]] &&
+	expect "initramfs-tools local-top script in the package" test -x "$R/usr/share/initramfs-tools/scripts/local-top/vhdx"
+expect "no make install record in the package" test ! -e "$R/usr/lib/vhdxboot/make-install.list"
+
+v=$("$R/usr/bin/vhdx" --version 2>&1)
+expect "the packaged vhdx runs: $v" grep -q '^vhdx (vhdxboot) ' <<<"$v"
+expect "the packaged vhdx looks for the module in /usr/lib/vhdxboot" \
+	grep -q 'in /usr/lib/vhdxboot)' <("$R/usr/bin/vhdx" install-boot --help | tr -s ' \n' ' ')
+mkdir -p "$WORK/esp"
+out=$(env -u VHDXBOOT_MODULE "$R/usr/bin/vhdx" install-boot --esp "$WORK/esp" --force --no-entry 2>&1)
+if cmp -s "$WORK/esp/EFI/vhdxboot/vhdxboot.efi" "$R/usr/lib/vhdxboot/vhdxbootx64.efi"; then
+	ok "the packaged vhdx install-boot installs the packaged vhdxboot.efi"
+else
+	notok "packaged install-boot" "$(tr '\n' ';' <<<"$out")"
+fi
+
+# lintian on what was built: no errors; the rest shown
+lintian -EvIL +pedantic "$changes" >"$WORK/lintian.log" 2>&1
+lrc=$?
+grep -E '^[EWIPX]: ' "$WORK/lintian.log" | sed 's/^/# lintian: /'
+n_err=$(grep -c '^E: ' "$WORK/lintian.log")
+# lintian exits 1 when it found errors (its default --fail-on), 2 when it could not check
+if ((lrc == 0 && n_err == 0)); then
+	ok "lintian: no errors ($(grep -c '^W: ' "$WORK/lintian.log") warnings, $(grep -cE '^[IPX]: ' "$WORK/lintian.log") notes)"
+else
+	notok "lintian" "exit $lrc, $n_err errors: $(grep -E '^E: |rror' "$WORK/lintian.log" | head -5 | tr '\n' ';')"
+fi
