@@ -59,8 +59,10 @@ else
 	notok "files where the pages say" "missing: ${missing[*]:-no paths found in the pages}"
 fi
 pages=(usr/share/man/man1/vhdx.1.gz usr/share/man/man5/vhdxboot.conf.5.gz usr/share/man/man8/vhdxboot.8.gz)
-for p in "${pages[@]}"; do [[ -f $R/$p ]] || notok "manual pages in the package" "missing /$p"; done
-ok "manual pages in the package: vhdx(1) vhdxboot.conf(5) vhdxboot(8)"
+missing=()
+for p in "${pages[@]}"; do [[ -f $R/$p ]] || missing+=("/$p"); done
+if ((${#missing[@]} == 0)); then ok "manual pages in the package: vhdx(1) vhdxboot.conf(5) vhdxboot(8)"
+else notok "manual pages in the package" "missing ${missing[*]}"; fi
 [[ -f $ROOT/initramfs/hooks/vhdx ]] &&
 	expect "initramfs-tools hook in the package" test -x "$R/usr/share/initramfs-tools/hooks/vhdx"
 [[ -f $ROOT/initramfs/scripts/local-top/vhdx ]] &&
