@@ -69,6 +69,32 @@ else notok "manual pages in the package" "missing ${missing[*]}"; fi
 	expect "initramfs-tools local-top script in the package" test -x "$R/usr/share/initramfs-tools/scripts/local-top/vhdx"
 expect "no make install record in the package" test ! -e "$R/usr/lib/vhdxboot/make-install.list"
 
+# `dpkg -i` as the README says, into a scratch root with a dpkg database of its own; then `dpkg -r` empties it
+D=$WORK/dpkgroot
+mkdir -p "$D/var/lib/dpkg/info" "$D/var/lib/dpkg/updates"
+touch "$D/var/lib/dpkg/status" "$D/var/lib/dpkg/available"
+# --force-depends: the scratch database knows no libc6
+if dpkg --root="$D" --force-depends -i "$deb" >"$WORK/dpkg-i.log" 2>&1 && [[ -x $D/usr/bin/vhdx && -f $D/usr/lib/vhdxboot/vhdxboot.efi ]] &&
+	dpkg --root="$D" -L vhdxboot | grep -qx /usr/share/man/man8/vhdxboot.8.gz; then
+	ok "dpkg -i into a scratch root: $(dpkg --root="$D" -L vhdxboot | wc -l) paths"
+else
+	notok "dpkg -i into a scratch root" "$(tail -3 "$WORK/dpkg-i.log" | tr '\n' ';')"
+fi
+dpkg --root="$D" -r vhdxboot >"$WORK/dpkg-r.log" 2>&1
+left=$(cd "$D" && find . -mindepth 1 -not -path './var*' | tr '\n' ' ')
+expect "dpkg -r leaves nothing outside the database" test -z "$left"
+
+# the README's Install section: its apt-get line names every Build-Depends, its dpkg -i line the built file
+readme=$(sed -n '/^## Install/,/^## [A-Z]/p' "$ROOT/README.md")
+aptline=$(grep -m1 '^sudo apt-get install' <<<"$readme")
+bdeps=$(sed -n '/^Build-Depends:/,/^[A-Z][A-Za-z-]*:/p' "$WORK/src/debian/control" | sed '$d;s/^Build-Depends://' |
+	tr ',' '\n' | awk 'NF { print $1 }' | sed 's/^debhelper-compat$/debhelper/')
+missing=()
+for b in $bdeps; do grep -qw -- "$b" <<<"$aptline" || missing+=("$b"); done
+if [[ -n $bdeps && -n $aptline && ${#missing[@]} == 0 ]]; then ok "README's apt-get line names every Build-Depends ($(echo $bdeps))"
+else notok "README's apt-get line" "missing: ${missing[*]:-(no Build-Depends or no apt-get line found)}"; fi
+expect "README's dpkg -i line names the built package" grep -q "dpkg -i build/deb/$(basename "$deb")\$" <<<"$readme"
+
 v=$("$R/usr/bin/vhdx" --version 2>&1)
 expect "the packaged vhdx runs: $v" grep -q '^vhdx (vhdxboot) ' <<<"$v"
 expect "the packaged vhdx looks for the module in /usr/lib/vhdxboot" \
