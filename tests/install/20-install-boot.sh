@@ -189,3 +189,19 @@ expect "a damaged record: exit 1, the line named, nothing removed" \
 cmp -s "$WORK/p0" <(cd "$WORK/plain" && find . -type f -exec sha256sum {} + | sort) || notok "damaged record" "files changed"
 ib --esp "$WORK/missing" --no-entry
 expect "a missing DIR: exit 2" test "$IB_RC" -eq 2
+
+# 6. malformed EFI files never crash it: a truncated module, and garbage where BOOTX64.EFI is
+head -c 100 "$EFI_MODULE" >"$WORK/trunc.efi"
+mkdir -p "$WORK/plain2"
+ib --esp "$WORK/plain2" --no-entry --force --module "$WORK/trunc.efi"
+expect "a truncated module: exit 1, the PE problem named, nothing written" \
+	test "$IB_RC" -eq 1 -a -z "$(ls -A "$WORK/plain2")" -a -n "$(grep 'trunc.efi: not a PE/COFF image (e_lfanew' <<<"$IB_OUT")"
+{ printf 'MZ'; head -c 58 /dev/zero; printf '\xf0\xff\xff\xff'; head -c 4096 /dev/urandom; } >"$WORK/garbage.efi"
+mcopy -o -i "$IMG" "$WORK/garbage.efi" ::/EFI/BOOT/BOOTX64.EFI
+snapshot >"$WORK/s4"
+esp_mount
+ib --esp "$MNT" --removable "${ENTRY[@]}"
+esp_umount
+expect "garbage at BOOTX64.EFI: not vhdxboot's, kept without --force (exit 1)" \
+	test "$IB_RC" -eq 1 -a -n "$(grep "BOOTX64.EFI: exists and is not vhdxboot's" <<<"$IB_OUT")"
+expect "garbage at BOOTX64.EFI: the ESP untouched" cmp -s "$WORK/s4" <(snapshot)
