@@ -457,7 +457,7 @@ static int remove_file(const char *root, const char *rel)
 
 static int restore_saved(const char *root, const char *rel)
 {
-	char path[PATH_MAX], spath[PATH_MAX];
+	char path[PATH_MAX], spath[PATH_MAX], dir[PATH_MAX], *slash;
 
 	full(path, root, rel);
 	saved_path(spath, root, rel);
@@ -468,6 +468,14 @@ static int restore_saved(const char *root, const char *rel)
 	if (!access(path, F_OK)) {
 		printf("kept %s: %s exists\n", spath, path);
 		return 0;
+	}
+	/* its directory may have gone with an earlier, interrupted --remove */
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash) {
+		*slash = 0;
+		if (mkdir(dir, 0755) == 0)
+			printf("made %s again to put the file back (not recorded: --remove leaves it)\n", dir);
 	}
 	if (rename(spath, path)) {
 		host_error(path, "cannot put back %s: %s", spath, strerror(errno));
@@ -483,13 +491,14 @@ int bm_remove(const char *root, const struct bm_manifest *m)
 	unsigned i;
 	int rc = 0;
 
-	/* files first, newest first: a file is removed before the one it replaced is put back */
-	for (i = m->n; i-- > 0 && !rc;) {
+	/* every file first, then what they replaced: a saved copy may be recorded after the file that later replaced
+	 * it (a run that found our file missing, then one that moved a foreign file aside) */
+	for (i = m->n; i-- > 0 && !rc;)
 		if (m->item[i].kind == BM_FILE)
 			rc = remove_file(root, m->item[i].path);
-		else if (m->item[i].kind == BM_SAVED)
+	for (i = m->n; i-- > 0 && !rc;)
+		if (m->item[i].kind == BM_SAVED)
 			rc = restore_saved(root, m->item[i].path);
-	}
 	if (rc)
 		return rc;
 	full(path, root, BM_MANIFEST);

@@ -205,3 +205,14 @@ esp_umount
 expect "garbage at BOOTX64.EFI: not vhdxboot's, kept without --force (exit 1)" \
 	test "$IB_RC" -eq 1 -a -n "$(grep "BOOTX64.EFI: exists and is not vhdxboot's" <<<"$IB_OUT")"
 expect "garbage at BOOTX64.EFI: the ESP untouched" cmp -s "$WORK/s4" <(snapshot)
+
+# 7. a foreign file put over ours after an install, replaced with --force, comes back with --remove (the record
+#    then lists the saved copy after the file that replaced it)
+mkdir -p "$WORK/plain3"
+ib --esp "$WORK/plain3" --no-entry --force --removable
+cp "$EFI_PAYLOAD" "$WORK/plain3/EFI/BOOT/BOOTX64.EFI"
+ib --esp "$WORK/plain3" --no-entry --force --removable
+ib --esp "$WORK/plain3" --no-entry --force --remove
+expect "foreign file put over ours, then --force, then --remove: the foreign file is back, only it remains" \
+	test "$IB_RC" -eq 0 -a "$(cd "$WORK/plain3" && find . -mindepth 1 | sort | tr '\n' ' ')" == "./EFI ./EFI/BOOT ./EFI/BOOT/BOOTX64.EFI "
+cmp -s "$WORK/plain3/EFI/BOOT/BOOTX64.EFI" "$EFI_PAYLOAD" || notok "foreign file back" "content differs"
