@@ -216,3 +216,28 @@ ib --esp "$WORK/plain3" --no-entry --force --remove
 expect "foreign file put over ours, then --force, then --remove: the foreign file is back, only it remains" \
 	test "$IB_RC" -eq 0 -a "$(cd "$WORK/plain3" && find . -mindepth 1 | sort | tr '\n' ' ')" == "./EFI ./EFI/BOOT ./EFI/BOOT/BOOTX64.EFI "
 cmp -s "$WORK/plain3/EFI/BOOT/BOOTX64.EFI" "$EFI_PAYLOAD" || notok "foreign file back" "content differs"
+
+# 8. the ESP fills up half way (a 1.44 MB FAT12 image with room for one copy of the module): install-boot stops
+#    with exit 2 naming the file, leaves no temporary file, and --remove takes away what it had written
+IMG=$WORK/small.img
+truncate -s 1440k "$IMG"
+mkfs.vfat "$IMG" >/dev/null
+free=$(mdir -i "$IMG" ::/ | sed -n 's/^ *\([0-9 ]*\) bytes free.*/\1/p' | tr -d ' ')
+mod=$(stat -c %s "$EFI_MODULE")
+head -c $((free - mod - 20 * 1024)) /dev/urandom >"$WORK/junk"
+mcopy -i "$IMG" "$WORK/junk" ::/junk
+snapshot >"$WORK/s5"
+esp_mount
+ib --esp "$MNT" --removable --next /payload.efi "${ENTRY[@]}"
+show
+left_tmp=$(find "$MNT" -name '*.new')
+esp_umount
+# (fusefat answers a full volume with EPERM where the kernel's vfat says ENOSPC)
+expect "ESP full: exit 2, the file that did not fit named with the system's reason" \
+	test "$IB_RC" -eq 2 -a -n "$(grep -E 'EFI/BOOT/BOOTX64.EFI: (No space left on device|Operation not permitted)$' <<<"$IB_OUT")"
+expect "ESP full: no temporary file left" test -z "$left_tmp"
+esp_mount
+ib --esp "$MNT" --remove "${ENTRY[@]}"
+show
+esp_umount
+expect "ESP full: --remove restores the ESP to what it was" cmp -s "$WORK/s5" <(snapshot)
