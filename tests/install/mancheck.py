@@ -75,7 +75,13 @@ def help_options(text):
 
 
 def run_help(*args):
-    return subprocess.run([VHDX, *args, "--help"], capture_output=True, text=True, check=True).stdout
+    global failed
+    try:
+        return subprocess.run([VHDX, *args, "--help"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f"not ok - manpages: vhdx {' '.join(args)} --help: {e}")
+        failed += 1
+        return ""
 
 
 # vhdx(1)
