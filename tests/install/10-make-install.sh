@@ -70,6 +70,14 @@ left=$(cd "$T2" && find . -mindepth 1 | sort | tr '\n' ' ')
 want_left="./usr ./usr/local ./usr/local/bin ./usr/local/bin/other ./usr/local/share ./usr/local/share/man ./usr/local/share/man/man1 ./usr/local/share/man/man1/other.1 "
 expect "make uninstall keeps what was there before install" test "$left" == "$want_left"
 
+# without a record (INSTALL_MANIFEST empty, as the package build does): uninstall removes the files of the list
+T4=$WORK/dest4
+mk install DESTDIR="$T4" INSTALL_MANIFEST= >/dev/null 2>&1
+had=$(cd "$T4" && find . -type f | wc -l)
+mk uninstall DESTDIR="$T4" INSTALL_MANIFEST= >/dev/null 2>&1
+expect "no record: install wrote no record, uninstall removes all $had files of the list" \
+	test "$had" -ge 7 -a -z "$(cd "$T4" && find . -type f)"
+
 # PREFIX=/usr: everything under /usr, and the tool compiled to look in /usr/lib/vhdxboot
 T3=$WORK/dest3
 if mk install PREFIX=/usr DESTDIR="$T3" >"$WORK/install3.log" 2>&1 && [[ -x $T3/usr/bin/vhdx && -f $T3/usr/lib/vhdxboot/vhdxboot.efi &&
