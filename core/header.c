@@ -1,4 +1,4 @@
-/* header.c - the two headers: parse, choose the current one, and the session update that rewrites them. */
+/* header.c - the two headers: parse, serialise, choose the current one.  Reads through view.c; hdrwrite.c writes. */
 #include "internal.h"
 
 static const uint64_t slot_offset[2] = { VHDX_HEADER1_OFFSET, VHDX_HEADER2_OFFSET };
@@ -119,90 +119,4 @@ vhdx_status vhdx_header_check_current(struct vhdx_image *img)
 		vhdx_warn(img, "header %u: LogGuid %G is not zero: the log must be replayed (reads see it replayed in memory)",
 			  n, &h->log_guid);
 	return VHDX_OK;
-}
-
-/*
- * Writes `h` into the non-current slot, built on `block` (the current copy's bytes, so reserved fields survive),
- * flushes, and makes that slot current.  Called twice in a row, both copies end up current.
- */
-vhdx_status vhdx_header_write(struct vhdx_image *img, uint8_t *block, const struct vhdx_header *h)
-{
-	int slot = !img->current;
-	vhdx_status st;
-
-	vhdx_header_serialize(block, h);
-	st = vhdx_pwrite(img, slot_offset[slot], block, VHDX_HEADER_SIZE, slot ? "header 2" : "header 1");
-	if (!st)
-		st = vhdx_flush(img);
-	if (!st) {
-		vhdx_header_parse(&img->header[slot], block);
-		img->header_valid[slot] = 1;
-		img->current = slot;
-	}
-	return st;
-}
-
-/* The checks every writer makes first; nothing has been written when one fails. */
-vhdx_status vhdx_write_allowed(struct vhdx_image *img, const char *what, uint64_t raises)
-{
-	const struct vhdx_header *h = &img->header[img->current];
-
-	if (!img->validated)
-		return vhdx_fail(img, VHDX_E_STATE, "%s: the image was not opened and validated", what);
-	if (img->io->read_only || !img->io->write)
-		return vhdx_fail(img, VHDX_E_READONLY, "%s: the medium is read-only; nothing was written", what);
-	if (h->sequence > UINT64_MAX - raises)
-		return vhdx_fail(img, VHDX_E_SEQUENCE,
-				 "header %u: SequenceNumber %llu cannot be raised %llu times; nothing was written",
-				 (unsigned)img->current + 1, h->sequence, raises);
-	return VHDX_OK;
-}
-
-/* Allocates a header block holding the current copy as it is on disk now, which must still be what open checked. */
-vhdx_status vhdx_header_block(struct vhdx_image *img, uint8_t **out)
-{
-	int cur = img->current;
-	uint8_t *block = img->io->alloc(img->io->ctx, VHDX_HEADER_SIZE);
-	vhdx_status st;
-
-	if (!block)
-		return vhdx_fail(img, VHDX_E_NOMEM, "header %u: no memory for a header block", (unsigned)cur + 1);
-	st = vhdx_raw_read(img, slot_offset[cur], block, VHDX_HEADER_SIZE, cur ? "header 2" : "header 1");
-	if (!st && vhdx_struct_crc(block, VHDX_HEADER_SIZE, VHDX_HDR_CHECKSUM) != img->header[cur].checksum)
-		st = vhdx_fail(img, VHDX_E_CORRUPT, "header %u: changed on disk since it was validated; nothing was written",
-			       (unsigned)cur + 1);
-	if (st) {
-		img->io->free(img->io->ctx, block, VHDX_HEADER_SIZE);
-		return st;
-	}
-	*out = block;
-	return VHDX_OK;
-}
-
-vhdx_status vhdx_session_update(struct vhdx_image *img, const uint8_t random[32])
-{
-	struct vhdx_header h;
-	uint8_t *block;
-	vhdx_status st;
-
-	st = vhdx_write_allowed(img, "session update", 2);
-	if (st)
-		return st;
-	if (img->log_pending)
-		return vhdx_fail(img, VHDX_E_LOG_PENDING,
-				 "header %u: LogGuid %G is not zero: the log must be replayed first; nothing was written",
-				 (unsigned)img->current + 1, &img->header[img->current].log_guid);
-	st = vhdx_header_block(img, &block);
-	if (st)
-		return st;
-	h = img->header[img->current];
-	vhdx_guid_from_random(&h.file_write_guid, random);
-	h.sequence++;
-	st = vhdx_header_write(img, block, &h);
-	if (!st) {
-		h.sequence++;
-		st = vhdx_header_write(img, block, &h);
-	}
-	img->io->free(img->io->ctx, block, VHDX_HEADER_SIZE);
-	return st;
 }

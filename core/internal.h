@@ -1,4 +1,19 @@
-/* internal.h - helpers shared by the core's own files; not for efi/ or host/. */
+/*
+ * internal.h - helpers shared by the core's own files; not for efi/ or host/.
+ *
+ * The core is layered.  A file calls only into files of its own layer or of a layer listed above it, and no two
+ * files call each other (directly or round a longer loop); tests/shape/layers.sh checks both from the object
+ * files' symbols, reading the table below, so a new file must be added to it.
+ *
+ *   layer leaf:  mem crc32c guid fmt status          no I/O; formatting, checksums, GUIDs, messages
+ *   layer io:    io                                  raw read/write/flush through struct vhdx_io
+ *   layer log:   logwalk log                         find the active log sequence; overlay it on a read
+ *   layer view:  view                                vhdx_pread: raw read + overlay, what the parsers read
+ *   layer parse: header region metadata bat          parse and validate one structure each
+ *   layer open:  image read                          vhdx_open (validation in order), virtual-disk reads
+ *   layer write: hdrwrite replay session create      writers: header copies, replay, session update, create
+ *   layer logw:  logwrite allocate                   the log writer; allocation (BAT updates) through it
+ */
 #ifndef VHDX_INTERNAL_H
 #define VHDX_INTERNAL_H
 
@@ -72,20 +87,20 @@ size_t vhdx_fmt(char *buf, size_t size, const char *fmt, ...);
 vhdx_status vhdx_fail(struct vhdx_image *img, vhdx_status st, const char *fmt, ...);
 void vhdx_warn(struct vhdx_image *img, const char *fmt, ...);
 
-/* image I/O through the backend, with bounds checks and statistics */
+/* io.c: raw image I/O through the backend, with bounds checks and statistics; view.c: vhdx_pread, the read view */
 vhdx_status vhdx_pread(struct vhdx_image *img, uint64_t off, void *buf, size_t len, const char *what);
 vhdx_status vhdx_pwrite(struct vhdx_image *img, uint64_t off, const void *buf, size_t len, const char *what);
 vhdx_status vhdx_flush(struct vhdx_image *img);
 vhdx_status vhdx_raw_read(struct vhdx_image *img, uint64_t off, void *buf, size_t len, const char *what);
 
-/* log.c: find the active sequence (open), lay it over reads, replay it */
+/* log.c: find the active sequence (open) and lay it over reads; replay.c writes it */
 vhdx_status vhdx_log_find(struct vhdx_image *img);
 vhdx_status vhdx_log_overlay(struct vhdx_image *img, uint64_t off, void *buf, size_t len);
 
 /* checksum of a structure with its 4-byte checksum field (at csum_off) taken as zero */
 uint32_t vhdx_struct_crc(const void *buf, size_t len, size_t csum_off);
 
-/* header.c */
+/* header.c: parse, choose; hdrwrite.c: write a copy, the writers' checks, the current copy as a template */
 void vhdx_header_parse(struct vhdx_header *h, const uint8_t *buf);
 void vhdx_header_serialize(uint8_t *buf, const struct vhdx_header *h); /* keeps buf's reserved bytes, sets checksum */
 vhdx_status vhdx_headers_load(struct vhdx_image *img, uint8_t *buf);
@@ -107,5 +122,45 @@ static inline uint64_t vhdx_bat_index(const struct vhdx_image *img, uint64_t b)
 {
 	return b + b / img->chunk_ratio;
 }
+
+/*
+ * logwrite.c (issue 10): the log writer, the other half of log.c.  Only writers (allocate) use it, never the
+ * parsers.  The protocol: vhdx_logw_begin sets a fresh LogGuid (with a new FileWriteGuid) in the headers and
+ * flushes; each vhdx_logw_entry writes one entry into the ring and flushes; vhdx_logw_apply writes the same
+ * sectors to their final places and flushes; vhdx_logw_end clears LogGuid in both headers.  A crash anywhere
+ * leaves a log that log.c (and QEMU) replay to the state of the last complete entry.
+ */
+struct vhdx_log_sector {
+	uint64_t offset;      /* file offset, a multiple of 4 KiB */
+	uint64_t zero_length; /* 0: a data descriptor putting `data` there; else a zero descriptor over this many bytes */
+	const uint8_t *data;  /* data descriptors: 4096 bytes */
+};
+
+struct vhdx_log_writer {
+	struct vhdx_image *img;
+	struct vhdx_guid guid;
+	uint64_t base;         /* file offset of the ring */
+	uint32_t sectors;      /* ring size in 4 KiB sectors */
+	uint32_t pos;          /* ring sector where the next entry goes */
+	uint32_t tail;         /* ring sector of the oldest entry not yet applied (== pos when none) */
+	uint32_t pending;      /* entries written and not yet applied */
+	uint32_t max_sectors;  /* longest entry, in sectors */
+	uint64_t seq;          /* sequence number of the next entry */
+	uint64_t entries;      /* entries written */
+	uint8_t *buf;          /* one entry */
+	uint8_t *starts;       /* one bit per ring sector: an entry of this writer starts there and is intact */
+	size_t buf_len, starts_len;
+};
+
+/* max_sectors: 0 for the default; start: ring sector of the first entry (tests start near the end to wrap) */
+vhdx_status vhdx_logw_begin(struct vhdx_image *img, struct vhdx_log_writer *w, const uint8_t random[32],
+			    uint32_t max_sectors, uint32_t start);
+/* data descriptors one entry can hold (zero descriptors cost 32 bytes each, no data sector) */
+uint32_t vhdx_logw_capacity(const struct vhdx_log_writer *w);
+vhdx_status vhdx_logw_entry(struct vhdx_log_writer *w, const struct vhdx_log_sector *d, uint32_t n,
+			    uint64_t flushed_offset, uint64_t last_offset);
+vhdx_status vhdx_logw_apply(struct vhdx_log_writer *w, const struct vhdx_log_sector *d, uint32_t n);
+vhdx_status vhdx_logw_end(struct vhdx_log_writer *w);
+void vhdx_logw_release(struct vhdx_log_writer *w); /* frees the buffers; writes nothing */
 
 #endif

@@ -1,16 +1,17 @@
 /*
- * log.c - the VHDX log: find the active sequence, show it to readers through an overlay, replay it.
+ * log.c - the VHDX log: find the active sequence (open) and show it to readers through an overlay (view.c).
+ * Reads only, through io.c and logwalk.c; replay.c is the writer above.
  *
  * The log is a ring of 4 KiB sectors.  Entries found at 4 KiB positions are kept in a small table (position,
  * length, sequence, tail); the active sequence is the chain of consecutive entries ending at the highest sequence
  * number whose head's Tail lies inside the chain.  The table is bounded, and the bytes checksummed are bounded
  * by a multiple of the log length, so a hostile log costs linear time and fixed memory.
  */
-#include "internal.h"
+#include "logwalk.h"
 
 #define SECTOR VHDX_LOG_SECTOR
 #define MAX_ENTRIES 65536U
-#define CHECK_BUDGET 16 /* bytes checksummed during the search, in log lengths */
+#define CHECK_BUDGET VHDX_LOG_CHECK_BUDGET
 #define VHDX_MAX_LOG_GROWTH VHDX_TiB
 
 struct entry {
@@ -20,106 +21,13 @@ struct entry {
 	uint64_t seq;
 };
 
-struct logctx {
-	struct vhdx_image *img;
-	uint64_t base, length; /* log region in the file */
-	uint32_t sectors;
-	uint8_t *sec;          /* one sector */
-	uint8_t *dsec;         /* the descriptor sector in use */
-	uint64_t dsec_at;      /* ring position of dsec, or UINT64_MAX */
-	uint64_t budget;
-};
-
-/* A parsed entry header. */
-struct ehdr {
-	uint32_t len, tail, count;
-	uint64_t seq, flushed, last;
-};
-
-static vhdx_status read_sector(struct logctx *c, uint64_t ring_sector, uint8_t *buf)
-{
-	return vhdx_raw_read(c->img, c->base + (ring_sector % c->sectors) * SECTOR, buf, SECTOR, "log");
-}
-
-/* The header fields of a plausible entry at `pos`, or non-zero when the sector is not one. */
-static int parse_header(struct logctx *c, const uint8_t *s, struct ehdr *e)
-{
-	struct vhdx_guid g;
-	uint64_t dsecs;
-
-	if (vhdx_le32(s) != VHDX_LOG_ENTRY_SIGNATURE)
-		return 1;
-	e->len = vhdx_le32(s + 8);
-	e->tail = vhdx_le32(s + 12);
-	e->seq = vhdx_le64(s + 16);
-	e->count = vhdx_le32(s + 24);
-	e->flushed = vhdx_le64(s + 48);
-	e->last = vhdx_le64(s + 56);
-	vhdx_guid_load(&g, s + 32);
-	dsecs = (VHDX_LOG_HEADER_SIZE + (uint64_t)e->count * VHDX_LOG_DESC_SIZE + SECTOR - 1) / SECTOR;
-	if (!vhdx_guid_equal(&g, &c->img->header[c->img->current].log_guid) || e->seq == 0 || e->len == 0 ||
-	    e->len % SECTOR || e->len > c->length || e->tail % SECTOR || e->tail >= c->length ||
-	    dsecs > e->len / SECTOR)
-		return 1;
-	return 0;
-}
-
-/* Descriptor i of the entry at ring sector `pos` (desc points into c->dsec, valid until the next call). */
-static vhdx_status descriptor(struct logctx *c, uint64_t pos, uint32_t i, const uint8_t **desc)
-{
-	uint64_t at = VHDX_LOG_HEADER_SIZE + (uint64_t)i * VHDX_LOG_DESC_SIZE;
-	uint64_t ring = (pos + at / SECTOR) % c->sectors;
-
-	if (c->dsec_at != ring) {
-		vhdx_status st = read_sector(c, ring, c->dsec);
-		if (st)
-			return st;
-		c->dsec_at = ring;
-	}
-	*desc = c->dsec + at % SECTOR;
-	return VHDX_OK;
-}
-
-struct desc {
-	int zero;
-	uint64_t offset, length;
-	uint32_t data_index; /* data descriptors: which data sector of the entry */
-	const uint8_t *raw;
-};
-
-static void parse_desc(const uint8_t *d, struct desc *o)
-{
-	o->raw = d;
-	o->zero = vhdx_le32(d) == VHDX_LOG_ZERO_SIGNATURE;
-	o->offset = vhdx_le64(d + 16);
-	o->length = o->zero ? vhdx_le64(d + 8) : SECTOR;
-}
-
-/* Rebuilds the 4 KiB the data descriptor puts into the file: leading 8 bytes, 4084 logged, trailing 4. */
-static vhdx_status load_data(struct logctx *c, uint64_t pos, const struct ehdr *e, const struct desc *d,
-			     uint8_t *out)
-{
-	uint64_t dsecs = (VHDX_LOG_HEADER_SIZE + (uint64_t)e->count * VHDX_LOG_DESC_SIZE + SECTOR - 1) / SECTOR;
-	uint8_t lead[8], trail[4];
-	vhdx_status st;
-
-	memcpy(lead, d->raw + 8, 8);
-	memcpy(trail, d->raw + 4, 4);
-	st = read_sector(c, pos + dsecs + d->data_index, out);
-	if (st)
-		return st;
-	memcpy(out, lead, 8);
-	memcpy(out + SECTOR - 4, trail, 4);
-	return VHDX_OK;
-}
-
 static int overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
 	return a < b + blen && b < a + alen;
 }
 
 /* Full check of the entry at ring sector `pos`: checksum, descriptors, data sectors, targets. 0 when valid. */
-static vhdx_status verify(struct logctx *c, uint64_t pos, const struct ehdr *e, int *valid)
+static vhdx_status verify(struct vhdx_logctx *c, uint64_t pos, const struct vhdx_log_ehdr *e, int *valid)
 {
 	static const uint8_t zero4[4];
 	const struct vhdx_header *h = &c->img->header[c->img->current];
@@ -134,7 +42,7 @@ static vhdx_status verify(struct logctx *c, uint64_t pos, const struct ehdr *e, 
 				 CHECK_BUDGET);
 	c->budget -= e->len;
 	for (uint64_t k = 0; k < nsec; k++) {
-		if ((st = read_sector(c, pos + k, c->sec)))
+		if ((st = vhdx_log_sector(c, pos + k, c->sec)))
 			return st;
 		if (k == 0) {
 			crc = vhdx_crc32c(0, c->sec, 4);
@@ -144,23 +52,23 @@ static vhdx_status verify(struct logctx *c, uint64_t pos, const struct ehdr *e, 
 			crc = vhdx_crc32c(crc, c->sec, SECTOR);
 		}
 	}
-	if ((st = read_sector(c, pos, c->sec)))
+	if ((st = vhdx_log_sector(c, pos, c->sec)))
 		return st;
 	if (crc != vhdx_le32(c->sec + 4))
 		return VHDX_OK;
-	dsecs = (VHDX_LOG_HEADER_SIZE + (uint64_t)e->count * VHDX_LOG_DESC_SIZE + SECTOR - 1) / SECTOR;
+	dsecs = vhdx_log_desc_sectors(e);
 	for (uint32_t i = 0; i < e->count; i++) {
 		const uint8_t *d;
-		struct desc o;
+		struct vhdx_log_desc o;
 		uint64_t end;
 		uint32_t sig;
 
-		if ((st = descriptor(c, pos, i, &d)))
+		if ((st = vhdx_log_descriptor(c, pos, i, &d)))
 			return st;
 		sig = vhdx_le32(d);
 		if ((sig != VHDX_LOG_DESC_SIGNATURE && sig != VHDX_LOG_ZERO_SIGNATURE) || vhdx_le64(d + 24) != e->seq)
 			return VHDX_OK;
-		parse_desc(d, &o);
+		vhdx_log_parse_desc(d, &o);
 		if (o.offset % SECTOR || o.length == 0 || o.length % SECTOR || vhdx_add_overflow(o.offset, o.length, &end))
 			return VHDX_OK;
 		/* The log never rewrites the identifier, the headers or itself. */
@@ -172,7 +80,7 @@ static vhdx_status verify(struct logctx *c, uint64_t pos, const struct ehdr *e, 
 		if (!o.zero) {
 			if (dsecs + ndata >= nsec)
 				return VHDX_OK;
-			if ((st = read_sector(c, pos + dsecs + ndata, c->sec)))
+			if ((st = vhdx_log_sector(c, pos + dsecs + ndata, c->sec)))
 				return st;
 			if (vhdx_le32(c->sec) != VHDX_LOG_DATA_SIGNATURE ||
 			    vhdx_le32(c->sec + 4) != (uint32_t)(e->seq >> 32) ||
@@ -183,66 +91,6 @@ static vhdx_status verify(struct logctx *c, uint64_t pos, const struct ehdr *e, 
 	}
 	*valid = 1;
 	return VHDX_OK;
-}
-
-/* Calls fn for each descriptor of the active sequence, tail to head. */
-typedef vhdx_status (*visit_fn)(struct logctx *c, uint64_t pos, const struct ehdr *e, const struct desc *d,
-				void *arg);
-
-static vhdx_status walk(struct logctx *c, visit_fn fn, void *arg)
-{
-	struct vhdx_log_state *L = &c->img->log;
-	uint64_t pos = L->tail / SECTOR;
-	struct ehdr e;
-	vhdx_status st;
-
-	for (uint32_t n = 0; n < L->entries; n++) {
-		uint32_t data = 0;
-		if ((st = read_sector(c, pos, c->sec)))
-			return st;
-		if (parse_header(c, c->sec, &e) || e.seq != L->tail_seq + n)
-			return vhdx_fail(c->img, VHDX_E_CORRUPT, "log: entry %llu changed on disk since it was validated",
-					 L->tail_seq + n);
-		for (uint32_t i = 0; i < e.count; i++) {
-			const uint8_t *d;
-			struct desc o;
-			if ((st = descriptor(c, pos, i, &d)))
-				return st;
-			parse_desc(d, &o);
-			o.data_index = data;
-			data += !o.zero;
-			if ((st = fn(c, pos, &e, &o, arg)))
-				return st;
-		}
-		pos = (pos + e.len / SECTOR) % c->sectors;
-	}
-	return VHDX_OK;
-}
-
-static vhdx_status ctx_init(struct vhdx_image *img, struct logctx *c, uint8_t **extra)
-{
-	const struct vhdx_header *h = &img->header[img->current];
-
-	memset(c, 0, sizeof(*c));
-	c->img = img;
-	c->base = h->log_offset;
-	c->length = h->log_length;
-	c->sectors = (uint32_t)(h->log_length / SECTOR);
-	c->dsec_at = UINT64_MAX;
-	c->budget = c->length * CHECK_BUDGET;
-	c->sec = img->io->alloc(img->io->ctx, 3 * SECTOR);
-	if (!c->sec)
-		return vhdx_fail(img, VHDX_E_NOMEM, "log: no memory for sector buffers");
-	c->dsec = c->sec + SECTOR;
-	*extra = c->sec + 2 * SECTOR;
-	return VHDX_OK;
-}
-
-static void ctx_done(struct logctx *c)
-{
-	if (c->sec)
-		c->img->io->free(c->img->io->ctx, c->sec, 3 * SECTOR);
-	c->sec = 0;
 }
 
 /* Entries are found in position order, so a position lookup is a binary search. */
@@ -322,7 +170,8 @@ static int choose(struct entry *t, uint32_t *ix, uint32_t n, uint32_t sectors, u
 	return found;
 }
 
-static vhdx_status visit_bounds(struct logctx *c, uint64_t pos, const struct ehdr *e, const struct desc *d, void *arg)
+static vhdx_status visit_bounds(struct vhdx_logctx *c, uint64_t pos, const struct vhdx_log_ehdr *e,
+				 const struct vhdx_log_desc *d, void *arg)
 {
 	struct vhdx_log_state *L = &c->img->log;
 	uint64_t limit = *(uint64_t *)arg, end = d->offset + d->length;
@@ -352,19 +201,19 @@ static vhdx_status visit_bounds(struct logctx *c, uint64_t pos, const struct ehd
 	return VHDX_OK;
 }
 
-static vhdx_status find(struct vhdx_image *img, struct logctx *c, struct entry *t, uint32_t *ix, uint32_t cap)
+static vhdx_status find(struct vhdx_image *img, struct vhdx_logctx *c, struct entry *t, uint32_t *ix, uint32_t cap)
 {
 	struct vhdx_log_state *L = &img->log;
 	uint32_t n = 0, tl = 0, hd = 0;
-	struct ehdr e;
+	struct vhdx_log_ehdr e;
 	uint64_t limit;
 	vhdx_status st;
 
 	for (uint32_t pos = 0; pos < c->sectors; pos++) {
 		int valid;
-		if ((st = read_sector(c, pos, c->sec)))
+		if ((st = vhdx_log_sector(c, pos, c->sec)))
 			return st;
-		if (parse_header(c, c->sec, &e))
+		if (vhdx_log_parse_header(c, c->sec, &e))
 			continue;
 		if ((st = verify(c, pos, &e, &valid)))
 			return st;
@@ -386,9 +235,9 @@ static vhdx_status find(struct vhdx_image *img, struct logctx *c, struct entry *
 		vhdx_warn(img, "log: no valid sequence of entries (%u valid entries): nothing to replay", n);
 		return VHDX_OK;
 	}
-	if ((st = read_sector(c, t[hd].pos, c->sec)))
+	if ((st = vhdx_log_sector(c, t[hd].pos, c->sec)))
 		return st;
-	parse_header(c, c->sec, &e);
+	vhdx_log_parse_header(c, c->sec, &e);
 	if (e.flushed > img->io->size)
 		return vhdx_fail(img, VHDX_E_CORRUPT,
 				 "log entry %llu: FlushedFileOffset %llu lies beyond the end of the file (%llu bytes)", e.seq,
@@ -410,7 +259,7 @@ static vhdx_status find(struct vhdx_image *img, struct logctx *c, struct entry *
 	L->dirty_lo = UINT64_MAX;
 	L->dirty_hi = 0;
 	limit = e.last > img->io->size ? e.last : img->io->size;
-	if ((st = walk(c, visit_bounds, &limit)))
+	if ((st = vhdx_log_walk(c, visit_bounds, &limit)))
 		return st;
 	img->file_size = limit;
 	L->active = 1;
@@ -420,7 +269,7 @@ static vhdx_status find(struct vhdx_image *img, struct logctx *c, struct entry *
 vhdx_status vhdx_log_find(struct vhdx_image *img)
 {
 	const struct vhdx_header *h = &img->header[img->current];
-	struct logctx c;
+	struct vhdx_logctx c;
 	struct entry *t;
 	uint32_t *ix, cap;
 	size_t bytes;
@@ -434,17 +283,17 @@ vhdx_status vhdx_log_find(struct vhdx_image *img)
 				 (unsigned)img->current + 1, &h->log_guid);
 	cap = h->log_length / SECTOR < MAX_ENTRIES ? h->log_length / SECTOR : MAX_ENTRIES;
 	bytes = (size_t)cap * (sizeof(*t) + sizeof(*ix));
-	if ((st = ctx_init(img, &c, &unused)))
+	if ((st = vhdx_log_ctx_init(img, &c, &unused)))
 		return st;
 	t = img->io->alloc(img->io->ctx, bytes);
 	if (!t) {
-		ctx_done(&c);
+		vhdx_log_ctx_done(&c);
 		return vhdx_fail(img, VHDX_E_NOMEM, "log: no memory for the entry table (%llu bytes)", (uint64_t)bytes);
 	}
 	ix = (uint32_t *)(void *)(t + cap);
 	st = find(img, &c, t, ix, cap);
 	img->io->free(img->io->ctx, t, bytes);
-	ctx_done(&c);
+	vhdx_log_ctx_done(&c);
 	return st;
 }
 
@@ -455,7 +304,8 @@ struct overlay {
 	uint8_t *data;
 };
 
-static vhdx_status visit_overlay(struct logctx *c, uint64_t pos, const struct ehdr *e, const struct desc *d, void *arg)
+static vhdx_status visit_overlay(struct vhdx_logctx *c, uint64_t pos, const struct vhdx_log_ehdr *e,
+				  const struct vhdx_log_desc *d, void *arg)
 {
 	struct overlay *o = arg;
 	uint64_t lo, hi;
@@ -469,7 +319,7 @@ static vhdx_status visit_overlay(struct logctx *c, uint64_t pos, const struct eh
 		memset(o->buf + (lo - o->off), 0, (size_t)(hi - lo));
 		return VHDX_OK;
 	}
-	if ((st = load_data(c, pos, e, d, o->data)))
+	if ((st = vhdx_log_load_data(c, pos, e, d, o->data)))
 		return st;
 	memcpy(o->buf + (lo - o->off), o->data + (lo - d->offset), (size_t)(hi - lo));
 	return VHDX_OK;
@@ -477,110 +327,13 @@ static vhdx_status visit_overlay(struct logctx *c, uint64_t pos, const struct eh
 
 vhdx_status vhdx_log_overlay(struct vhdx_image *img, uint64_t off, void *buf, size_t len)
 {
-	struct logctx c;
+	struct vhdx_logctx c;
 	struct overlay o = { off, buf, len, 0 };
 	vhdx_status st;
 
-	if ((st = ctx_init(img, &c, &o.data)))
+	if ((st = vhdx_log_ctx_init(img, &c, &o.data)))
 		return st;
-	st = walk(&c, visit_overlay, &o);
-	ctx_done(&c);
-	return st;
-}
-
-#define ZERO_CHUNK (64 * 1024)
-
-struct replay {
-	uint8_t *work;      /* ZERO_CHUNK zero bytes, then one sector for data */
-	uint64_t old_size;  /* the file's size before the replay grew it */
-	uint64_t grown_hi;  /* end of the highest data write past old_size so far */
-};
-
-static vhdx_status visit_replay(struct logctx *c, uint64_t pos, const struct ehdr *e, const struct desc *d, void *arg)
-{
-	struct replay *r = arg;
-	uint64_t end = d->offset + d->length, clean;
-	vhdx_status st;
-
-	if (!d->zero) {
-		if ((st = load_data(c, pos, e, d, r->work + ZERO_CHUNK)))
-			return st;
-		if (end > r->old_size && end > r->grown_hi)
-			r->grown_hi = end;
-		return vhdx_pwrite(c->img, d->offset, r->work + ZERO_CHUNK, SECTOR, "log replay");
-	}
-	/* bytes past both the old end and any data written there are still the zeros the growth made */
-	clean = r->old_size > r->grown_hi ? r->old_size : r->grown_hi;
-	if (end > clean)
-		end = clean > d->offset ? clean : d->offset;
-	for (uint64_t at = d->offset; at < end;) {
-		uint64_t n = end - at < ZERO_CHUNK ? end - at : ZERO_CHUNK;
-		if ((st = vhdx_pwrite(c->img, at, r->work, (size_t)n, "log replay")))
-			return st;
-		at += n;
-	}
-	return VHDX_OK;
-}
-
-vhdx_status vhdx_replay(struct vhdx_image *img, const uint8_t random[32])
-{
-	struct vhdx_io *io = img->io;
-	struct vhdx_log_state *L = &img->log;
-	struct vhdx_header h;
-	struct logctx c;
-	struct replay r;
-	uint8_t *block = 0, *work, *unused;
-	vhdx_status st;
-
-	if ((st = vhdx_write_allowed(img, "log replay", 3)))
-		return st;
-	if (!img->log_pending)
-		return VHDX_OK;
-	if (L->last_offset > io->size && !io->resize)
-		return vhdx_fail(img, VHDX_E_UNSUPPORTED,
-				 "log replay: LastFileOffset %llu needs the file to grow from %llu bytes, which this device cannot do; nothing was written",
-				 L->last_offset, io->size);
-	work = io->alloc(io->ctx, ZERO_CHUNK + SECTOR);
-	if (!work)
-		return vhdx_fail(img, VHDX_E_NOMEM, "log replay: no memory for a work buffer");
-	memset(work, 0, ZERO_CHUNK);
-	if ((st = ctx_init(img, &c, &unused)))
-		goto out;
-	if ((st = vhdx_header_block(img, &block)))
-		goto out;
-	/* New identities before the first write; LogGuid stays until the data is safely in place. */
-	h = img->header[img->current];
-	vhdx_guid_from_random(&h.file_write_guid, random);
-	vhdx_guid_from_random(&h.data_write_guid, random + 16);
-	h.sequence++;
-	if ((st = vhdx_header_write(img, block, &h)))
-		goto out;
-	r.work = work;
-	r.old_size = io->size;
-	r.grown_hi = 0;
-	if (L->last_offset > io->size) {
-		if (io->resize(io->ctx, L->last_offset)) {
-			st = vhdx_fail(img, VHDX_E_IO, "log replay: growing the file to %llu bytes failed", L->last_offset);
-			goto out;
-		}
-		io->size = L->last_offset;
-	}
-	if ((st = walk(&c, visit_replay, &r)) || (st = vhdx_flush(img)))
-		goto out;
-	memset(&h.log_guid, 0, sizeof(h.log_guid));
-	h.sequence++;
-	if ((st = vhdx_header_write(img, block, &h)))
-		goto out;
-	h.sequence++;
-	if ((st = vhdx_header_write(img, block, &h)))
-		goto out;
-	img->log_pending = 0;
-	L->active = 0;
-	img->file_size = io->size;
-out:
-	if (block)
-		io->free(io->ctx, block, VHDX_HEADER_SIZE);
-	ctx_done(&c);
-	io->free(io->ctx, work, ZERO_CHUNK + SECTOR);
+	st = vhdx_log_walk(&c, visit_overlay, &o);
+	vhdx_log_ctx_done(&c);
 	return st;
 }

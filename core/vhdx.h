@@ -192,6 +192,66 @@ vhdx_status vhdx_session_update(struct vhdx_image *img, const uint8_t random[32]
  */
 vhdx_status vhdx_replay(struct vhdx_image *img, const uint8_t random[32]);
 
+/*
+ * Preparing to write (issue 9): the one rule every binding follows before its first write to an image.  A pending
+ * log is replayed first (the format demands it), then the session update gives the file a new FileWriteGuid.
+ *
+ * The random bytes, VHDX_PREPARE_RANDOM of them from a real random source (never a fixed or guessable value: the
+ * GUIDs tell other writers the file changed):
+ *   bytes  0..31  the session update (0..15 the new FileWriteGuid; 16..31 the new DataWriteGuid of
+ *                vhdx_prepare_write_data)
+ *   bytes 32..63  the log replay, when one is pending (32..47 its FileWriteGuid, 48..63 its DataWriteGuid)
+ * The report says what was done, so a binding can print the replay and the update as separate steps; on failure
+ * replay_failed tells which step the status and img->msg belong to.  Nothing is written when the image is not
+ * writable or its sequence number cannot be raised.
+ */
+#define VHDX_PREPARE_RANDOM 64
+struct vhdx_prepare_report {
+	uint64_t sequence_before;   /* the current header's sequence number before anything was written */
+	uint64_t sequence_replayed; /* the same after the replay (when replayed) */
+	uint32_t entries;           /* log entries the replay applied */
+	int replayed;               /* a pending log was replayed */
+	int replay_failed;          /* the returned failure is the replay's (0: the session update's) */
+};
+vhdx_status vhdx_prepare_write(struct vhdx_image *img, const uint8_t random[VHDX_PREPARE_RANDOM],
+			       struct vhdx_prepare_report *report);
+/* The same, with vhdx_session_update_data's new DataWriteGuid (before a user-visible write). */
+vhdx_status vhdx_prepare_write_data(struct vhdx_image *img, const uint8_t random[VHDX_PREPARE_RANDOM],
+				    struct vhdx_prepare_report *report);
+
+/*
+ * Issue 10: the session update before a user-visible write (an OS mounting its root read-write): as
+ * vhdx_session_update, and also a new DataWriteGuid from random[16..31].
+ */
+vhdx_status vhdx_session_update_data(struct vhdx_image *img, const uint8_t random[32]);
+
+/*
+ * Issue 10: allocation.  Makes every payload block that the byte range [offset, offset + length) of the virtual
+ * disk touches present and zero-filled (NOT_PRESENT, UNDEFINED, ZERO and UNMAPPED blocks; present blocks keep
+ * their data), so that the range can be mapped read-write.  New blocks go after every used byte of the file, 1 MiB
+ * aligned, in block order; a file grows (io->resize: the new bytes read as zero), a device must already have the
+ * room (the bytes reused are zeroed) or the call refuses before writing anything.  The BAT changes go through the
+ * log: random[0..15] is the new FileWriteGuid, random[16..31] the LogGuid.  The DataWriteGuid is kept: the virtual
+ * disk reads the same before and after.  Refuses differencing images, a pending log (replay first) and read-only
+ * media.  After a failure that wrote something, close and reopen the image (it opens; a pending log replays).
+ */
+struct vhdx_allocate_opts {
+	uint32_t entry_sectors; /* longest log entry in 4 KiB sectors (0: default); tests force several entries */
+	uint32_t log_start;     /* ring sector of the first entry (0); tests start near the end to wrap */
+};
+
+struct vhdx_allocate_result {
+	uint64_t blocks;       /* blocks made present */
+	uint64_t present;      /* blocks of the range that were present already */
+	uint64_t first_offset; /* file offset of the first new block */
+	uint64_t grown;        /* bytes the file grew */
+	uint64_t zeroed;       /* bytes of existing space written with zeros */
+	uint64_t entries;      /* log entries written */
+};
+
+vhdx_status vhdx_allocate(struct vhdx_image *img, uint64_t offset, uint64_t length, const uint8_t random[32],
+			  const struct vhdx_allocate_opts *opts, struct vhdx_allocate_result *res);
+
 /* Creating an image. */
 struct vhdx_create_params {
 	uint64_t virtual_size;      /* bytes, multiple of logical_sector_size */

@@ -79,11 +79,12 @@ struct boot_options {
 	int list;
 	int help;
 	int no_config;
+	int os_write;          /* issue 10: handoff says the OS may write (default read-only) */
 	unsigned set;          /* which fields the command line gave (OPT_*) */
 };
 enum {
 	OPT_NEXT = 1u << 0, OPT_DISK = 1u << 1, OPT_IMAGE = 1u << 2, OPT_ARGS = 1u << 3, OPT_CHECK = 1u << 4,
-	OPT_ONERR = 1u << 5
+	OPT_ONERR = 1u << 5, OPT_OSWRITE = 1u << 6
 };
 
 /* Parses the command line (Shell parameters, else LoadOptions when they are text).  Errors are printed. */
@@ -146,6 +147,10 @@ struct vdisk;
 EFI_STATUS vdisk_install(struct vdisk **out, struct vhdx_image *img, EFI_HANDLE parent_handle);
 EFI_STATUS vdisk_boot(struct vdisk *vd, const CHAR16 *path, const CHAR16 *args);
 void vdisk_uninstall(struct vdisk *vd);
+
+/* handoff.c (issue 10): the volatile variable that tells the OS which image it was booted from */
+void handoff_publish(const struct vhdx_image *img, EFI_HANDLE holder, const CHAR16 *file, int os_write, int updated);
+void handoff_clear(void);
 
 /* status mapping */
 EFI_STATUS efi_status_of(vhdx_status st);

@@ -62,6 +62,7 @@ struct session {
 	int img_open;
 	EFI_STATUS result;         /* the refusal, or EFI_SUCCESS */
 	char wrote[160];           /* what was written, for the summary */
+	int updated;               /* the session update was written (issue 10: the handoff variable says so) */
 };
 
 /* Which VHDX: --image PATH (a file) or a Block I/O device picked by --disk. */
@@ -227,7 +228,7 @@ static void check_and_update(struct session *s)
 		fmt(s->wrote, sizeof s->wrote, "nothing (read-only medium)");
 		return;
 	}
-	uint8_t rnd[64]; /* session update, then the log replay's two GUIDs */
+	uint8_t rnd[VHDX_PREPARE_RANDOM]; /* layout: core/vhdx.h, vhdx_prepare_write */
 	const char *source = NULL;
 	if (EFI_ERROR(random_get(rnd, sizeof rnd, &source))) {
 		con_say("no random source: %s: not writing the session update (FileWriteGuid needs real randomness)",
@@ -235,25 +236,22 @@ static void check_and_update(struct session *s)
 		fmt(s->wrote, sizeof s->wrote, "nothing (no random source)");
 		return;
 	}
-	uint64_t before = h->sequence;
-	int replayed = img->log_pending;
-	if (replayed) {
-		uint32_t entries = img->log.entries;
-		vs = vhdx_replay(img, rnd + 32);
-		if (vs != VHDX_OK) {
-			memset(rnd, 0, sizeof rnd);
-			con_say("%ls: log replay failed: %s: %s%s%s", s->be.name, vhdx_status_message(vs), img->msg,
-				EFI_ERROR(s->be.last) ? "; device: " : "",
-				EFI_ERROR(s->be.last) ? efi_status_name(s->be.last) : "");
-			s->result = efi_status_of(vs);
-			fmt(s->wrote, sizeof s->wrote, "log replay FAILED (%s)", vhdx_status_message(vs));
-			return;
-		}
-		con_say("log replay: %u entries applied, sequence %llu -> %llu", entries, before,
-			img->header[img->current].sequence);
-	}
-	vs = vhdx_session_update(img, rnd);
+	struct vhdx_prepare_report rep;
+	vs = vhdx_prepare_write(img, rnd, &rep);
 	memset(rnd, 0, sizeof rnd);
+	uint64_t before = rep.sequence_before;
+	int replayed = rep.replayed;
+	if (rep.replay_failed) {
+		con_say("%ls: log replay failed: %s: %s%s%s", s->be.name, vhdx_status_message(vs), img->msg,
+			EFI_ERROR(s->be.last) ? "; device: " : "",
+			EFI_ERROR(s->be.last) ? efi_status_name(s->be.last) : "");
+		s->result = efi_status_of(vs);
+		fmt(s->wrote, sizeof s->wrote, "log replay FAILED (%s)", vhdx_status_message(vs));
+		return;
+	}
+	if (replayed)
+		con_say("log replay: %u entries applied, sequence %llu -> %llu", rep.entries, before,
+			rep.sequence_replayed);
 	if (vs != VHDX_OK) {
 		con_say("%ls: session update failed: %s: %s%s%s", s->be.name, vhdx_status_message(vs), img->msg,
 			EFI_ERROR(s->be.last) ? "; device: " : "", EFI_ERROR(s->be.last) ? efi_status_name(s->be.last) : "");
@@ -261,6 +259,7 @@ static void check_and_update(struct session *s)
 		fmt(s->wrote, sizeof s->wrote, "session update FAILED (%s)", vhdx_status_message(vs));
 		return;
 	}
+	s->updated = 1;
 	h = &img->header[img->current];
 	con_say("session update: sequence %llu -> %llu, random from %s", before, h->sequence, source);
 	say_guid("new FileWriteGuid", &h->file_write_guid);
@@ -331,7 +330,10 @@ static EFI_STATUS run(struct session *s)
 		const CHAR16 *path = s->opt.next + 5;
 		st = vdisk_install(&vd, &s->img, s->be_handle);
 		if (!EFI_ERROR(st)) {
+			handoff_publish(&s->img, s->be_handle, s->be_is_file ? s->opt.image : NULL, s->opt.os_write,
+					s->updated);
 			st = vdisk_boot(vd, *path ? path : L"\\EFI\\BOOT\\BOOTX64.EFI", s->opt.child_args);
+			handoff_clear(); /* the next stage returned: the image is no longer what runs */
 			vdisk_uninstall(vd);
 		}
 		vhdx_close(&s->img);

@@ -28,6 +28,7 @@ static const struct {
 	{ "args", K_STR, OPT_ARGS },          { "check-only", K_FLAG, OPT_CHECK },
 	{ "list", K_FLAG, 0 },                { "help", K_FLAG, 0 },
 	{ "no-config", K_FLAG, 0 },
+	{ "os-write", K_FLAG, OPT_OSWRITE }, /* issue 10: the OS booted from inside may write the image */
 };
 
 static int key_index(const CHAR16 *k, UINTN n)
@@ -110,6 +111,9 @@ static EFI_STATUS apply(struct boot_options *o, int ki, const CHAR16 *value, int
 		break;
 	case 8:
 		o->no_config = flag;
+		break;
+	case 9:
+		o->os_write = flag;
 		break;
 	}
 	if (cli)
@@ -375,6 +379,7 @@ void options_usage(void)
 		  "  --disk SEL        auto (the one VHDX found) | index from --list | device-path text\n"
 		  "  --image PATH      the VHDX is a file on this volume (else on another FAT volume)\n"
 		  "  --check-only      validate, write nothing\n"
+		  "  --os-write        (with next=vhdx:) tell the OS booted from inside that it may write the image\n"
 		  "  --on-error MODE   stop (default) or continue to the next stage after a refusal\n"
 		  "  --list            list the VHDX devices found and exit\n"
 		  "  --no-config       ignore vhdxboot.conf\n"

@@ -20,6 +20,10 @@ int cmd_session(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_create(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
+/* issue 10: the Linux root inside a VHDX */
+int cmd_map(int argc, char **argv);
+int cmd_find(int argc, char **argv);
+int cmd_allocate(int argc, char **argv);
 /* issue 13: install-boot (installboot.c) */
 int cmd_install_boot(int argc, char **argv);
 

@@ -20,6 +20,9 @@ static const char usage[] =
 	"  export IMAGE OUT          write the virtual disk as a raw file ('-' for standard output)\n"
 	"  create [OPTIONS] IMAGE [SIZE]\n"
 	"                            make a new fixed or dynamic image (see 'vhdx create --help')\n"
+	"  map [OPTIONS] IMAGE       print a device-mapper table of the virtual disk (see 'vhdx map --help')\n"
+	"  find --disk-id GUID       the block device holding the VHDX with that VirtualDiskId\n"
+	"  allocate [OPTIONS] IMAGE  make every block (of a partition, of a range) present and zero-filled\n"
 	"  install-boot --esp DIR [OPTIONS]\n"
 	"                            put vhdxboot.efi on an EFI System Partition (see 'vhdx install-boot --help')\n"
 	"\n"
@@ -35,6 +38,8 @@ static const struct {
 } commands[] = {
 	{ "info", cmd_info },       { "check", cmd_check },   { "session", cmd_session },
 	{ "export", cmd_export },   { "create", cmd_create },   { "replay", cmd_replay },
+	{ "map", cmd_map },         { "find", cmd_find }, /* issue 10 */
+	{ "allocate", cmd_allocate }, /* issue 10 */
 	{ "install-boot", cmd_install_boot }, /* issue 13 */
 };
 

@@ -1,4 +1,5 @@
 /* session.c - `vhdx session` and `vhdx replay`: validate, then the core's header update or log replay. */
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -6,13 +7,14 @@
 #include "host.h"
 
 static const char session_usage[] =
-	"usage: vhdx session IMAGE\n"
+	"usage: vhdx session [--data] IMAGE\n"
 	"\n"
 	"Validate IMAGE, replay its log if one is pending, then do a session header update: a new FileWriteGuid,\n"
 	"the sequence number raised by two, both header copies rewritten (the non-current one first) and flushed.\n"
 	"Nothing is written when the image is not sound, it cannot be written or its sequence number cannot be raised.\n"
 	"Exit 0 done, 1 refused (corrupt, unsupported, read-only, sequence), 2 usage or I/O error.\n"
 	"\n"
+	"  --data        also a new DataWriteGuid: do this before the virtual disk is written (a read-write mapping)\n"
 	"  -h, --help    this text\n"
 	"  --version     the version\n";
 
@@ -20,45 +22,56 @@ int cmd_session(int argc, char **argv)
 {
 	struct host_file f;
 	struct vhdx_image img;
-	uint8_t rnd[32], rnd2[32];
-	uint64_t old_seq, entries;
+	uint8_t rnd[VHDX_PREPARE_RANDOM];
+	struct vhdx_prepare_report rep;
 	char g[VHDX_GUID_TEXT];
 	const char *path;
 	vhdx_status st;
-	int rc, first, opened, e;
+	int rc, opened, e, c, data = 0;
+	static const struct option opts[] = {
+		{ "data", no_argument, NULL, 'd' }, /* issue 10 */
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
 
-	rc = host_simple_args("session", session_usage, argc, argv, 1, &first);
-	if (rc >= 0)
-		return rc;
-	path = argv[first];
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c == 'd')
+			data = 1;
+		else
+			return host_opt_common("session", c, session_usage, argv);
+	}
+	if (argc - optind != 1)
+		return host_usage_error("session", "expected 1 operand, got %d", argc - optind);
+	path = argv[optind];
 	rc = host_image_open(&f, &img, path, HOST_RDWR, &opened);
 	if (rc)
 		return rc;
 	host_print_warnings(path, &img);
 	e = host_random(rnd, sizeof(rnd));
-	if (!e)
-		e = host_random(rnd2, sizeof(rnd2));
 	if (e) {
 		host_error(path, "no random bytes for the new FileWriteGuid: %s; nothing was written", strerror(e));
 		host_image_close(&f, &img);
 		return EXIT_USAGE;
 	}
-	old_seq = img.header[img.current].sequence;
-	entries = img.log.entries;
-	/* The format demands the log be replayed before anything else is written. */
-	st = img.log_pending ? vhdx_replay(&img, rnd2) : VHDX_OK;
-	if (!st && img.header[img.current].sequence != old_seq)
-		printf("%s: replayed %" PRIu64 " log entries\n", path, entries);
-	if (!st)
-		st = vhdx_session_update(&img, rnd);
+	/* replay of a pending log, then the session update (with --data a new DataWriteGuid): the core's one rule */
+	st = data ? vhdx_prepare_write_data(&img, rnd, &rep) : vhdx_prepare_write(&img, rnd, &rep);
+	if (rep.replayed)
+		printf("%s: replayed %" PRIu64 " log entries\n", path, (uint64_t)rep.entries);
 	if (st) {
 		rc = host_report(path, st, img.msg, &f);
 		host_image_close(&f, &img);
 		return rc;
 	}
 	vhdx_guid_format(&img.header[img.current].file_write_guid, g);
-	printf("%s: sequence %" PRIu64 " -> %" PRIu64 ", file write guid %s\n", path, old_seq,
+	printf("%s: sequence %" PRIu64 " -> %" PRIu64 ", file write guid %s\n", path, rep.sequence_before,
 	       img.header[img.current].sequence, g);
+	if (data) {
+		vhdx_guid_format(&img.header[img.current].data_write_guid, g);
+		printf("%s: data write guid %s\n", path, g);
+	}
 	vhdx_close(&img);
 	e = host_file_close(&f);
 	if (e) {

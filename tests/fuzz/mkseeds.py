@@ -129,6 +129,19 @@ def create_seeds():
     write("create", "log-8M", c(lmode=1, lraw=7, vs=16 * MiB))
 
 
+def allocate_seeds():
+    """fuzz_allocate (issue 10): every base; as a device (flag bit 7); interrupted at the k-th write (flags2 >> 1)."""
+    for i, n in enumerate(BASES):
+        write("allocate", f"base-{n}", img(i))
+    for n in ("create-dyn-8M-1M", "create-dyn-32M", "create-dyn-4k-odd", "vhdxlib-log", "vhdxlib-diff"):
+        write("allocate", f"device-{n}", img(base(n), flags=0x80))
+        for k in (1, 2, 3, 4, 5, 6, 8):
+            write("allocate", f"stop{k}-{n}", img(base(n), flags2=k << 1))
+    b0 = base("create-dyn-8M-1M")
+    write("allocate", "seq-near-max", img(b0, patches=[(A_HDR1, 8, q(2**64 - 5)), (A_HDR2, 8, q(2**64 - 4))]))
+    write("allocate", "loglen", img(b0, patches=[(A_HDR2, 68, d(0))]))
+
+
 def raw_seeds(out):
     """Raw-mode inputs: byte 0 selects raw mode, then the first 1.5 MiB of an image (built by vhdxlib)."""
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "tests", "tools"))
@@ -148,3 +161,4 @@ if __name__ == "__main__":
     else:
         image_seeds()
         create_seeds()
+        allocate_seeds()

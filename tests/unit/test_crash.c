@@ -46,16 +46,21 @@ struct scenario {
 	unsigned ops;        /* operations of an uninterrupted run, as listed at the top of this file */
 };
 
-/* One run of the operation under test: open, replay if a log is pending, session update. */
+/*
+ * One run of the operation under test: open, then vhdx_prepare_write (replay if a log is pending, session update),
+ * with the same 32 random bytes for the replay and the session as before the rule moved into the core.
+ */
 static vhdx_status run(struct vhdx_io *io, const uint8_t *rnd, char *msg, size_t n)
 {
 	struct vhdx_image img;
+	struct vhdx_prepare_report rep;
+	uint8_t both[VHDX_PREPARE_RANDOM];
 	vhdx_status st = vhdx_open(&img, io);
 
-	if (!st && img.log_pending)
-		st = vhdx_replay(&img, rnd);
+	memcpy(both, rnd, 32);
+	memcpy(both + 32, rnd, 32);
 	if (!st)
-		st = vhdx_session_update(&img, rnd);
+		st = vhdx_prepare_write(&img, both, &rep);
 	snprintf(msg, n, "%s", img.msg);
 	if (img.validated)
 		vhdx_close(&img);

@@ -1,0 +1,287 @@
+/*
+ * gpt.c - the GUID partition table inside a virtual disk, read through vhdx_read (issue 10).
+ *
+ * `vhdx map --partition` needs one partition's range of the virtual disk.  The GPT is read the way the UEFI
+ * specification defines it: header at LBA 1 with a CRC-32 (IEEE, not the VHDX's CRC-32C) over HeaderSize bytes,
+ * an entry array with its own CRC-32; a damaged primary falls back to the backup header in the last sector.
+ * Every bound is checked before it is used, so a hostile table is refused rather than followed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpt.h"
+
+#define GPT_SIGNATURE "EFI PART"
+#define GPT_HEADER_MIN 92              /* the UEFI header's defined size */
+#define GPT_ENTRY_MIN 128
+#define GPT_ARRAY_MAX (4u << 20)       /* far beyond any real table (128 x 128 bytes = 16 KiB is usual) */
+#define GPT_NAME_CHARS 36
+#define CRC32_POLY 0xEDB88320u         /* IEEE 802.3, reflected */
+
+/* Discoverable Partitions Specification type GUIDs (UAPI group), checked against the specification's table. */
+#if defined(__x86_64__)
+#define DPS_ROOT "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709"
+#define DPS_USR "8484680C-9521-48C6-9C11-B0720656F69E"
+#elif defined(__aarch64__)
+#define DPS_ROOT "B921B045-1DF0-41C3-AF44-4C6F280D3FAE"
+#define DPS_USR "B0E01050-EE5F-4390-949A-9101B17104E9"
+#elif defined(__i386__)
+#define DPS_ROOT "44479540-F297-41B2-9AF7-D131D5F0458A"
+#define DPS_USR "75250D76-8CC6-458E-BD66-BD47CC81A812"
+#else
+#error "no Discoverable Partitions root/usr types for this architecture"
+#endif
+#define DPS_ESP "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
+
+static uint32_t crc32_ieee(const uint8_t *p, size_t len)
+{
+	uint32_t c = 0xFFFFFFFFu;
+
+	while (len--) {
+		c ^= *p++;
+		for (int k = 0; k < 8; k++)
+			c = (c >> 1) ^ (CRC32_POLY & (0u - (c & 1u)));
+	}
+	return c ^ 0xFFFFFFFFu;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int host_guid_parse(const char *s, struct vhdx_guid *g)
+{
+	uint8_t b[16];
+	unsigned n = 0;
+
+	if (strlen(s) != VHDX_GUID_TEXT - 1)
+		return -1;
+	for (unsigned i = 0; i < VHDX_GUID_TEXT - 1;) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i++] != '-')
+				return -1;
+			continue;
+		}
+		int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		b[n++] = (uint8_t)(hi << 4 | lo);
+		i += 2;
+	}
+	/* the text is big-endian throughout; the MS layout stores the first three fields little-endian */
+	g->data1 = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+	g->data2 = (uint16_t)(b[4] << 8 | b[5]);
+	g->data3 = (uint16_t)(b[6] << 8 | b[7]);
+	memcpy(g->data4, b + 8, 8);
+	return 0;
+}
+
+/* One header copy at lba, with its entry array, into gpt.  0, or -1 with msg. */
+static int read_copy(struct vhdx_image *img, uint64_t lba, struct host_gpt *gpt, char *msg, size_t msglen)
+{
+	uint32_t ss = img->logical_sector_size;
+	uint64_t last = img->virtual_size / ss - 1;
+	const char *which = lba == 1 ? "primary" : "backup";
+	uint8_t *hdr = malloc(ss), *arr = NULL;
+	int rc = -1;
+	vhdx_status st;
+
+	if (!hdr) {
+		snprintf(msg, msglen, "GPT: out of memory");
+		return -1;
+	}
+	st = vhdx_read(img, lba * ss, hdr, ss);
+	if (st) {
+		snprintf(msg, msglen, "GPT %s header (LBA %llu): %s", which, (unsigned long long)lba, img->msg);
+		goto out;
+	}
+	if (memcmp(hdr, GPT_SIGNATURE, 8)) {
+		snprintf(msg, msglen, "GPT %s header (LBA %llu): no \"EFI PART\" signature", which, (unsigned long long)lba);
+		goto out;
+	}
+	uint32_t hsize = le32(hdr + 12), hcrc = le32(hdr + 16);
+	if (hsize < GPT_HEADER_MIN || hsize > ss) {
+		snprintf(msg, msglen, "GPT %s header: HeaderSize %u outside %u..%u", which, hsize, GPT_HEADER_MIN, ss);
+		goto out;
+	}
+	memset(hdr + 16, 0, 4);
+	uint32_t calc = crc32_ieee(hdr, hsize);
+	if (calc != hcrc) {
+		snprintf(msg, msglen, "GPT %s header: HeaderCRC32 0x%08x, computed 0x%08x", which, hcrc, calc);
+		goto out;
+	}
+	uint64_t my = le64(hdr + 24), first = le64(hdr + 40), lastu = le64(hdr + 48), elba = le64(hdr + 72);
+	uint32_t count = le32(hdr + 80), esize = le32(hdr + 84), acrc = le32(hdr + 88);
+	if (my != lba) {
+		snprintf(msg, msglen, "GPT %s header: MyLBA %llu, expected %llu", which, (unsigned long long)my,
+			 (unsigned long long)lba);
+		goto out;
+	}
+	if (first > lastu || lastu > last) {
+		snprintf(msg, msglen, "GPT %s header: usable LBAs %llu..%llu outside the disk (last LBA %llu)", which,
+			 (unsigned long long)first, (unsigned long long)lastu, (unsigned long long)last);
+		goto out;
+	}
+	if (esize < GPT_ENTRY_MIN || (esize & (esize - 1)) || (uint64_t)count * esize > GPT_ARRAY_MAX) {
+		snprintf(msg, msglen, "GPT %s header: %u entries of %u bytes (a power of two >= %u, at most %u bytes)",
+			 which, count, esize, GPT_ENTRY_MIN, GPT_ARRAY_MAX);
+		goto out;
+	}
+	size_t alen = (size_t)count * esize;
+	uint64_t asectors = (alen + ss - 1) / ss;
+	if (elba < 2 || elba > last || asectors > last - elba + 1) {
+		snprintf(msg, msglen, "GPT %s header: PartitionEntryLBA %llu (%llu sectors) outside the disk", which,
+			 (unsigned long long)elba, (unsigned long long)asectors);
+		goto out;
+	}
+	arr = malloc(alen ? alen : 1);
+	if (!arr) {
+		snprintf(msg, msglen, "GPT: out of memory for %zu bytes of entries", alen);
+		goto out;
+	}
+	st = vhdx_read(img, elba * ss, arr, alen);
+	if (st) {
+		snprintf(msg, msglen, "GPT %s entry array: %s", which, img->msg);
+		goto out;
+	}
+	calc = crc32_ieee(arr, alen);
+	if (calc != acrc) {
+		snprintf(msg, msglen, "GPT %s entry array: PartitionEntryArrayCRC32 0x%08x, computed 0x%08x", which, acrc,
+			 calc);
+		goto out;
+	}
+	gpt->part = calloc(count ? count : 1, sizeof(*gpt->part));
+	if (!gpt->part) {
+		snprintf(msg, msglen, "GPT: out of memory");
+		goto out;
+	}
+	gpt->count = 0;
+	for (uint32_t i = 0; i < count; i++) {
+		const uint8_t *e = arr + (size_t)i * esize;
+		struct host_gpt_part *p = &gpt->part[gpt->count];
+		vhdx_guid_load(&p->type, e);
+		if (vhdx_guid_is_zero(&p->type))
+			continue; /* unused entry */
+		vhdx_guid_load(&p->uuid, e + 16);
+		p->first_lba = le64(e + 32);
+		p->last_lba = le64(e + 40);
+		p->attributes = le64(e + 48);
+		p->index = i + 1;
+		if (p->first_lba > p->last_lba || p->first_lba < first || p->last_lba > lastu) {
+			snprintf(msg, msglen, "GPT %s entry %u: LBAs %llu..%llu outside the usable %llu..%llu", which, i + 1,
+				 (unsigned long long)p->first_lba, (unsigned long long)p->last_lba,
+				 (unsigned long long)first, (unsigned long long)lastu);
+			free(gpt->part);
+			gpt->part = NULL;
+			goto out;
+		}
+		for (unsigned k = 0; k < GPT_NAME_CHARS; k++) {
+			unsigned c = e[56 + 2 * k] | (unsigned)e[57 + 2 * k] << 8;
+			if (!c)
+				break;
+			p->name[k] = c >= 0x20 && c < 0x7F ? (char)c : '?';
+		}
+		gpt->count++;
+	}
+	gpt->sector = ss;
+	rc = 0;
+out:
+	free(hdr);
+	free(arr);
+	return rc;
+}
+
+int host_gpt_read(struct vhdx_image *img, struct host_gpt *gpt, char *msg, size_t msglen)
+{
+	char first[256];
+	uint32_t ss = img->logical_sector_size;
+
+	memset(gpt, 0, sizeof(*gpt));
+	if (img->virtual_size / ss < 3) {
+		snprintf(msg, msglen, "GPT: the virtual disk (%llu bytes) is too small to hold one",
+			 (unsigned long long)img->virtual_size);
+		return -1;
+	}
+	if (!read_copy(img, 1, gpt, first, sizeof(first)))
+		return 0;
+	if (!read_copy(img, img->virtual_size / ss - 1, gpt, msg, msglen)) {
+		gpt->used_backup = 1;
+		return 0;
+	}
+	/* the primary's reason is the one a user can act on; the backup's would mostly repeat it */
+	snprintf(msg, msglen, "%s (the backup is no better)", first);
+	return -1;
+}
+
+void host_gpt_free(struct host_gpt *gpt)
+{
+	free(gpt->part);
+	gpt->part = NULL;
+	gpt->count = 0;
+}
+
+const struct host_gpt_part *host_gpt_select(const struct host_gpt *gpt, const char *sel, char *msg, size_t msglen)
+{
+	const struct host_gpt_part *hit = NULL;
+	struct vhdx_guid want;
+	const char *type_text = NULL;
+	char *end;
+
+	if (!strcmp(sel, "root"))
+		type_text = DPS_ROOT;
+	else if (!strcmp(sel, "usr"))
+		type_text = DPS_USR;
+	else if (!strcmp(sel, "esp"))
+		type_text = DPS_ESP;
+	if (type_text) {
+		host_guid_parse(type_text, &want);
+		for (unsigned i = 0; i < gpt->count; i++) {
+			if (!vhdx_guid_equal(&gpt->part[i].type, &want))
+				continue;
+			if (hit) {
+				snprintf(msg, msglen, "partition '%s': both %u and %u have type %s; name one by number", sel,
+					 hit->index, gpt->part[i].index, type_text);
+				return NULL;
+			}
+			hit = &gpt->part[i];
+		}
+		if (!hit)
+			snprintf(msg, msglen, "partition '%s': no partition of type %s in the GPT", sel, type_text);
+		return hit;
+	}
+	if (!host_guid_parse(sel, &want)) {
+		for (unsigned i = 0; i < gpt->count; i++)
+			if (vhdx_guid_equal(&gpt->part[i].uuid, &want))
+				return &gpt->part[i];
+		snprintf(msg, msglen, "partition '%s': no partition with that PARTUUID", sel);
+		return NULL;
+	}
+	unsigned long n = strtoul(sel, &end, 10);
+	if (*sel < '0' || *sel > '9' || *end) {
+		snprintf(msg, msglen, "partition '%s': not a number, a PARTUUID, root, usr or esp", sel);
+		return NULL;
+	}
+	for (unsigned i = 0; i < gpt->count; i++)
+		if (gpt->part[i].index == n)
+			return &gpt->part[i];
+	snprintf(msg, msglen, "partition %lu: no such partition in the GPT (%u used entries)", n, gpt->count);
+	return NULL;
+}

@@ -1,0 +1,43 @@
+/* gpt.h - the GPT inside a virtual disk (issue 10): partitions by index, by PARTUUID, by Discoverable Partitions type. */
+#ifndef HOST_GPT_H
+#define HOST_GPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vhdx.h"
+
+struct host_gpt_part {
+	unsigned index;             /* 1-based, as Linux numbers partitions */
+	struct vhdx_guid type, uuid;
+	uint64_t first_lba, last_lba;
+	uint64_t attributes;
+	char name[37];              /* the UTF-16LE name squeezed to ASCII ('?' for others) */
+};
+
+struct host_gpt {
+	uint32_t sector;            /* the virtual disk's logical sector size */
+	int used_backup;            /* the primary header or array was damaged; the backup at the disk's end was used */
+	unsigned count;             /* used entries */
+	struct host_gpt_part *part; /* malloc'ed, count entries, in table order */
+};
+
+/*
+ * Reads the GPT of the open image's virtual disk through vhdx_read: the primary header (its CRC-32, MyLBA,
+ * usable range, entry size and count) and its entry array (CRC-32), else the backup header at the last sector.
+ * Returns 0, or -1 with msg naming the structure, field and value.  Free with host_gpt_free.
+ */
+int host_gpt_read(struct vhdx_image *img, struct host_gpt *gpt, char *msg, size_t msglen);
+void host_gpt_free(struct host_gpt *gpt);
+
+/*
+ * One partition: "N" (the index), a PARTUUID, or "root", "usr", "esp" by the Discoverable Partitions
+ * Specification type for the architecture this tool was built for (the first such partition; a second one is
+ * ambiguous and refused).  Returns NULL with msg set when none (or several) match.
+ */
+const struct host_gpt_part *host_gpt_select(const struct host_gpt *gpt, const char *sel, char *msg, size_t msglen);
+
+/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (either case) into a GUID; 0 or -1 when malformed. */
+int host_guid_parse(const char *s, struct vhdx_guid *g);
+
+#endif

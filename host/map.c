@@ -1,0 +1,244 @@
+/*
+ * map.c - `vhdx map`: a device-mapper table of the virtual disk over the device that holds the VHDX (issue 10).
+ *
+ * Once Linux runs, the firmware's virtual disk is gone; the kernel reads the VHDX's payload blocks directly through
+ * `linear` segments, one per run of present blocks whose file offsets follow each other, and absent blocks as
+ * `zero` segments.  That gives kernel-native speed with no VHDX code in the I/O path, and it is only correct while
+ * nothing changes the BAT: so a pending log is replayed first (or refused read-only), differencing images are
+ * refused, and a read-write table must cover present blocks only (a write to a `zero` segment would be lost).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "gpt.h"
+#include "host.h"
+
+#define DM_SECTOR 512u /* device-mapper tables count 512-byte sectors, whatever the devices' block size */
+
+static const char map_usage[] =
+	"usage: vhdx map [--partition N|root|usr|esp|PARTUUID] [--rw] [--device DEV] [--offset BYTES] IMAGE\n"
+	"\n"
+	"Print a device-mapper table (for 'dmsetup create NAME') of the virtual disk of IMAGE, an image file or the\n"
+	"block device holding the VHDX: a 'linear' segment per run of present blocks that lie one after another in the\n"
+	"file, a 'zero' segment per run of absent blocks.  Sectors are 512 bytes.\n"
+	"\n"
+	"  --partition SEL  only that partition of the GPT inside the virtual disk: its number, its PARTUUID, or\n"
+	"                   root, usr, esp (Discoverable Partitions Specification types of this architecture)\n"
+	"  --rw             the table will be used read-write: refuse ranges with absent blocks (fix: vhdx allocate);\n"
+	"                   a pending log is replayed first (without --rw it is refused: nothing is written)\n"
+	"  --device DEV     the device the linear segments point at (default: IMAGE, when it is a block device)\n"
+	"  --offset BYTES   where the VHDX starts on DEV (default 0; a multiple of 512)\n"
+	"  -h, --help       this text\n"
+	"\n"
+	"Exit 0 table printed, 1 refused (the image, its GPT, absent blocks under --rw), 2 usage or I/O error.\n";
+
+struct map_out {
+	const char *dev;
+	uint64_t dev_off;   /* bytes: where the VHDX starts on dev */
+	uint64_t start;     /* bytes: virtual position where the pending segment starts (relative to the range) */
+	uint64_t len;       /* bytes in the pending segment (0: none) */
+	int linear;
+	uint64_t file_off;  /* linear: file offset of the pending segment's start */
+	uint64_t segments;
+	uint64_t absent, absent_bytes; /* blocks (and bytes of the range) not present */
+	int dry;            /* count only: --rw checks the whole range before printing anything */
+	int write_err;
+};
+
+static void emit(struct map_out *o)
+{
+	if (!o->len)
+		return;
+	int n = 0;
+	if (!o->dry && o->linear)
+		n = printf("%" PRIu64 " %" PRIu64 " linear %s %" PRIu64 "\n", o->start / DM_SECTOR, o->len / DM_SECTOR,
+			   o->dev, (o->dev_off + o->file_off) / DM_SECTOR);
+	else if (!o->dry)
+		n = printf("%" PRIu64 " %" PRIu64 " zero\n", o->start / DM_SECTOR, o->len / DM_SECTOR);
+	if (n < 0)
+		o->write_err = 1;
+	o->segments++;
+	o->start += o->len;
+	o->len = 0;
+}
+
+/* Adds len bytes of the range: file data at file_off, or zeros (linear == 0); merges with the pending segment. */
+static void add(struct map_out *o, int linear, uint64_t file_off, uint64_t len)
+{
+	if (o->len && o->linear == linear && (!linear || o->file_off + o->len == file_off)) {
+		o->len += len;
+		return;
+	}
+	emit(o);
+	o->linear = linear;
+	o->file_off = file_off;
+	o->len = len;
+}
+
+/* Walks the blocks over [lo, hi) of the virtual disk.  Returns 0, or an exit code after a message. */
+static int walk(struct vhdx_image *img, const char *path, uint64_t lo, uint64_t hi, struct map_out *o)
+{
+	uint64_t bs = img->block_size;
+
+	for (uint64_t pos = lo; pos < hi;) {
+		uint64_t b = pos / bs, in = pos % bs, n = bs - in;
+		unsigned state;
+		uint64_t file_off;
+		vhdx_status st = vhdx_block_lookup(img, b, &state, &file_off);
+		if (st)
+			return host_report(path, st, img->msg, NULL);
+		if (n > hi - pos)
+			n = hi - pos;
+		if (state == VHDX_BAT_FULLY_PRESENT) {
+			add(o, 1, file_off + in, n);
+		} else {
+			o->absent++;
+			o->absent_bytes += n;
+			add(o, 0, 0, n);
+		}
+		pos += n;
+	}
+	emit(o);
+	return 0;
+}
+
+/* --rw: every block of the range must be present, or a write would land in a `zero` segment and be lost. */
+static int check_present(struct vhdx_image *img, const char *path, const char *sel, uint64_t lo, uint64_t hi)
+{
+	struct map_out o = { .dry = 1 };
+	char h[32];
+	int rc = walk(img, path, lo, hi, &o);
+
+	if (rc || !o.absent)
+		return rc;
+	host_error(path, "--rw: %" PRIu64 " block%s (%s) of the %s %s not present; writes there would be lost and "
+		   "nothing was mapped. Allocate them first: vhdx allocate%s%s %s",
+		   o.absent, o.absent == 1 ? "" : "s", host_human(o.absent_bytes, h, sizeof(h)),
+		   sel ? "partition" : "virtual disk", o.absent == 1 ? "is" : "are", sel ? " --partition " : "",
+		   sel ? sel : "", path);
+	return EXIT_BAD;
+}
+
+/* Replays a pending log when the table is for read-write use; refuses otherwise.  0 or an exit code. */
+static int settle_log(struct host_file *f, struct vhdx_image *img, const char *path, int rw)
+{
+	uint8_t rnd[32];
+	vhdx_status st;
+	int e;
+
+	if (!img->log_pending)
+		return 0;
+	if (!rw || img->io->read_only) {
+		host_error(path, "the log must be replayed before the virtual disk can be mapped (the BAT may change); "
+			   "nothing was written. Replay it: vhdx replay %s", path);
+		return EXIT_BAD;
+	}
+	e = host_random(rnd, sizeof(rnd));
+	if (e) {
+		host_error(path, "no random bytes for the log replay: %s; nothing was written", strerror(e));
+		return EXIT_USAGE;
+	}
+	st = vhdx_replay(img, rnd);
+	if (st)
+		return host_report(path, st, img->msg, f);
+	fprintf(stderr, "vhdx: %s: replayed the pending log before mapping\n", path);
+	return 0;
+}
+
+int cmd_map(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "partition", required_argument, NULL, 'p' }, { "rw", no_argument, NULL, 'w' },
+		{ "device", required_argument, NULL, 'd' },    { "offset", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },            { "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sel = NULL, *dev = NULL, *path;
+	uint64_t dev_off = 0, lo, hi;
+	int rw = 0, c, rc, opened;
+	struct host_file f;
+	struct vhdx_image img;
+	struct stat sb;
+	char msg[320];
+
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': sel = optarg; break;
+		case 'w': rw = 1; break;
+		case 'd': dev = optarg; break;
+		case 'o':
+			if (host_parse_size(optarg, &dev_off) || dev_off % DM_SECTOR)
+				return host_usage_error("map", "--offset '%s' is not a byte count that is a multiple of 512",
+							optarg);
+			break;
+		default: return host_opt_common("map", c, map_usage, argv);
+		}
+	}
+	if (argc - optind != 1)
+		return host_usage_error("map", "expected 1 operand, got %d", argc - optind);
+	path = argv[optind];
+	if (stat(path, &sb)) {
+		host_error(path, "%s", strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (!dev) {
+		if (!S_ISBLK(sb.st_mode))
+			return host_usage_error("map", "%s is not a block device: name the device that holds the VHDX "
+						"with --device (a loop device over a file: losetup --find --show %s)",
+						path, path);
+		dev = path;
+	}
+	rc = host_image_open(&f, &img, path, rw ? HOST_RDWR : HOST_RDONLY, &opened);
+	if (rc)
+		return rc;
+	if (img.has_parent) {
+		host_error(path, "a differencing image cannot be mapped (its blocks live in a chain of files)");
+		host_image_close(&f, &img);
+		return EXIT_BAD;
+	}
+	rc = settle_log(&f, &img, path, rw);
+	if (rc) {
+		host_image_close(&f, &img);
+		return rc;
+	}
+	lo = 0;
+	hi = img.virtual_size;
+	if (sel) {
+		struct host_gpt gpt;
+		const struct host_gpt_part *p;
+		if (host_gpt_read(&img, &gpt, msg, sizeof(msg))) {
+			host_error(path, "%s", msg);
+			host_image_close(&f, &img);
+			return EXIT_BAD;
+		}
+		if (gpt.used_backup)
+			host_error(path, "warning: the primary GPT is damaged; using the backup");
+		p = host_gpt_select(&gpt, sel, msg, sizeof(msg));
+		if (p) {
+			lo = p->first_lba * gpt.sector;
+			hi = (p->last_lba + 1) * gpt.sector;
+		}
+		host_gpt_free(&gpt);
+		if (!p) {
+			host_error(path, "%s", msg);
+			host_image_close(&f, &img);
+			return EXIT_BAD;
+		}
+	}
+	struct map_out o = { .dev = dev, .dev_off = dev_off };
+	rc = rw ? check_present(&img, path, sel, lo, hi) : 0;
+	if (!rc)
+		rc = walk(&img, path, lo, hi, &o);
+	host_image_close(&f, &img);
+	if (!rc && (o.write_err || fflush(stdout))) {
+		host_error("-", "writing the table failed");
+		rc = EXIT_USAGE;
+	}
+	return rc;
+}
