@@ -53,8 +53,8 @@ static int check_value(const char *key, const char *v, char *why, size_t whylen)
 	return 0;
 }
 
-int bm_conf_text(const char *const value[BM_CONF_KEYS], int check_only, char *out, size_t outlen, char *why,
-		 size_t whylen)
+int bm_conf_text(const char *const value[BM_CONF_KEYS], int check_only, int os_write, char *out, size_t outlen,
+		 char *why, size_t whylen)
 {
 	size_t used;
 	int k;
@@ -80,6 +80,8 @@ int bm_conf_text(const char *const value[BM_CONF_KEYS], int check_only, char *ou
 	}
 	if (check_only)
 		used += (size_t)snprintf(out + used, used < outlen ? outlen - used : 0, "check-only = yes\n");
+	if (os_write && used < outlen)
+		used += (size_t)snprintf(out + used, outlen - used, "os-write = yes\n");
 	if (used >= outlen) {
 		snprintf(why, whylen, "the options make a config longer than %d bytes", BM_CONF_MAX);
 		return -1;
