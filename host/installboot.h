@@ -12,9 +12,9 @@ enum { BM_KEY_NEXT, BM_KEY_DISK, BM_KEY_IMAGE, BM_KEY_ONERR, BM_KEY_ARGS, BM_CON
 #define BM_CONF_MAX 4096
 
 /*
- * The text of vhdxboot.conf from the option values (NULL: not given) and the check-only and os-write flags.  0, or -1 with the
- * reason in why: a value the module's config reader could not read back as given (empty, a '#', which starts a
- * comment, a line break, a character outside printable ASCII, spaces at either end).
+ * The text of vhdxboot.conf from the option values (NULL: not given) and the check-only and os-write flags.
+ * 0, or -1 with the reason in why: a value the module's config reader could not read back as given (empty, a '#',
+ * which starts a comment, a line break, a character outside printable ASCII, spaces at either end).
  */
 int bm_conf_text(const char *const value[BM_CONF_KEYS], int check_only, int os_write, char *out, size_t outlen,
 		 char *why, size_t whylen);
