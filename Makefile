@@ -39,6 +39,8 @@ $(CORE_LIB): $(filter-out $(CORE_MEM_OBJ),$(CORE_OBJ))
 -include efi/efi.mk
 -include tests/tests.mk
 -include $(wildcard tests/*/*.mk)
+# issue 13: manual pages, make install / uninstall, make deb
+-include install.mk
 
 all: $(ALL_TARGETS)
 

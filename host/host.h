@@ -25,6 +25,8 @@ int cmd_map(int argc, char **argv);
 int cmd_find(int argc, char **argv);
 int cmd_handoff(int argc, char **argv);
 int cmd_allocate(int argc, char **argv);
+/* issue 13: install-boot (installboot.c) */
+int cmd_install_boot(int argc, char **argv);
 
 /*
  * Option helpers for the subcommands.  Each parses with getopt_long (opterr off) and hands the cases it does not

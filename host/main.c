@@ -24,6 +24,8 @@ static const char usage[] =
 	"  find --disk-id GUID       the block device holding the VHDX with that VirtualDiskId\n"
 	"  handoff [FILE]            vhdxboot's EFI variable (the image Linux was booted from) as shell assignments\n"
 	"  allocate [OPTIONS] IMAGE  make every block (of a partition, of a range) present and zero-filled\n"
+	"  install-boot --esp DIR [OPTIONS]\n"
+	"                            put vhdxboot.efi on an EFI System Partition (see 'vhdx install-boot --help')\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help                this text (also after a command: 'vhdx info --help')\n"
@@ -39,6 +41,7 @@ static const struct {
 	{ "export", cmd_export },   { "create", cmd_create },   { "replay", cmd_replay },
 	{ "map", cmd_map },         { "find", cmd_find },       { "handoff", cmd_handoff }, /* issue 10 */
 	{ "allocate", cmd_allocate }, /* issue 10 */
+	{ "install-boot", cmd_install_boot }, /* issue 13 */
 };
 
 int main(int argc, char **argv)

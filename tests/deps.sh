@@ -5,6 +5,8 @@
 # `apt-get install`; otherwise prints the one apt-get line to run and exits 1.  Exit 0 when all is present.
 # Safe with CI=true and no terminal.  DEPS_CHECK_ONLY=1: only report, never install.
 set -euo pipefail
+# DEPS_SKIP=1: do nothing (a Debian package build, where debian/control's Build-Depends are the dependencies)
+[[ ${DEPS_SKIP:-0} == 1 ]] && exit 0
 
 # requirement|package: a command name, or an absolute path (glob) that must exist
 reqs=(
@@ -42,6 +44,13 @@ reqs=(
 	"/usr/bin/time|time"
 	"qemu-i386|qemu-user"
 	"sbsign|sbsigntool"
+	"scdoc|scdoc"
+	"fusefat|fusefat"
+	"dpkg-buildpackage|dpkg-dev"
+	"dh|debhelper"
+	"lintian|lintian"
+	"efibootmgr|efibootmgr"
+	"/usr/share/bash-completion/bash_completion|bash-completion"
 	"/usr/lib/systemd/boot/efi/systemd-bootx64.efi|systemd-boot-efi"
 	"/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a|libclang-rt-14-dev"
 	# issue 10 (tests/boot/75-linuxroot.sh): initramfs, device-mapper, ext4 root, Debian kernel modules

@@ -28,7 +28,7 @@ for src in tests/unit/test_*.c; do
 	[[ -f $src ]] && suites+=("$BUILD/tests/unit/$(basename "$src" .c)")
 done
 for f in tests/interop/*.sh tests/malformed/*.sh tests/malformed/test_*.py tests/boot/*.sh tests/fuzz/smoke.sh \
-	tests/sanitize/unit.sh tests/sanitize/tools.sh tests/m32/m32.sh tests/shape/*.sh; do
+	tests/sanitize/unit.sh tests/sanitize/tools.sh tests/m32/m32.sh tests/shape/*.sh tests/install/*.sh; do
 	[[ -f $f ]] && suites+=("$f")
 done
 
