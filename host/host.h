@@ -20,6 +20,7 @@ int cmd_session(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_create(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
+int cmd_seal(int argc, char **argv); /* issue 12: pins and the measurement prediction */
 
 /*
  * Option helpers for the subcommands.  Each parses with getopt_long (opterr off) and hands the cases it does not

@@ -20,6 +20,7 @@ static const char usage[] =
 	"  export IMAGE OUT          write the virtual disk as a raw file ('-' for standard output)\n"
 	"  create [OPTIONS] IMAGE [SIZE]\n"
 	"                            make a new fixed or dynamic image (see 'vhdx create --help')\n"
+	"  seal [--sha256] IMAGE     policy lines that pin IMAGE for vhdxboot, and its measurement's digest\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help                this text (also after a command: 'vhdx info --help')\n"
@@ -33,6 +34,7 @@ static const struct {
 } commands[] = {
 	{ "info", cmd_info },       { "check", cmd_check },   { "session", cmd_session },
 	{ "export", cmd_export },   { "create", cmd_create },   { "replay", cmd_replay },
+	{ "seal", cmd_seal }, /* issue 12 */
 };
 
 int main(int argc, char **argv)
