@@ -28,7 +28,11 @@ static const struct {
 	{ "args", K_STR, OPT_ARGS },          { "check-only", K_FLAG, OPT_CHECK },
 	{ "list", K_FLAG, 0 },                { "help", K_FLAG, 0 },
 	{ "no-config", K_FLAG, 0 },
+	/* issue 12: policy keys (efi/policy.c); from index FIRST_POLICY_KEY on, in policy.c's order */
+	{ "require-disk-id", K_STR, OPT_REQ_DISK },   { "require-data-write-guid", K_STR, OPT_REQ_DATA },
+	{ "require-sha256", K_STR, OPT_REQ_SHA },     { "on-mismatch", K_STR, OPT_ONMISMATCH },
 };
+#define FIRST_POLICY_KEY 9
 
 static int key_index(const CHAR16 *k, UINTN n)
 {
@@ -111,6 +115,12 @@ static EFI_STATUS apply(struct boot_options *o, int ki, const CHAR16 *value, int
 	case 8:
 		o->no_config = flag;
 		break;
+	default: {
+		EFI_STATUS pst = policy_set(&o->policy, ki - FIRST_POLICY_KEY, value, where, 0);
+		if (EFI_ERROR(pst))
+			return pst;
+		break;
+	}
 	}
 	if (cli)
 		o->set |= bit;
@@ -379,6 +389,8 @@ void options_usage(void)
 		  "  --list            list the VHDX devices found and exit\n"
 		  "  --no-config       ignore vhdxboot.conf\n"
 		  "  --help            this text\n"
+		  "  --require-disk-id GUID, --require-data-write-guid GUID, --require-sha256 HEX\n"
+		  "                    pin the image (vhdx seal prints these); --on-mismatch stop|warn\n"
 		  "Also key=value (next=..., check-only).  vhdxboot.conf beside the application takes the\n"
 		  "same keys as \"key = value\" lines, and \"args = ...\" for the next stage; the command line wins.\n");
 }
