@@ -2,7 +2,7 @@
  * tcg2.h - EFI_TCG2_PROTOCOL, as the TCG EFI Protocol Specification (family 2.0, revision 1.22) defines it.
  * gnu-efi 3.0.15 has no TCG2 definitions, so the module (efi/measure.c) and the test application that reads the
  * event log back (tests/tools/payload/tcglog.c) share these.  Names carry a VHDX_ prefix so a later gnu-efi that
- * defines the real ones does not collide.  The spec's structures are packed (no padding after the UINT16s).
+ * defines the real ones does not collide.  The event structures are packed; the capability structure is not.
  */
 #ifndef VHDXBOOT_TCG2_H
 #define VHDXBOOT_TCG2_H
@@ -21,7 +21,7 @@
 #define VHDX_TPM_ALG_SHA512 0x000D
 #define VHDX_TPM_ALG_SM3_256 0x0012
 
-#pragma pack(push, 1)
+/* naturally aligned, as EDK2 declares it (Size is 36 on x86_64): not packed */
 typedef struct {
 	UINT8 Major;
 	UINT8 Minor;
@@ -41,6 +41,7 @@ typedef struct {
 	UINT32 ActivePcrBanks;
 } VHDX_TCG2_BOOT_SERVICE_CAPABILITY;
 
+#pragma pack(push, 1)
 typedef struct {
 	UINT32 HeaderSize; /* sizeof this header: 14 */
 	UINT16 HeaderVersion;
