@@ -81,8 +81,10 @@ i = b.find(b"on-mismatch = stop")
 b[i + len("on-mismatch = ")] = ord("w")  # "stop" -> "wtop": the policy text no longer what was signed
 open(p, "wb").write(b)
 PY
-STOP_ON='^(PAYLOAD-POWEROFF|STARTUP-NSH-FALLBACK)' boot_guest
+STOP_ON='^(PAYLOAD-POWEROFF|STARTUP-NSH-FALLBACK|BdsDxe: No bootable option)' boot_guest
 show_log
+grep -E '^BdsDxe: failed to load' "$C/log" | sed 's/^/#   /'
+expect "tampered: the firmware's boot manager says Access Denied for the ESP's BOOTX64.EFI" log_has '^BdsDxe: failed to load Boot[0-9A-F]+ .*: Access Denied$'
 expect "tampered: the firmware does not run a module whose embedded policy changed after signing" log_lacks '^vhdxboot: vhdxboot '
 expect "tampered: no next stage" log_lacks '^PAYLOAD-MARKER'
 unchanged "tampered: image untouched" "$C/before.vhdx" "$C/d.vhdx"
