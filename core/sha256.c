@@ -43,38 +43,41 @@ static inline void store_be32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-/* One 512-bit block (FIPS 180-4, 6.2.2).  The message schedule is kept as a 16-word ring to stay small on the
- * firmware's stack; W[t] for t >= 16 overwrites W[t - 16], which is no longer needed. */
+/*
+ * One 512-bit block (FIPS 180-4, 6.2.2).  The whole 64-word message schedule is expanded first (256 bytes of
+ * stack), so the 64 rounds run without a branch; the round itself is written out once and the loop unrolled by
+ * eight with the working variables rotating through the macro arguments instead of being shifted by copies.
+ */
+#define SIGMA0(x) (rotr(x, 2) ^ rotr(x, 13) ^ rotr(x, 22))
+#define SIGMA1(x) (rotr(x, 6) ^ rotr(x, 11) ^ rotr(x, 25))
+#define SMALL0(x) (rotr(x, 7) ^ rotr(x, 18) ^ ((x) >> 3))
+#define SMALL1(x) (rotr(x, 17) ^ rotr(x, 19) ^ ((x) >> 10))
+#define ROUND(a, b, c, d, e, f, g, h, t)                                                                           \
+	do {                                                                                                       \
+		uint32_t t1 = (h) + SIGMA1(e) + (((e) & (f)) ^ (~(e) & (g))) + round_k[t] + w[t];                \
+		uint32_t t2 = SIGMA0(a) + (((a) & (b)) ^ ((a) & (c)) ^ ((b) & (c)));                             \
+		(d) += t1;                                                                                         \
+		(h) = t1 + t2;                                                                                     \
+	} while (0)
+
 static void compress(uint32_t h[8], const uint8_t block[VHDX_SHA256_BLOCK])
 {
-	uint32_t w[16];
-	uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
+	uint32_t w[64];
+	for (unsigned t = 0; t < 16; t++)
+		w[t] = load_be32(block + 4 * t);
+	for (unsigned t = 16; t < 64; t++)
+		w[t] = SMALL1(w[t - 2]) + w[t - 7] + SMALL0(w[t - 15]) + w[t - 16];
 
-	for (unsigned t = 0; t < 64; t++) {
-		uint32_t wt;
-		if (t < 16) {
-			wt = load_be32(block + 4 * t);
-		} else {
-			uint32_t w15 = w[(t - 15) & 15], w2 = w[(t - 2) & 15];
-			uint32_t s0 = rotr(w15, 7) ^ rotr(w15, 18) ^ (w15 >> 3);
-			uint32_t s1 = rotr(w2, 17) ^ rotr(w2, 19) ^ (w2 >> 10);
-			wt = w[t & 15] + s0 + w[(t - 7) & 15] + s1;
-		}
-		w[t & 15] = wt;
-		uint32_t sum1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
-		uint32_t ch = (e & f) ^ (~e & g);
-		uint32_t t1 = k + sum1 + ch + round_k[t] + wt;
-		uint32_t sum0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22);
-		uint32_t maj = (a & b) ^ (a & c) ^ (b & c);
-		uint32_t t2 = sum0 + maj;
-		k = g;
-		g = f;
-		f = e;
-		e = d + t1;
-		d = c;
-		c = b;
-		b = a;
-		a = t1 + t2;
+	uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
+	for (unsigned t = 0; t < 64; t += 8) {
+		ROUND(a, b, c, d, e, f, g, k, t);
+		ROUND(k, a, b, c, d, e, f, g, t + 1);
+		ROUND(g, k, a, b, c, d, e, f, t + 2);
+		ROUND(f, g, k, a, b, c, d, e, t + 3);
+		ROUND(e, f, g, k, a, b, c, d, t + 4);
+		ROUND(d, e, f, g, k, a, b, c, t + 5);
+		ROUND(c, d, e, f, g, k, a, b, t + 6);
+		ROUND(b, c, d, e, f, g, k, a, t + 7);
 	}
 	h[0] += a;
 	h[1] += b;
