@@ -48,6 +48,12 @@ EFI_STATUS measure_image(const struct vhdx_image *img, const uint8_t *content_sh
 	e.ev.Header.EventType = VHDX_MEASURE_EVENT_TYPE;
 	EFI_STATUS st = tcg->HashLogExtendEvent(tcg, 0, (EFI_PHYSICAL_ADDRESS)(UINTN)e.ev.Event,
 						VHDX_MEASURE_EVENT_SIZE, &e.ev);
+	/* EFI_VOLUME_FULL: the spec's "extended, but the log had no room": a verifier cannot replay the PCR then */
+	if (st == EFI_VOLUME_FULL) {
+		con_say("measure: PCR %d extended, but the firmware's event log is full: the event is not in the log",
+			VHDX_MEASURE_PCR);
+		return st;
+	}
 	if (EFI_ERROR(st)) {
 		con_say("measure: HashLogExtendEvent (PCR %d): %r: the image is not measured", VHDX_MEASURE_PCR, st);
 		return st;
