@@ -2,23 +2,23 @@
 # 86-policy: the pinned-image policy at boot.  Each key (require-disk-id, require-data-write-guid, require-sha256)
 # matching, and mismatching with on-mismatch = stop (no next stage, the field with pinned and found value named,
 # EFI_SECURITY_VIOLATION, the image byte-identical: nothing is written to an image that is not the pinned one) and
-# with on-mismatch = warn (says so, boots).  require-sha256 runs over a dynamic image with absent blocks (only the
-# stored blocks are read); a one-byte change inside the virtual disk after sealing is caught.  on-error = continue
+# with on-mismatch = warn (says so, boots).  require-sha256 runs over a 64 MiB dynamic image with absent blocks (only
+# the stored blocks are read); a one-byte change inside the virtual disk after sealing is caught.  on-error = continue
 # does not override on-mismatch = stop.  Pins come from `vhdx seal`.
 source "$(dirname "$0")/lib/common.bash"
 need_tools
 VHDX=${VHDX:-$BUILD/host/vhdx}
 OTHER_GUID=01234567-89AB-4CDE-8F01-23456789ABCD
 
-# policy_case NAME CONF-LINES... : a 256 MiB dynamic image (1 MiB blocks, 3 MiB stored), sealed; the config has
+# policy_case NAME CONF-LINES... : a 64 MiB dynamic image (1 MiB blocks, 3 MiB stored), sealed; the config has
 # the payload as next stage plus the lines given (SEAL_* substituted with seal's values)
 policy_case() {
 	local name=$1
 	shift
 	new_case "$name"
 	esp_module_as_bootx64
-	make_vhdx "$C/d.vhdx" 256M "block_size=1M"
-	qemu-io -f vhdx -c 'write -P 0x71 1M 1M' -c 'write -P 0x72 100M 1M' -c 'write -P 0x73 255M 1M' "$C/d.vhdx" >/dev/null
+	make_vhdx "$C/d.vhdx" 64M "block_size=1M"
+	qemu-io -f vhdx -c 'write -P 0x71 1M 1M' -c 'write -P 0x72 40M 1M' -c 'write -P 0x73 63M 1M' "$C/d.vhdx" >/dev/null
 	"$VHDX" seal --sha256 "$C/d.vhdx" >"$C/seal.out"
 	local disk dwg sha
 	disk=$(sed -n 's/^require-disk-id = //p' "$C/seal.out")
@@ -78,11 +78,11 @@ warned dwg-warn 'require-data-write-guid \(DataWriteGuid\)'
 
 policy_case sha-match 'require-sha256 = SEAL_SHA' 'require-disk-id = SEAL_DISK' 'require-data-write-guid = SEAL_DWG'
 expect "sha-match: all three pins match" log_has '^vhdxboot: policy: the image matches require-disk-id require-data-write-guid require-sha256$'
-expect "sha-match: 256 MiB hashed, only the 3 MiB of stored blocks read" log_has '^vhdxboot: require-sha256: hashed 256 MiB \(read 3 MiB of stored blocks\)'
+expect "sha-match: 64 MiB hashed, only the 3 MiB of stored blocks read" log_has '^vhdxboot: require-sha256: hashed 64 MiB \(read 3 MiB of stored blocks\)'
 boots sha-match
 # one byte inside a stored block changed after sealing (QEMU also gives the image a new DataWriteGuid when it
 # writes; here only the content pin is set, so the content pin is what must catch it)
-CHANGE_BYTE=$((100 * 1048576 + 4321)) policy_case sha-stop 'require-sha256 = SEAL_SHA'
+CHANGE_BYTE=$((40 * 1048576 + 4321)) policy_case sha-stop 'require-sha256 = SEAL_SHA'
 refused sha-stop 'require-sha256 \(virtual disk content\)'
 # a byte in a block that was absent (it gets allocated): caught as well
 CHANGE_BYTE=$((7 * 1048576)) policy_case sha-warn 'require-sha256 = SEAL_SHA' 'on-mismatch = warn'
