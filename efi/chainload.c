@@ -22,8 +22,8 @@ EFI_STATUS chainload_dp(EFI_DEVICE_PATH *dp, const CHAR16 *shown, const CHAR16 *
 		return st;
 	st = g_bs->LoadImage(FALSE, g_image, dp, NULL, 0, &child);
 	if (EFI_ERROR(st) && g_shim_verified)
-		con_say("%ls: shim trusts it but LoadImage refused (%r): this shim does not hook LoadImage (it has "
-			"no vendor certificate), so only db counts", shown, st);
+		con_say("%ls: shim trusts it but LoadImage refused (%r): shim hooks LoadImage only in Secure Boot "
+			"mode when it carries a vendor certificate; without that hook only db counts", shown, st);
 	if (EFI_ERROR(st)) {
 		int sb = secure_boot_state();
 		const char *sbtext = sb == 1 ? "Secure Boot is on" : sb == 0 ? "Secure Boot is off" : "no Secure Boot";
