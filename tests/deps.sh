@@ -44,9 +44,8 @@ reqs=(
 	"sbsign|sbsigntool"
 	"/usr/lib/systemd/boot/efi/systemd-bootx64.efi|systemd-boot-efi"
 	"/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a|libclang-rt-14-dev"
-	# issue 12: a software TPM for the measurement tests, Debian's shim, sbverify/openssl for signing
+	# issue 12: a software TPM (swtpm, socket mode: no swtpm_setup needed), Debian's shim, openssl for the test keys
 	"swtpm|swtpm"
-	"swtpm_setup|swtpm-tools"
 	"/usr/lib/shim/shimx64.efi|shim-unsigned"
 	"openssl|openssl"
 )
