@@ -269,4 +269,63 @@ struct vhdx_create_params {
 /* Writes a new image through io (which must be empty or will be overwritten); msg gets the reason on failure. */
 vhdx_status vhdx_create(struct vhdx_io *io, const struct vhdx_create_params *p, char *msg, size_t msglen);
 
+/* ---- issue 12: boot-time integrity (SHA-256, the whole-disk digest, the measurement event) ---- */
+
+/* SHA-256 (FIPS 180-4).  init, any number of updates, final (which wipes the state). */
+#define VHDX_SHA256_SIZE 32
+#define VHDX_SHA256_BLOCK 64
+#define VHDX_SHA256_HEX 65 /* 64 lower-case hex digits + NUL */
+struct vhdx_sha256 {
+	uint32_t h[8];
+	uint64_t bytes; /* message length so far */
+	uint8_t buf[VHDX_SHA256_BLOCK];
+	size_t fill;    /* bytes waiting in buf */
+};
+void vhdx_sha256_init(struct vhdx_sha256 *c);
+void vhdx_sha256_update(struct vhdx_sha256 *c, const void *data, size_t len);
+void vhdx_sha256_final(struct vhdx_sha256 *c, uint8_t out[VHDX_SHA256_SIZE]);
+void vhdx_sha256(const void *data, size_t len, uint8_t out[VHDX_SHA256_SIZE]);
+void vhdx_sha256_hex(const uint8_t digest[VHDX_SHA256_SIZE], char out[VHDX_SHA256_HEX]);
+/* 64 hex digits (either case), nothing else: 0; otherwise -1 */
+int vhdx_sha256_parse_hex(const char *text, size_t len, uint8_t out[VHDX_SHA256_SIZE]);
+
+/* GUID text "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (braces allowed, either case) as vhdx_guid_format writes it:
+ * 0, or -1 when it is not exactly that. */
+int vhdx_guid_parse(const char *text, size_t len, struct vhdx_guid *g);
+
+/*
+ * The SHA-256 of the whole virtual disk (what `vhdx export` writes, byte for byte), fed into ctx, which the caller
+ * initialised and finalises.  Blocks that store no data (NOT_PRESENT, ZERO, UNMAPPED, UNDEFINED) are hashed as
+ * zeros without reading the file.  buf (buflen bytes, at least 4096) is scratch for the blocks that are read.
+ * progress, when not NULL, is called after every block with the bytes hashed so far and the virtual size.
+ */
+typedef void (*vhdx_progress_fn)(void *arg, uint64_t done, uint64_t total);
+vhdx_status vhdx_digest_virtual(struct vhdx_image *img, struct vhdx_sha256 *ctx, void *buf, size_t buflen,
+				vhdx_progress_fn progress, void *arg);
+
+/*
+ * The measurement event: what vhdxboot extends into the TPM for the image it validated, and what `vhdx seal`
+ * predicts.  A fixed layout of VHDX_MEASURE_EVENT_SIZE bytes, all integers little-endian, GUIDs in the MS on-disk
+ * layout (as in the VHDX headers and metadata):
+ *    0  8   signature "VHDXIMG\0"
+ *    8  u16 version (1)
+ *   10  u16 flags: bit 0 = the content digest at 72 is present (otherwise those 32 bytes are zero)
+ *   12  u32 size of the event (104)
+ *   16  16  VirtualDiskId (metadata "Page 83 data")
+ *   32  u64 virtual size in bytes
+ *   40  u32 block size     44 u32 logical sector size     48 u32 physical sector size     52 u32 reserved (0)
+ *   56  16  DataWriteGuid of the current header (changes only when user-visible data changes)
+ *   72  32  SHA-256 of the whole virtual disk
+ * FileWriteGuid and the sequence number change at every session and are left out on purpose.  The TPM is
+ * extended with the SHA-256 (and each other active bank's hash) of exactly these bytes.
+ */
+#define VHDX_MEASURE_EVENT_SIZE 104
+#define VHDX_MEASURE_VERSION 1
+#define VHDX_MEASURE_HAS_SHA256 1u
+/* PCR 9 and EV_IPL: see efi/measure.c for why */
+#define VHDX_MEASURE_PCR 9
+#define VHDX_MEASURE_EVENT_TYPE 0x0000000Du
+void vhdx_measure_event(const struct vhdx_image *img, const uint8_t *content_sha256,
+			uint8_t out[VHDX_MEASURE_EVENT_SIZE]);
+
 #endif

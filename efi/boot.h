@@ -66,6 +66,27 @@ int u16_eq_ascii(const CHAR16 *a, const char *b);
 int u16_ieq_ascii(const CHAR16 *a, const char *b);
 int u16_to_u64(const CHAR16 *s, uint64_t *out);
 
+/* policy.c, embedded.c (issue 12): pinned image identity and the verdict */
+enum { POLICY_DISK_ID = 1u << 0, POLICY_DATA_WRITE = 1u << 1, POLICY_SHA256 = 1u << 2 };
+struct boot_policy {
+	unsigned have;         /* POLICY_* pinned */
+	struct vhdx_guid disk_id, data_write_guid;
+	uint8_t sha256[VHDX_SHA256_SIZE];
+	int warn_only;         /* on-mismatch = warn */
+	int embedded;          /* the .vhdxpol section is in force: other sources are ignored */
+	int refused;           /* a mismatch with on-mismatch = stop (or a broken embedded policy): no next stage */
+};
+int policy_key_index(const CHAR16 *k, UINTN n); /* -1: not a policy key */
+EFI_STATUS policy_set(struct boot_policy *p, int key, const CHAR16 *value, const char *where, int from_embedded);
+EFI_STATUS policy_load_embedded(struct boot_policy *p);
+/* Hashes (if pinned), measures, compares.  EFI_SECURITY_VIOLATION when the image must be refused. */
+EFI_STATUS policy_check(struct boot_policy *p, struct vhdx_image *img);
+/* measure.c: one EV_IPL event in PCR 9 through EFI_TCG2_PROTOCOL (content_sha256 may be NULL) */
+EFI_STATUS measure_image(const struct vhdx_image *img, const uint8_t *content_sha256);
+/* shim.c: verify a next stage through shim's SHIM_LOCK protocol when shim is present */
+EFI_STATUS shim_verify_dp(const EFI_DEVICE_PATH *dp, const CHAR16 *shown);
+extern int g_shim_verified; /* the last shim_verify_dp had shim say yes */
+
 /* options.c */
 enum on_error { ON_ERROR_STOP = 0, ON_ERROR_CONTINUE = 1 };
 
@@ -81,10 +102,13 @@ struct boot_options {
 	int no_config;
 	int os_write;          /* issue 10: handoff says the OS may write (default read-only) */
 	unsigned set;          /* which fields the command line gave (OPT_*) */
+	struct boot_policy policy; /* issue 12 */
 };
 enum {
 	OPT_NEXT = 1u << 0, OPT_DISK = 1u << 1, OPT_IMAGE = 1u << 2, OPT_ARGS = 1u << 3, OPT_CHECK = 1u << 4,
-	OPT_ONERR = 1u << 5, OPT_OSWRITE = 1u << 6
+	OPT_ONERR = 1u << 5,
+	OPT_REQ_DISK = 1u << 6, OPT_REQ_DATA = 1u << 7, OPT_REQ_SHA = 1u << 8, OPT_ONMISMATCH = 1u << 9,
+	OPT_OSWRITE = 1u << 10 /* issue 12: the REQ and ONMISMATCH bits; issue 10: os-write */
 };
 
 /* Parses the command line (Shell parameters, else LoadOptions when they are text).  Errors are printed. */

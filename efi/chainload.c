@@ -17,7 +17,13 @@ static int secure_boot_state(void)
 EFI_STATUS chainload_dp(EFI_DEVICE_PATH *dp, const CHAR16 *shown, const CHAR16 *args)
 {
 	EFI_HANDLE child = NULL;
-	EFI_STATUS st = g_bs->LoadImage(FALSE, g_image, dp, NULL, 0, &child);
+	EFI_STATUS st = shim_verify_dp(dp, shown); /* issue 12: shim's verdict first, when shim is there */
+	if (EFI_ERROR(st))
+		return st;
+	st = g_bs->LoadImage(FALSE, g_image, dp, NULL, 0, &child);
+	if (EFI_ERROR(st) && g_shim_verified)
+		con_say("%ls: shim trusts it but LoadImage refused (%r): shim hooks LoadImage only in Secure Boot "
+			"mode when it carries a vendor certificate; without that hook only db counts", shown, st);
 	if (EFI_ERROR(st)) {
 		int sb = secure_boot_state();
 		const char *sbtext = sb == 1 ? "Secure Boot is on" : sb == 0 ? "Secure Boot is off" : "no Secure Boot";

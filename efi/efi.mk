@@ -74,3 +74,9 @@ $(BUILD)/$(EFI_ARCH)/vhdxboot.efi: $(BUILD)/efi/vhdxboot.efi
 # power off.  No prerequisites here: on a fresh machine the build itself needs the packages demo.sh installs first.
 demo:
 	@BUILD=$(BUILD) bash efi/demo.sh
+
+# issue 12: make sign KEY=... CERT=... [POLICY=file] [OUT=...]: embed a policy (.vhdxpol section), then sbsign
+.PHONY: sign
+sign: $(BUILD)/efi/vhdxboot.efi
+	@IN=$(BUILD)/efi/vhdxboot.efi OUT=$(or $(OUT),$(BUILD)/efi/vhdxboot.signed.efi) KEY="$(KEY)" CERT="$(CERT)" \
+		POLICY="$(POLICY)" bash efi/sign.sh

@@ -218,6 +218,12 @@ static void check_and_update(struct session *s)
 	if (img->log_pending)
 		con_say("log pending: %u entries (sequence %llu..%llu); reads see them replayed in memory",
 			img->log.entries, img->log.tail_seq, img->log.head_seq);
+	/* issue 12: measure, and hold the image against the pinned policy before anything is written */
+	if (EFI_ERROR(policy_check(&s->opt.policy, img))) {
+		s->result = EFI_SECURITY_VIOLATION;
+		fmt(s->wrote, sizeof s->wrote, "nothing (policy mismatch)");
+		return;
+	}
 	if (s->opt.check_only) {
 		con_say("check-only: writing nothing");
 		fmt(s->wrote, sizeof s->wrote, "nothing (check-only)");
@@ -269,7 +275,10 @@ static void check_and_update(struct session *s)
 
 static EFI_STATUS run(struct session *s)
 {
-	EFI_STATUS st = options_parse_cmdline(&s->opt);
+	EFI_STATUS st = policy_load_embedded(&s->opt.policy); /* issue 12: before any other source of policy */
+	if (EFI_ERROR(st))
+		return st;
+	st = options_parse_cmdline(&s->opt);
 	if (EFI_ERROR(st)) {
 		options_usage();
 		return st;
@@ -311,6 +320,8 @@ static EFI_STATUS run(struct session *s)
 		fmt(hdr, sizeof hdr, "no valid header in use");
 	int go = s->opt.next && (!EFI_ERROR(s->result) || s->opt.on_error == ON_ERROR_CONTINUE);
 	if (inside && !s->img_open)
+		go = 0;
+	if (s->opt.policy.refused) /* issue 12: on-mismatch = stop outranks on-error = continue */
 		go = 0;
 	con_say("summary: image %ls; %s; wrote %s; next %ls%s", s->be.name ? s->be.name : L"(none)", hdr, s->wrote,
 		s->opt.next ? s->opt.next : L"(none)",

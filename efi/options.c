@@ -29,7 +29,11 @@ static const struct {
 	{ "list", K_FLAG, 0 },                { "help", K_FLAG, 0 },
 	{ "no-config", K_FLAG, 0 },
 	{ "os-write", K_FLAG, OPT_OSWRITE }, /* issue 10: the OS booted from inside may write the image */
+	/* issue 12: policy keys (efi/policy.c); from index FIRST_POLICY_KEY on, in policy.c's order */
+	{ "require-disk-id", K_STR, OPT_REQ_DISK },   { "require-data-write-guid", K_STR, OPT_REQ_DATA },
+	{ "require-sha256", K_STR, OPT_REQ_SHA },     { "on-mismatch", K_STR, OPT_ONMISMATCH },
 };
+#define FIRST_POLICY_KEY 10
 
 static int key_index(const CHAR16 *k, UINTN n)
 {
@@ -115,6 +119,12 @@ static EFI_STATUS apply(struct boot_options *o, int ki, const CHAR16 *value, int
 	case 9:
 		o->os_write = flag;
 		break;
+	default: {
+		EFI_STATUS pst = policy_set(&o->policy, ki - FIRST_POLICY_KEY, value, where, 0);
+		if (EFI_ERROR(pst))
+			return pst;
+		break;
+	}
 	}
 	if (cli)
 		o->set |= bit;
@@ -384,6 +394,8 @@ void options_usage(void)
 		  "  --list            list the VHDX devices found and exit\n"
 		  "  --no-config       ignore vhdxboot.conf\n"
 		  "  --help            this text\n"
+		  "  --require-disk-id GUID, --require-data-write-guid GUID, --require-sha256 HEX\n"
+		  "                    pin the image (vhdx seal prints these); --on-mismatch stop|warn\n"
 		  "Also key=value (next=..., check-only).  vhdxboot.conf beside the application takes the\n"
 		  "same keys as \"key = value\" lines, and \"args = ...\" for the next stage; the command line wins.\n");
 }

@@ -27,6 +27,7 @@ int cmd_handoff(int argc, char **argv);
 int cmd_allocate(int argc, char **argv);
 /* issue 13: install-boot (installboot.c) */
 int cmd_install_boot(int argc, char **argv);
+int cmd_seal(int argc, char **argv); /* issue 12: pins and the measurement prediction */
 
 /*
  * Option helpers for the subcommands.  Each parses with getopt_long (opterr off) and hands the cases it does not

@@ -26,6 +26,7 @@ static const char usage[] =
 	"  allocate [OPTIONS] IMAGE  make every block (of a partition, of a range) present and zero-filled\n"
 	"  install-boot --esp DIR [OPTIONS]\n"
 	"                            put vhdxboot.efi on an EFI System Partition (see 'vhdx install-boot --help')\n"
+	"  seal [--sha256] IMAGE     policy lines that pin IMAGE for vhdxboot, and its measurement's digest\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help                this text (also after a command: 'vhdx info --help')\n"
@@ -42,6 +43,7 @@ static const struct {
 	{ "map", cmd_map },         { "find", cmd_find },       { "handoff", cmd_handoff }, /* issue 10 */
 	{ "allocate", cmd_allocate }, /* issue 10 */
 	{ "install-boot", cmd_install_boot }, /* issue 13 */
+	{ "seal", cmd_seal }, /* issue 12 */
 };
 
 int main(int argc, char **argv)

@@ -61,6 +61,10 @@ reqs=(
 	"depmod|kmod"
 	"zstd|zstd"
 	"busybox|busybox-static"
+	# issue 12: a software TPM (swtpm, socket mode: no swtpm_setup needed), Debian's shim, openssl for the test keys
+	"swtpm|swtpm"
+	"/usr/lib/shim/shimx64.efi|shim-unsigned"
+	"openssl|openssl"
 )
 
 have() {

@@ -31,6 +31,12 @@ test: deps
 	@$(MAKE) --no-print-directory test-build
 	@BUILD=$(BUILD) bash tests/run.sh
 
+# issue 12: SHA-256 throughput of the core (tests/bench/sha256.sh compares it with sha256sum)
+SHA256BENCH := $(BUILD)/tests/bench/sha256bench
+$(SHA256BENCH): tests/bench/sha256bench.c $(CORE_LIB) $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $< $(CORE_LIB) -o $@
+
 $(CRCBENCH): tests/bench/crcbench.c $(CORE_LIB) $(CORE_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) $< $(CORE_LIB) -o $@
@@ -40,3 +46,4 @@ bench: deps
 	@BUILD=$(BUILD) bash tests/bench/bench.sh
 	@BUILD=$(BUILD) bash efi/bench-boot.sh
 	@BUILD=$(BUILD) bash tests/bench/linuxroot.sh # issue 10: Linux root through the dm table vs a raw partition
+	@$(MAKE) --no-print-directory $(SHA256BENCH) && BUILD=$(BUILD) bash tests/bench/sha256.sh # issue 12

@@ -1,0 +1,201 @@
+/*
+ * policy.c - what the owner pins about the image, and the verdict at boot.
+ *
+ *   require-disk-id = GUID          VirtualDiskId (metadata "Page 83 data"): which disk
+ *   require-data-write-guid = GUID  DataWriteGuid: changes only with user-visible data writes, so pinning it says
+ *                                   "nobody changed the data since it was sealed"
+ *   require-sha256 = HEX            SHA-256 of the whole virtual disk, streamed at boot (absent blocks: zeros, unread)
+ *   on-mismatch = stop | warn       stop (default): no next stage, EFI_SECURITY_VIOLATION; warn: say so and boot
+ *
+ * The keys come from vhdxboot.conf and the command line (through options.c), unless the module carries an
+ * embedded policy (efi/embedded.c: the .vhdxpol section `make sign` adds before signing): then those are ignored,
+ * with a line saying so, because a config file on an unsigned ESP can be edited by anyone.
+ * The check runs after validation and before anything is written: an image that is not the pinned one gets no
+ * session update either (with stop).
+ */
+#include "boot.h"
+
+static const char *const pin_names[] = { "require-disk-id", "require-data-write-guid", "require-sha256",
+					  "on-mismatch" };
+enum { PIN_KEY_DISK, PIN_KEY_DATA, PIN_KEY_SHA, PIN_KEY_ONMISMATCH, PIN_KEYS };
+
+#define HASH_BUF (1u << 20)
+#define HASH_PROGRESS_STEP (256ull << 20)
+
+/* the value as ASCII (policy values are GUIDs, hex and words); -1 if it holds anything else or is too long */
+static int narrow(const CHAR16 *v, char *out, UINTN size)
+{
+	UINTN n = 0;
+	for (; v[n]; n++) {
+		if (n + 1 >= size || v[n] > 0x7e)
+			return -1;
+		out[n] = (char)v[n];
+	}
+	out[n] = 0;
+	return (int)n;
+}
+
+int policy_key_index(const CHAR16 *k, UINTN n)
+{
+	for (int i = 0; i < PIN_KEYS; i++) {
+		UINTN l = 0;
+		while (pin_names[i][l])
+			l++;
+		if (l == n && u16_ncmp_ascii(k, pin_names[i], n) == 0)
+			return i;
+	}
+	return -1;
+}
+
+EFI_STATUS policy_set(struct boot_policy *p, int key, const CHAR16 *value, const char *where, int from_embedded)
+{
+	if (p->embedded && !from_embedded) {
+		con_say("%s: %s ignored: the embedded policy is in force", where, pin_names[key]);
+		return EFI_SUCCESS;
+	}
+	char v[80];
+	int n = value ? narrow(value, v, sizeof v) : -1;
+	if (n <= 0) {
+		con_say("%s: %s needs a value (ASCII, at most %u characters)", where, pin_names[key],
+			(unsigned)sizeof v - 1);
+		return EFI_INVALID_PARAMETER;
+	}
+	switch (key) {
+	case PIN_KEY_DISK:
+	case PIN_KEY_DATA: {
+		struct vhdx_guid *g = key == PIN_KEY_DISK ? &p->disk_id : &p->data_write_guid;
+		if (vhdx_guid_parse(v, (size_t)n, g)) {
+			con_say("%s: %s: \"%s\" is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", where,
+				pin_names[key], v);
+			return EFI_INVALID_PARAMETER;
+		}
+		p->have |= key == PIN_KEY_DISK ? POLICY_DISK_ID : POLICY_DATA_WRITE;
+		break;
+	}
+	case PIN_KEY_SHA:
+		if (vhdx_sha256_parse_hex(v, (size_t)n, p->sha256)) {
+			con_say("%s: require-sha256: \"%s\" is not 64 hex digits", where, v);
+			return EFI_INVALID_PARAMETER;
+		}
+		p->have |= POLICY_SHA256;
+		break;
+	case PIN_KEY_ONMISMATCH:
+		if (u16_ieq_ascii(value, "stop"))
+			p->warn_only = 0;
+		else if (u16_ieq_ascii(value, "warn"))
+			p->warn_only = 1;
+		else {
+			con_say("%s: on-mismatch is stop or warn, not \"%s\"", where, v);
+			return EFI_INVALID_PARAMETER;
+		}
+		break;
+	}
+	return EFI_SUCCESS;
+}
+
+static struct {
+	uint64_t next;
+} hash_progress;
+
+static void say_progress(void *arg, uint64_t done, uint64_t total)
+{
+	(void)arg;
+	if (done >= hash_progress.next || done == total) {
+		con_say("require-sha256: hashed %llu of %llu MiB", done >> 20, total >> 20);
+		while (hash_progress.next <= done)
+			hash_progress.next += HASH_PROGRESS_STEP;
+	}
+}
+
+/* seconds since midnight from the RTC: enough to say how long a whole-disk hash took */
+static int64_t clock_seconds(void)
+{
+	EFI_TIME t;
+	if (EFI_ERROR(g_st->RuntimeServices->GetTime(&t, NULL)))
+		return -1;
+	return (int64_t)t.Hour * 3600 + t.Minute * 60 + t.Second;
+}
+
+static EFI_STATUS hash_disk(struct vhdx_image *img, uint8_t out[VHDX_SHA256_SIZE])
+{
+	void *buf = mem_alloc(HASH_BUF);
+	if (!buf) {
+		con_say("require-sha256: no memory for a %u-byte read buffer", HASH_BUF);
+		return EFI_OUT_OF_RESOURCES;
+	}
+	uint64_t before = img->stats.read_bytes;
+	int64_t t0 = clock_seconds();
+	struct vhdx_sha256 ctx;
+	vhdx_sha256_init(&ctx);
+	hash_progress.next = HASH_PROGRESS_STEP;
+	vhdx_status vs = vhdx_digest_virtual(img, &ctx, buf, HASH_BUF, say_progress, NULL);
+	mem_free(buf);
+	if (vs != VHDX_OK) {
+		con_say("require-sha256: cannot hash the virtual disk: %s: %s", vhdx_status_message(vs), img->msg);
+		return efi_status_of(vs);
+	}
+	vhdx_sha256_final(&ctx, out);
+	int64_t t1 = clock_seconds();
+	uint64_t secs = (t0 < 0 || t1 < t0) ? 0 : (uint64_t)(t1 - t0); /* RTC seconds; 0 across midnight */
+	con_say("require-sha256: hashed %llu MiB (read %llu MiB of stored blocks) in about %llu s",
+		img->virtual_size >> 20, (img->stats.read_bytes - before) >> 20, secs);
+	return EFI_SUCCESS;
+}
+
+static int guid_mismatch(const char *field, const struct vhdx_guid *pinned, const struct vhdx_guid *found)
+{
+	if (vhdx_guid_equal(pinned, found))
+		return 0;
+	char a[VHDX_GUID_TEXT], b[VHDX_GUID_TEXT];
+	vhdx_guid_format(pinned, a);
+	vhdx_guid_format(found, b);
+	con_say("policy: mismatch: %s: pinned %s, found %s", field, a, b);
+	return 1;
+}
+
+EFI_STATUS policy_check(struct boot_policy *p, struct vhdx_image *img)
+{
+	uint8_t digest[VHDX_SHA256_SIZE];
+	int have_digest = 0, bad = 0;
+	if (p->have & POLICY_SHA256) {
+		EFI_STATUS st = hash_disk(img, digest);
+		if (EFI_ERROR(st)) {
+			con_say("policy: mismatch: require-sha256: the virtual disk could not be hashed (%r)", st);
+			bad++;
+		} else {
+			have_digest = 1;
+		}
+	}
+	/* the measurement comes first: the event log records what was booted or refused, either way */
+	measure_image(img, have_digest ? digest : NULL);
+	if (!p->have)
+		return EFI_SUCCESS;
+
+	if (p->have & POLICY_DISK_ID)
+		bad += guid_mismatch("require-disk-id (VirtualDiskId)", &p->disk_id, &img->disk_id);
+	if (p->have & POLICY_DATA_WRITE)
+		bad += guid_mismatch("require-data-write-guid (DataWriteGuid)", &p->data_write_guid,
+				     &img->header[img->current].data_write_guid);
+	if (have_digest && memcmp(p->sha256, digest, sizeof digest)) {
+		char a[VHDX_SHA256_HEX], b[VHDX_SHA256_HEX];
+		vhdx_sha256_hex(p->sha256, a);
+		vhdx_sha256_hex(digest, b);
+		con_say("policy: mismatch: require-sha256 (virtual disk content): pinned %s, found %s", a, b);
+		bad++;
+	}
+	const char *src = p->embedded ? "embedded policy" : "policy";
+	if (!bad) {
+		con_say("%s: the image matches%s%s%s", src, p->have & POLICY_DISK_ID ? " require-disk-id" : "",
+			p->have & POLICY_DATA_WRITE ? " require-data-write-guid" : "",
+			p->have & POLICY_SHA256 ? " require-sha256" : "");
+		return EFI_SUCCESS;
+	}
+	if (p->warn_only) {
+		con_say("%s: %d mismatch(es); on-mismatch = warn: booting anyway", src, bad);
+		return EFI_SUCCESS;
+	}
+	con_say("%s: %d mismatch(es); on-mismatch = stop: the image is refused, nothing is written and the next "
+		"stage is not started (EFI_SECURITY_VIOLATION)", src, bad);
+	p->refused = 1;
+	return EFI_SECURITY_VIOLATION;
+}

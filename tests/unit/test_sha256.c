@@ -1,0 +1,204 @@
+/*
+ * test_sha256.c - core/sha256.c against the FIPS 180-4 / NIST known answers, split updates against one-shot
+ * hashing; core/digest.c (the whole virtual disk, absent blocks hashed without a read); core/measure.c (the event
+ * layout); core/guidparse.c.
+ */
+#include "imgbuild.h"
+#include "t.h"
+
+#define MiB VHDX_MiB
+
+static int digest_is(const uint8_t d[VHDX_SHA256_SIZE], const char *hex)
+{
+	char t[VHDX_SHA256_HEX];
+	vhdx_sha256_hex(d, t);
+	return strcmp(t, hex) == 0;
+}
+
+static void check_answer(const char *name, const void *msg, size_t len, const char *want)
+{
+	uint8_t d[VHDX_SHA256_SIZE];
+	char got[VHDX_SHA256_HEX], why[200];
+	vhdx_sha256(msg, len, d);
+	vhdx_sha256_hex(d, got);
+	snprintf(why, sizeof why, "got %s, want %s", got, want);
+	t_report(!strcmp(got, want), why, "sha256: known answer: %s", name);
+}
+
+static void known_answers(void)
+{
+	check_answer("empty message", "", 0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	check_answer("\"abc\"", "abc", 3, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	const char *m448 = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	check_answer("448-bit message", m448, strlen(m448),
+		     "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	const char *m896 = "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrs"
+			   "mnopqrstnopqrstu";
+	check_answer("896-bit message", m896, strlen(m896),
+		     "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
+	/* a million 'a', fed in 1000 updates of 1000 bytes: also exercises the running length */
+	uint8_t a[1000], d[VHDX_SHA256_SIZE];
+	memset(a, 'a', sizeof a);
+	struct vhdx_sha256 c;
+	vhdx_sha256_init(&c);
+	for (int i = 0; i < 1000; i++)
+		vhdx_sha256_update(&c, a, sizeof a);
+	vhdx_sha256_final(&c, d);
+	CHECK(digest_is(d, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"),
+	      "sha256: known answer: one million 'a'");
+	/* lengths around the padding boundary (55, 56, 63, 64 bytes): one or two final blocks */
+	check_answer("55 x 'a'", a, 55, "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318");
+	check_answer("56 x 'a'", a, 56, "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a");
+	check_answer("64 x 'a'", a, 64, "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb");
+}
+
+static void split_updates(void)
+{
+	uint8_t msg[300], whole[VHDX_SHA256_SIZE], part[VHDX_SHA256_SIZE];
+	uint32_t x = 12345;
+	for (size_t i = 0; i < sizeof msg; i++) {
+		x = x * 1103515245u + 12345u;
+		msg[i] = (uint8_t)(x >> 16);
+	}
+	vhdx_sha256(msg, sizeof msg, whole);
+	int all = 1;
+	for (size_t i = 0; i <= sizeof msg; i++)
+		for (size_t j = i; j <= sizeof msg; j += 7) {
+			struct vhdx_sha256 c;
+			vhdx_sha256_init(&c);
+			vhdx_sha256_update(&c, msg, i);
+			vhdx_sha256_update(&c, msg + i, j - i);
+			vhdx_sha256_update(&c, msg + j, sizeof msg - j);
+			vhdx_sha256_final(&c, part);
+			all &= !memcmp(whole, part, sizeof whole);
+		}
+	CHECK(all, "sha256: three updates split anywhere equal one update (300 bytes)");
+	uint8_t d2[VHDX_SHA256_SIZE];
+	msg[150] ^= 1;
+	vhdx_sha256(msg, sizeof msg, d2);
+	CHECK(memcmp(whole, d2, sizeof d2) != 0, "sha256: one flipped bit changes the digest");
+
+	uint8_t back[VHDX_SHA256_SIZE];
+	char hex[VHDX_SHA256_HEX];
+	vhdx_sha256_hex(whole, hex);
+	CHECK(vhdx_sha256_parse_hex(hex, strlen(hex), back) == 0 && !memcmp(back, whole, sizeof back),
+	      "sha256: hex text parses back");
+	hex[5] = 'g';
+	CHECK(vhdx_sha256_parse_hex(hex, strlen(hex), back) != 0, "sha256: a non-hex digit is refused");
+	CHECK(vhdx_sha256_parse_hex(hex, 63, back) != 0, "sha256: 63 digits are refused");
+}
+
+/* the image: blocks 1 and 5 stored, 3 ZERO with a stale offset, the rest absent; a partial last block */
+static void digest_disk(void)
+{
+	struct ib b;
+	struct ib_params p = { .virtual_size = 8 * MiB + 3 * 512 };
+	if (!CHECK(ib_build(&b, &p) == 0, "digest: build the image"))
+		return;
+	ib_alloc_block(&b, 1);
+	uint64_t off5 = ib_alloc_block(&b, 5);
+	ib_alloc_block(&b, 8);
+	ib_bat_set(&b, ib_bat_index(&b, 3), off5 | VHDX_BAT_ZERO);
+	uint64_t vsize = p.virtual_size;
+	uint8_t *want = malloc(vsize), want_d[VHDX_SHA256_SIZE];
+	ib_expect(&b, 0, want, vsize);
+	vhdx_sha256(want, vsize, want_d);
+	free(want);
+
+	struct vhdx_image img;
+	struct membackend mb;
+	const char *r = ib_opened(&b, &img, &mb);
+	if (!t_report(!r, r, "digest: opens")) {
+		ib_free(&b);
+		return;
+	}
+	static uint8_t buf[1 * MiB];
+	struct vhdx_sha256 c;
+	uint8_t d[VHDX_SHA256_SIZE];
+	uint64_t r0 = img.stats.read_bytes;
+	vhdx_sha256_init(&c);
+	CHECK_STATUS(vhdx_digest_virtual(&img, &c, buf, sizeof buf, NULL, NULL), VHDX_OK, "digest: whole disk");
+	vhdx_sha256_final(&c, d);
+	CHECK_MEM_EQ(d, want_d, sizeof d, "digest: equals the SHA-256 of the virtual disk's bytes");
+	/* the stored bytes (two whole blocks, three sectors of the last) plus at most one BAT window */
+	uint64_t stored = 2 * MiB + 3 * 512, got = img.stats.read_bytes - r0;
+	CHECK(got >= stored && got <= stored + VHDX_BAT_WINDOW * 8,
+	      "digest: only the stored blocks are read (%llu bytes read, %llu stored)", (unsigned long long)got,
+	      (unsigned long long)stored);
+
+	vhdx_sha256_init(&c);
+	CHECK_STATUS(vhdx_digest_virtual(&img, &c, buf, 4096, NULL, NULL), VHDX_OK, "digest: 4 KiB scratch");
+	vhdx_sha256_final(&c, d);
+	CHECK_MEM_EQ(d, want_d, sizeof d, "digest: the same with a 4 KiB scratch buffer");
+	CHECK_STATUS(vhdx_digest_virtual(&img, &c, buf, 4095, NULL, NULL), VHDX_E_ARG, "digest: 4095-byte scratch refused");
+	CHECK_STR_CONTAINS(img.msg, "4095", "digest: refusal names the buffer size");
+
+	/* a changed byte inside a stored block changes the digest */
+	mb.buf[ib_bat_get(&b, ib_bat_index(&b, 5)) / MiB * MiB + 777] ^= 0x40;
+	vhdx_sha256_init(&c);
+	vhdx_digest_virtual(&img, &c, buf, sizeof buf, NULL, NULL);
+	vhdx_sha256_final(&c, d);
+	CHECK(memcmp(d, want_d, sizeof d) != 0, "digest: one changed byte in a stored block changes it");
+
+	/* the measurement event */
+	uint8_t ev[VHDX_MEASURE_EVENT_SIZE], ev2[VHDX_MEASURE_EVENT_SIZE];
+	vhdx_measure_event(&img, want_d, ev);
+	CHECK_MEM_EQ(ev, "VHDXIMG\0", 8, "event: signature");
+	CHECK_EQ_U64(vhdx_le16(ev + 8), VHDX_MEASURE_VERSION, "event: version");
+	CHECK_EQ_U64(vhdx_le16(ev + 10), VHDX_MEASURE_HAS_SHA256, "event: flags say the digest is there");
+	CHECK_EQ_U64(vhdx_le32(ev + 12), VHDX_MEASURE_EVENT_SIZE, "event: size field");
+	struct vhdx_guid g;
+	vhdx_guid_load(&g, ev + 16);
+	CHECK(vhdx_guid_equal(&g, &img.disk_id), "event: VirtualDiskId at 16");
+	CHECK_EQ_U64(vhdx_le64(ev + 32), vsize, "event: virtual size at 32");
+	CHECK_EQ_U64(vhdx_le32(ev + 40), img.block_size, "event: block size at 40");
+	CHECK_EQ_U64(vhdx_le32(ev + 44), 512, "event: logical sector size at 44");
+	CHECK_EQ_U64(vhdx_le32(ev + 48), 4096, "event: physical sector size at 48");
+	vhdx_guid_load(&g, ev + 56);
+	CHECK(vhdx_guid_equal(&g, &img.header[img.current].data_write_guid), "event: DataWriteGuid at 56");
+	CHECK_MEM_EQ(ev + 72, want_d, 32, "event: content digest at 72");
+	vhdx_measure_event(&img, NULL, ev2);
+	static const uint8_t zero32[32];
+	CHECK(vhdx_le16(ev2 + 10) == 0 && !memcmp(ev2 + 72, zero32, 32), "event: without a digest: flag 0, zeros");
+	img.header[img.current].file_write_guid.data1 ^= 1;
+	img.header[img.current].sequence += 2;
+	vhdx_measure_event(&img, want_d, ev2);
+	CHECK_MEM_EQ(ev2, ev, sizeof ev, "event: FileWriteGuid and sequence are not part of it");
+	vhdx_close(&img);
+	mb_free(&mb);
+
+	struct vhdx_image closed;
+	memset(&closed, 0, sizeof closed);
+	CHECK_STATUS(vhdx_digest_virtual(&closed, &c, buf, sizeof buf, NULL, NULL), VHDX_E_STATE,
+		     "digest: refused before the image validated");
+	ib_free(&b);
+}
+
+static void guid_text(void)
+{
+	struct vhdx_guid g = ib_guid(7), back;
+	char t[VHDX_GUID_TEXT], lower[VHDX_GUID_TEXT + 2];
+	vhdx_guid_format(&g, t);
+	CHECK(vhdx_guid_parse(t, strlen(t), &back) == 0 && vhdx_guid_equal(&g, &back), "guid: text parses back");
+	snprintf(lower, sizeof lower, "{%s}", t);
+	for (char *p = lower; *p; p++)
+		if (*p >= 'A' && *p <= 'F')
+			*p = (char)(*p - 'A' + 'a');
+	CHECK(vhdx_guid_parse(lower, strlen(lower), &back) == 0 && vhdx_guid_equal(&g, &back),
+	      "guid: braces and lower case");
+	t[8] = 'x';
+	CHECK(vhdx_guid_parse(t, strlen(t), &back) != 0, "guid: a dash out of place is refused");
+	vhdx_guid_format(&g, t);
+	t[3] = 'z';
+	CHECK(vhdx_guid_parse(t, strlen(t), &back) != 0, "guid: a non-hex digit is refused");
+	CHECK(vhdx_guid_parse(t, 35, &back) != 0, "guid: short text is refused");
+}
+
+int main(void)
+{
+	known_answers();
+	split_updates();
+	digest_disk();
+	guid_text();
+	return t_done();
+}
