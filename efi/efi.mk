@@ -74,3 +74,6 @@ $(BUILD)/$(EFI_ARCH)/vhdxboot.efi: $(BUILD)/efi/vhdxboot.efi
 # power off.  No prerequisites here: on a fresh machine the build itself needs the packages demo.sh installs first.
 demo:
 	@BUILD=$(BUILD) bash efi/demo.sh
+
+# issue 14: the same module for aarch64 and ia32 (build/aa64, build/ia32)
+include efi/arch/arches.mk

@@ -331,7 +331,7 @@ static EFI_STATUS run(struct session *s)
 		const CHAR16 *path = s->opt.next + 5;
 		st = vdisk_install(&vd, &s->img, s->be_handle);
 		if (!EFI_ERROR(st)) {
-			st = vdisk_boot(vd, *path ? path : L"\\EFI\\BOOT\\BOOTX64.EFI", s->opt.child_args);
+			st = vdisk_boot(vd, *path ? path : EFIARCH_REMOVABLE, s->opt.child_args);
 			vdisk_uninstall(vd);
 		}
 		vhdx_close(&s->img);
