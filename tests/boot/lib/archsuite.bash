@@ -1,6 +1,7 @@
 # tests/boot/lib/archsuite.bash - the boot cases every other UEFI architecture must pass (issue 14), shared by
 # tests/boot/85-aa64.sh and 86-ia32.sh.  Sourced after common.bash (with BOOT_ARCH set); run_arch_suite runs:
-#   pe          vhdxboot.efi and payload.efi are PE images for this architecture (machine, subsystem 10, .sbat)
+#   pe          vhdxboot.efi and payload.efi are PE images for this architecture (machine, subsystem 10, .sbat);
+#               the x86_64 build is not
 #   bootentry   the module as \EFI\BOOT\BOOT<ARCH>.EFI with vhdxboot.conf: validate, session update from
 #               EFI_RNG_PROTOCOL (virtio-rng), the payload from the ESP with the config's arguments
 #   refuse      a corrupt BAT with on-error stop: refused, named, nothing started, not a byte written
@@ -37,6 +38,11 @@ run_arch_suite() {
 
 	pe_checked "$t: vhdxboot.efi is a PE EFI application for $t (machine, subsystem 10, sections, .sbat)" "$EFI_MODULE"
 	pe_checked "$t: payload.efi is a PE EFI application for $t" "$EFI_PAYLOAD"
+	# the check itself must be able to fail: the x86_64 build is not an image for this architecture
+	if [[ -f $BUILD/efi/vhdxboot.efi ]]; then
+		expect "$t: the PE check rejects the x86_64 build" \
+			bash -c '! python3 "$1" "$2" "$3" >/dev/null 2>&1' _ "$ROOT/tests/boot/lib/pecheck.py" "$t" "$BUILD/efi/vhdxboot.efi"
+	fi
 
 	# --- the boot-entry case: update with EFI_RNG_PROTOCOL, payload from the ESP with arguments
 	arch_bootentry_case bootentry "BOOTENTRY-$t"
