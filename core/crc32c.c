@@ -9,7 +9,6 @@
 
 static uint32_t table[16][256];
 static int table_ready;
-static int have_sse42 = -1;
 
 static void make_table(void)
 {
@@ -53,6 +52,8 @@ uint32_t vhdx_crc32c_portable(uint32_t crc, const void *buf, size_t len)
 }
 
 #if defined(__x86_64__) || defined(__i386__)
+static int have_sse42 = -1;
+
 static void cpuid1(uint32_t *ecx)
 {
 	uint32_t a = 1, b, c = 0, d;
@@ -171,6 +172,8 @@ uint32_t vhdx_crc32c(uint32_t crc, const void *buf, size_t len)
 {
 	if (vhdx_crc32c_have_sse42())
 		return vhdx_crc32c_sse42(crc, buf, len);
+	if (vhdx_crc32c_have_armv8())
+		return vhdx_crc32c_armv8(crc, buf, len);
 	return vhdx_crc32c_portable(crc, buf, len);
 }
 

@@ -65,6 +65,9 @@ uint32_t vhdx_crc32c(uint32_t crc, const void *buf, size_t len); /* crc: 0 to st
 uint32_t vhdx_crc32c_portable(uint32_t crc, const void *buf, size_t len);
 uint32_t vhdx_crc32c_sse42(uint32_t crc, const void *buf, size_t len); /* only if vhdx_crc32c_have_sse42() */
 int vhdx_crc32c_have_sse42(void);
+/* issue 14: the ARMv8 CRC32C instructions (aarch64, ID_AA64ISAR0_EL1.CRC32 read at run time) */
+uint32_t vhdx_crc32c_armv8(uint32_t crc, const void *buf, size_t len); /* only if vhdx_crc32c_have_armv8() */
+int vhdx_crc32c_have_armv8(void);
 
 /* A parsed header (the 80 used bytes). */
 struct vhdx_header {

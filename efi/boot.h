@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "vhdx.h"
+#include "efiarch.h" /* issue 14: per-architecture names */
 
 /* core/mem.c provides these in the EFI image as well */
 void *memcpy(void *dst, const void *src, size_t n);
@@ -159,8 +160,14 @@ void discover_free(struct found_disk *list, UINTN count);
 void discover_print(const struct found_disk *list, UINTN count);
 EFI_STATUS find_image_file(const CHAR16 *path, EFI_HANDLE *volume);
 
-/* random.c: 32 bytes from EFI_RNG_PROTOCOL, else RDRAND; never anything weaker */
+/* random.c: 32 bytes from EFI_RNG_PROTOCOL, else the CPU's instruction (RDRAND, RNDR); never anything weaker */
 EFI_STATUS random_get(uint8_t *out, UINTN len, const char **source);
+
+/* issue 14: the CPU's random instruction, random.c's fallback (hwrng_x86.c: RDRAND, hwrng_aa64.c: RNDR; the
+ * name in efiarch.h).  EFI_UNSUPPORTED: no such instruction; EFI_DEVICE_ERROR: it failed or repeats itself. */
+EFI_STATUS hwrng_get(uint8_t *out, UINTN len);
+/* random.c: fills out from a 64-bit source (0 = a good value), refusing a generator stuck on one value */
+EFI_STATUS hwrng_fill(uint8_t *out, UINTN len, int (*next)(uint64_t *v));
 
 /* chainload.c */
 EFI_STATUS chainload_path(EFI_HANDLE volume, const CHAR16 *path, const CHAR16 *args);

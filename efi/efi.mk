@@ -80,3 +80,6 @@ demo:
 sign: $(BUILD)/efi/vhdxboot.efi
 	@IN=$(BUILD)/efi/vhdxboot.efi OUT=$(or $(OUT),$(BUILD)/efi/vhdxboot.signed.efi) KEY="$(KEY)" CERT="$(CERT)" \
 		POLICY="$(POLICY)" bash efi/sign.sh
+
+# issue 14: the same module for aarch64 and ia32 (build/aa64, build/ia32)
+include efi/arch/arches.mk

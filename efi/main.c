@@ -343,7 +343,7 @@ static EFI_STATUS run(struct session *s)
 		if (!EFI_ERROR(st)) {
 			handoff_publish(&s->img, s->be_handle, s->be_is_file ? s->opt.image : NULL, s->opt.os_write,
 					s->updated);
-			st = vdisk_boot(vd, *path ? path : L"\\EFI\\BOOT\\BOOTX64.EFI", s->opt.child_args);
+			st = vdisk_boot(vd, *path ? path : EFIARCH_REMOVABLE, s->opt.child_args);
 			handoff_clear(); /* the next stage returned: the image is no longer what runs */
 			vdisk_uninstall(vd);
 		}

@@ -385,7 +385,7 @@ void options_usage(void)
 {
 	con_print("usage: vhdxboot.efi [options] [-- options for the next stage]\n"
 		  "  --next PATH       next stage on this volume; vhdx:PATH inside the image (vhdx: alone:\n"
-		  "                    \\EFI\\BOOT\\BOOTX64.EFI of its virtual disk)\n"
+		  "                    " EFIARCH_REMOVABLE_A " of its virtual disk)\n"
 		  "  --disk SEL        auto (the one VHDX found) | index from --list | device-path text\n"
 		  "  --image PATH      the VHDX is a file on this volume (else on another FAT volume)\n"
 		  "  --check-only      validate, write nothing\n"

@@ -65,6 +65,19 @@ reqs=(
 	"swtpm|swtpm"
 	"/usr/lib/shim/shimx64.efi|shim-unsigned"
 	"openssl|openssl"
+	# issue 14: aarch64 and ia32 UEFI (gnu-efi for arm64 is fetched by efi/arch/fetch-gnuefi-arm64.sh at build time)
+	"aarch64-linux-gnu-gcc|gcc-aarch64-linux-gnu"
+	"/usr/aarch64-linux-gnu/lib/libc.a|libc6-dev-arm64-cross"
+	"qemu-aarch64|qemu-user"
+	"qemu-system-aarch64|qemu-system-arm"
+	"/usr/share/AAVMF/AAVMF_CODE.fd|qemu-efi-aarch64"
+	"/usr/share/AAVMF/AAVMF_VARS.fd|qemu-efi-aarch64"
+	"qemu-system-i386|qemu-system-x86"
+	"/usr/share/OVMF/OVMF32_CODE_4M.secboot.fd|ovmf-ia32"
+	"/usr/share/OVMF/OVMF32_VARS_4M.fd|ovmf-ia32"
+	"/usr/lib32/crt0-efi-ia32.o|gnu-efi"
+	"/usr/lib/gcc/x86_64-linux-gnu/*/32/libgcc.a|gcc-multilib"
+	"dpkg-deb|dpkg"
 )
 
 have() {

@@ -3,7 +3,7 @@
 #
 # Runs every suite: build/tests/unit/test_* binaries, tests/interop/*.sh, tests/malformed/*.sh and
 # tests/malformed/test_*.py, tests/boot/*.sh, tests/fuzz/smoke.sh, tests/sanitize/{unit,tools}.sh, tests/m32/m32.sh,
-# tests/shape/*.sh (the structure of the code: core/ layering).
+# tests/shape/*.sh (the structure of the code: core/ layering), tests/aa64/aa64.sh.
 # Each suite prints one line per case, `ok - NAME` or
 # `not ok - NAME: reason`; other lines are free.  A suite that exits non-zero without printing a `not ok`
 # line, or prints no result at all, counts as one failure named after the suite.  The last line is
@@ -28,7 +28,7 @@ for src in tests/unit/test_*.c; do
 	[[ -f $src ]] && suites+=("$BUILD/tests/unit/$(basename "$src" .c)")
 done
 for f in tests/interop/*.sh tests/malformed/*.sh tests/malformed/test_*.py tests/boot/*.sh tests/fuzz/smoke.sh \
-	tests/sanitize/unit.sh tests/sanitize/tools.sh tests/m32/m32.sh tests/shape/*.sh tests/install/*.sh; do
+	tests/sanitize/unit.sh tests/sanitize/tools.sh tests/m32/m32.sh tests/aa64/aa64.sh tests/shape/*.sh tests/install/*.sh; do
 	[[ -f $f ]] && suites+=("$f")
 done
 

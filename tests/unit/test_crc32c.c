@@ -84,14 +84,18 @@ static void against_reference(const char *name, crc_fn f)
 	t_report(ok, why, "%s: random buffers of lengths 0..300 at misalignments 0..15 match a bitwise reference", name);
 }
 
-static void sse_vs_portable(void)
+/* a hardware path against the portable one on random buffers; `have` says whether this CPU has the path */
+static void fast_vs_portable(const char *name, int have, crc_fn fast)
 {
 	static uint8_t buf[300 + 16] __attribute__((aligned(16)));
 	int ok = 1;
 	char why[VHDX_MSG_LEN + 128] = "";
+	char title[160];
 
-	if (!vhdx_crc32c_have_sse42()) {
-		T_SKIP("crc32c: SSE4.2 == portable for lengths 0..300, misalignments 0..15", "no SSE4.2 on this CPU");
+	snprintf(title, sizeof title, "crc32c: %s == portable for 4 random buffers, lengths 0..300, misalignments 0..15",
+		 name);
+	if (!have) {
+		T_SKIP(title, "not available on this CPU");
 		return;
 	}
 	for (int round = 0; round < 4 && ok; round++) {
@@ -100,16 +104,16 @@ static void sse_vs_portable(void)
 		for (size_t mis = 0; mis < 16 && ok; mis++) {
 			for (size_t n = 0; n + mis <= sizeof buf && n <= 300 && ok; n++) {
 				uint32_t a = vhdx_crc32c_portable((uint32_t)round, buf + mis, n);
-				uint32_t b = vhdx_crc32c_sse42((uint32_t)round, buf + mis, n);
+				uint32_t b = fast((uint32_t)round, buf + mis, n);
 				if (a != b) {
-					snprintf(why, sizeof why, "round %d len %zu at +%zu: sse %08x, portable %08x", round,
-						 n, mis, b, a);
+					snprintf(why, sizeof why, "round %d len %zu at +%zu: %s %08x, portable %08x", round,
+						 n, mis, name, b, a);
 					ok = 0;
 				}
 			}
 		}
 	}
-	t_report(ok, why, "crc32c: SSE4.2 == portable for 4 random buffers, lengths 0..300, misalignments 0..15");
+	t_report(ok, why, "%s", title);
 }
 
 static void dispatcher(void)
@@ -123,6 +127,11 @@ static void dispatcher(void)
 	CHECK(h == 0 || h == 1, "crc32c: have_sse42 answers 0 or 1 (%d)", h);
 	CHECK_EQ_INT(vhdx_crc32c_have_sse42(), h, "crc32c: have_sse42 gives the same answer twice");
 	T_NOTE("SSE4.2 %s", h ? "available" : "not available");
+	int a = vhdx_crc32c_have_armv8();
+	CHECK(a == 0 || a == 1, "crc32c: have_armv8 answers 0 or 1 (%d)", a);
+	CHECK_EQ_INT(vhdx_crc32c_have_armv8(), a, "crc32c: have_armv8 gives the same answer twice");
+	CHECK(!(a && h), "crc32c: at most one hardware path is available (sse4.2 %d, armv8 %d)", h, a);
+	T_NOTE("ARMv8 CRC32 %s", a ? "available" : "not available");
 }
 
 /* vhdx_struct_crc equals the CRC of the structure with its checksum field zeroed, wherever the field is */
@@ -168,7 +177,15 @@ int main(void)
 		incremental("crc32c sse4.2", vhdx_crc32c_sse42);
 		against_reference("crc32c sse4.2", vhdx_crc32c_sse42);
 	}
-	sse_vs_portable();
+	if (vhdx_crc32c_have_armv8()) {
+		known_answers("crc32c armv8", vhdx_crc32c_armv8);
+		incremental("crc32c armv8", vhdx_crc32c_armv8);
+		against_reference("crc32c armv8", vhdx_crc32c_armv8);
+	} else {
+		T_SKIP("crc32c armv8: known answers", "no ARMv8 CRC32 instructions on this CPU");
+	}
+	fast_vs_portable("SSE4.2", vhdx_crc32c_have_sse42(), vhdx_crc32c_sse42);
+	fast_vs_portable("ARMv8 CRC32", vhdx_crc32c_have_armv8(), vhdx_crc32c_armv8);
 	dispatcher();
 	struct_crc();
 	return t_done();

@@ -5,16 +5,54 @@
 #
 # Environment: BUILD (default build), BOOT_TIMEOUT (seconds per guest run, default 150), KEEP=1 keeps work dirs,
 #              QEMU_ACCEL (default tcg: OVMF does not get far under KVM here).
+# BOOT_ARCH (set by the suite before sourcing; issue 14): x86_64 (default), aa64 or ia32 -- which build of the
+#              module and payload, which QEMU, firmware, machine, default CPU and removable-media file name.
 
 set -u
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
 export ROOT
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-EFI_MODULE=$BUILD/efi/vhdxboot.efi
-EFI_PAYLOAD=$BUILD/efi/payload.efi
-OVMF_CODE=${OVMF_CODE:-/usr/share/OVMF/OVMF_CODE_4M.fd}
-OVMF_VARS=${OVMF_VARS:-/usr/share/OVMF/OVMF_VARS_4M.fd}
+BOOT_ARCH=${BOOT_ARCH:-x86_64}
+ARCH_MACHINE_EXTRA=()
+case $BOOT_ARCH in
+x86_64)
+	EFI_DIR=$BUILD/efi
+	QEMU_SYSTEM=qemu-system-x86_64
+	BOOT_NAME=BOOTX64.EFI
+	ARCH_MACHINE=q35
+	ARCH_CPU=max
+	ARCH_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
+	ARCH_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
+	;;
+aa64) # AAVMF (qemu-efi-aarch64) on QEMU's virt board; cortex-a57 has CRC32 but no RNDR
+	EFI_DIR=$BUILD/aa64
+	QEMU_SYSTEM=qemu-system-aarch64
+	BOOT_NAME=BOOTAA64.EFI
+	ARCH_MACHINE=virt
+	ARCH_CPU=cortex-a57
+	ARCH_CODE=/usr/share/AAVMF/AAVMF_CODE.fd
+	ARCH_VARS=/usr/share/AAVMF/AAVMF_VARS.fd
+	;;
+ia32) # ovmf-ia32 ships only the Secure Boot build, which needs SMM and a secure pflash (no keys enrolled: off)
+	EFI_DIR=$BUILD/ia32
+	QEMU_SYSTEM=qemu-system-i386
+	BOOT_NAME=BOOTIA32.EFI
+	ARCH_MACHINE=q35,smm=on
+	ARCH_MACHINE_EXTRA=(-global driver=cfi.pflash01,property=secure,value=on)
+	ARCH_CPU=max
+	ARCH_CODE=/usr/share/OVMF/OVMF32_CODE_4M.secboot.fd
+	ARCH_VARS=/usr/share/OVMF/OVMF32_VARS_4M.fd
+	;;
+*)
+	echo "not ok - $(basename "$0" .sh): setup: BOOT_ARCH=$BOOT_ARCH is not x86_64, aa64 or ia32"
+	exit 1
+	;;
+esac
+EFI_MODULE=$EFI_DIR/vhdxboot.efi
+EFI_PAYLOAD=$EFI_DIR/payload.efi
+OVMF_CODE=${OVMF_CODE:-$ARCH_CODE}
+OVMF_VARS=${OVMF_VARS:-$ARCH_VARS}
 OVMF_CODE_PLAIN=$OVMF_CODE
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-150}
 QEMU_ACCEL=${QEMU_ACCEL:-tcg}
@@ -27,7 +65,7 @@ notok() { echo "not ok - $SUITE: $1: $2"; }
 # skip_all REASON: report every case as skipped (for machines that cannot run guests at all)
 need_tools() {
 	local missing=()
-	for t in qemu-system-x86_64 qemu-img python3 timeout mcopy mformat; do
+	for t in "$QEMU_SYSTEM" qemu-img python3 timeout mcopy mformat; do
 		command -v "$t" >/dev/null 2>&1 || missing+=("$t")
 	done
 	for f in "$OVMF_CODE" "$OVMF_VARS" "$EFI_MODULE" "$EFI_PAYLOAD"; do
@@ -51,14 +89,15 @@ new_case() {
 	cp "$OVMF_VARS" "$C/vars.fd"
 	QEMU_EXTRA=()
 	OVMF_CODE=$OVMF_CODE_PLAIN
-	OVMF_MACHINE_EXTRA=()
-	QEMU_MACHINE=q35
+	OVMF_MACHINE_EXTRA=("${ARCH_MACHINE_EXTRA[@]}")
+	QEMU_MACHINE=$ARCH_MACHINE
 }
 
-# esp_module_as_bootx64: the module as the removable-media path, the payload beside it
+# esp_module_as_bootx64: the module as the removable-media path ($BOOT_NAME: BOOTX64.EFI on x86_64), the payload
+# beside it
 esp_module_as_bootx64() {
 	mkdir -p "$C/esp/EFI/BOOT"
-	cp "$EFI_MODULE" "$C/esp/EFI/BOOT/BOOTX64.EFI"
+	cp "$EFI_MODULE" "$C/esp/EFI/BOOT/$BOOT_NAME"
 	cp "$EFI_PAYLOAD" "$C/esp/payload.efi"
 	# if the module returns an error, the boot manager moves on and the Shell runs this: power off
 	printf '@echo -off\r\necho STARTUP-NSH-FALLBACK\r\nreset -s\r\n' >"$C/esp/startup.nsh"
@@ -114,10 +153,10 @@ secure_boot_firmware() {
 # boot_guest [CPU]: run OVMF with the ESP folder and whatever was attached; log in $C/serial.log and $C/log
 # (ANSI sequences and CRs removed).  Returns qemu's status (124 = timed out).
 boot_guest() {
-	local cpu=${1:-max}
+	local cpu=${1:-$ARCH_CPU}
 	local start=$(date +%s)
-	timeout --kill-after=10 "$BOOT_TIMEOUT" qemu-system-x86_64 \
-		-machine "${QEMU_MACHINE:-q35},accel=$QEMU_ACCEL" "${OVMF_MACHINE_EXTRA[@]}" \
+	timeout --kill-after=10 "$BOOT_TIMEOUT" "$QEMU_SYSTEM" \
+		-machine "${QEMU_MACHINE:-$ARCH_MACHINE},accel=$QEMU_ACCEL" "${OVMF_MACHINE_EXTRA[@]}" \
 		-cpu "$cpu" -m "${QEMU_MEM:-256}" -smp 1 -nographic -nic none -no-reboot \
 		-drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF_CODE" \
 		-drive "if=pflash,format=raw,unit=1,file=$C/vars.fd" \
@@ -189,4 +228,15 @@ session_checked() {
 # unchanged NAME BEFORE AFTER
 unchanged() {
 	if cmp -s "$2" "$3"; then ok "$1"; else notok "$1" "image changed: $(cmp "$2" "$3" 2>&1 | head -1)"; fi
+}
+
+# pe_checked NAME FILE: the file is a PE image for $BOOT_ARCH (machine type, PE32/PE32+, subsystem 10 = EFI
+# application, .text/.data/.sbat sections inside the image and the file), read by tests/boot/lib/pecheck.py
+pe_checked() {
+	local out
+	if out=$(python3 "$ROOT/tests/boot/lib/pecheck.py" "$BOOT_ARCH" "$2" 2>&1); then
+		ok "$1"
+	else
+		notok "$1" "$(echo "$out" | tr '\n' ';')"
+	fi
 }
