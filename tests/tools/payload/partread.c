@@ -7,12 +7,15 @@
  * path ending in the vendor node 35D09D52-059D-40A1-8D0B-4C9A929CDCC0); "raw" is a LogicalPartition outside it
  * of the same size whose first 64 KiB are the same bytes (the raw disk the VHDX was made from, attached too).
  *
- * mode=bench (default): passes=P (default 7) passes over the whole partition in req=K KiB requests (default 1024),
- * raw and virtual alternated, into one page-aligned buffer (plus align=B bytes).  Only the ReadBlocks calls are
- * timed (TSC, calibrated against Stall); a 64-bit checksum of every byte is taken outside the timing.  Prints
- *   PARTREAD-PASS: DEV N MIB_PER_S SUM           every pass
+ * mode=bench (default): passes=P (default 7) passes over the whole partition in req=K KiB requests (default 1024)
+ * into page-aligned buffers (plus align=B bytes).  Each request is read from both partitions in turn (which one
+ * first alternates by pass), each ReadBlocks call timed on its own (TSC, calibrated against Stall), so that a busy
+ * host slows both sides alike; a 64-bit checksum of every byte is taken outside the timing.  Prints
+ *   PARTREAD-DISK: PATH BlockSize N IoAlign N              every whole disk (IoAlign decides who copies)
+ *   PARTREAD-PASS: N raw MIB_PER_S virtual MIB_PER_S ratio PERMILLE sums RAW VIRTUAL
  *   PARTREAD-RESULT: DEV best MIB_PER_S median MIB_PER_S (BYTES bytes, req KiB, P passes)
- *   PARTREAD-RATIO: best PERMILLE median PERMILLE            (virtual / raw throughput, 1/1000)
+ *                    (best: the sum over requests of each one's best time over the passes; median: of its median)
+ *   PARTREAD-RATIO: best PERMILLE median PERMILLE per-pass median PERMILLE   (virtual / raw throughput)
  *   PARTREAD-CHECK: same checksum SUM | DIFFERENT ...
  * mode=verify: the virtual partition read from start to end in requests of odd sizes into buffers at odd
  * addresses, and again in 1 MiB requests, each pass giving the CRC-32 (the zlib one) of the whole partition for
@@ -175,20 +178,22 @@ static UINT32 crc32(UINT32 crc, const UINT8 *p, UINTN n) /* zlib's crc32(): pass
 /* ---- bench */
 /*
  * One pass: every request read from both partitions in turn (which one first alternates by pass), each call timed
- * on its own, so that a busy host slows both sides alike instead of whichever pass it happened to hit.
+ * on its own, so that a busy host slows both sides alike instead of whichever pass it happened to hit.  The time of
+ * request i of device d in pass p lands in per[(p * nreq + i) * 2 + d].
  */
-static EFI_STATUS one_pass(EFI_BLOCK_IO *dev[2], UINTN req, UINT8 *buf[2], int first, UINT64 ticks[2], UINT64 sum[2])
+static EFI_STATUS one_pass(EFI_BLOCK_IO *dev[2], UINTN req, UINT8 *buf[2], UINTN p, UINT64 *per, UINT64 sum[2])
 {
-	UINT64 bytes = bio_bytes(dev[0]);
+	UINT64 bytes = bio_bytes(dev[0]), nreq = (bytes + req - 1) / req;
 	UINT32 bs = dev[0]->Media->BlockSize;
-	ticks[0] = ticks[1] = sum[0] = sum[1] = 0;
-	for (UINT64 off = 0; off < bytes; off += req) {
+	sum[0] = sum[1] = 0;
+	for (UINT64 i = 0; i < nreq; i++) {
+		UINT64 off = i * req;
 		UINTN n = bytes - off < req ? (UINTN)(bytes - off) : req;
 		for (int k = 0; k < 2; k++) {
-			int d = k ^ first;
+			int d = k ^ (int)(p & 1);
 			UINT64 t0 = rdtsc();
 			EFI_STATUS st = rd(dev[d], off / bs, n, buf[d]);
-			ticks[d] += rdtsc() - t0;
+			per[(p * nreq + i) * 2 + d] = rdtsc() - t0;
 			if (EFI_ERROR(st))
 				return st;
 			sum[d] = sum64(sum[d], buf[d], n);
@@ -208,50 +213,82 @@ static UINT64 median(UINT64 *v, UINTN n) /* sorts v */
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/*
+ * Totals that a preempted request cannot spoil: the sum over requests of each request's best time over the passes,
+ * and of its median time.  A host time slice (several ms here) lands on a few requests of one pass; it moves a
+ * pass total by a lot but a per-request minimum or median hardly at all.
+ */
+static void robust_totals(UINT64 *per, UINT64 nreq, UINTN passes, int d, UINT64 *best, UINT64 *med)
+{
+	UINT64 v[MAX_PASSES];
+	*best = *med = 0;
+	for (UINT64 i = 0; i < nreq; i++) {
+		for (UINTN p = 0; p < passes; p++)
+			v[p] = per[(p * nreq + i) * 2 + d];
+		*med += median(v, passes);
+		*best += v[0];
+	}
+}
+
+static UINT64 mibs(UINT64 bytes, UINT64 hz, UINT64 ticks)
+{
+	return ticks ? (bytes >> 20) * hz / ticks : 0;
+}
+
 static EFI_STATUS bench(EFI_BLOCK_IO *vpart, EFI_BLOCK_IO *rpart, UINTN req, UINTN passes, UINT8 *buf[2])
 {
 	EFI_BLOCK_IO *dev[2] = { rpart, vpart };
 	const CHAR16 *name[2] = { L"raw", L"virtual" };
-	UINT64 ticks[2][MAX_PASSES], sums[2][MAX_PASSES], ratio[MAX_PASSES], bytes = bio_bytes(vpart);
-	for (int d = 0; d < 2; d++)
-		Print(L"PARTREAD-MEDIA: %s BlockSize %d IoAlign %d, buffer at %lx\n", name[d], dev[d]->Media->BlockSize,
-		      dev[d]->Media->IoAlign, (UINT64)(UINTN)buf[d]);
+	UINT64 sums[2][MAX_PASSES], bytes = bio_bytes(vpart), nreq = (bytes + req - 1) / req;
+	UINT64 *per = AllocatePool(passes * nreq * 2 * sizeof(UINT64));
+	if (!per) {
+		Print(L"PARTREAD-ERROR: no memory for %ld timings\n", passes * nreq * 2);
+		return EFI_OUT_OF_RESOURCES;
+	}
 	UINT64 t0 = rdtsc();
 	uefi_call_wrapper(BS->Stall, 1, 200000);
 	UINT64 hz = (rdtsc() - t0) * 5;
 
-	for (UINTN p = 0; p < passes; p++) {
-		UINT64 t[2], s[2];
-		EFI_STATUS st = one_pass(dev, req, buf, (int)(p & 1), t, s);
-		if (EFI_ERROR(st)) {
-			Print(L"PARTREAD-ERROR: pass %ld: %r\n", (UINT64)p, st);
-			return st;
+	EFI_STATUS ret = EFI_SUCCESS;
+	UINT64 total[2][MAX_PASSES], ratio[MAX_PASSES];
+	for (UINTN p = 0; p < passes && !EFI_ERROR(ret); p++) {
+		UINT64 sum[2];
+		ret = one_pass(dev, req, buf, p, per, sum);
+		if (EFI_ERROR(ret)) {
+			Print(L"PARTREAD-ERROR: pass %ld: %r\n", (UINT64)p, ret);
+			break;
 		}
-		for (int d = 0; d < 2; d++)
-			ticks[d][p] = t[d], sums[d][p] = s[d];
-		ratio[p] = t[1] ? t[0] * 1000 / t[1] : 0;
+		for (int d = 0; d < 2; d++) {
+			sums[d][p] = sum[d];
+			total[d][p] = 0;
+			for (UINT64 i = 0; i < nreq; i++)
+				total[d][p] += per[(p * nreq + i) * 2 + d];
+		}
+		ratio[p] = total[1][p] ? total[0][p] * 1000 / total[1][p] : 0;
 		Print(L"PARTREAD-PASS: %ld raw %ld MiB/s virtual %ld MiB/s ratio %ld sums %016lx %016lx\n", (UINT64)p,
-		      t[0] ? (bytes >> 20) * hz / t[0] : 0, t[1] ? (bytes >> 20) * hz / t[1] : 0, ratio[p], s[0], s[1]);
+		      mibs(bytes, hz, total[0][p]), mibs(bytes, hz, total[1][p]), ratio[p], sum[0], sum[1]);
 	}
-	for (UINTN p = 0; p < passes; p++)
+	for (UINTN p = 0; p < passes && !EFI_ERROR(ret); p++)
 		for (int d = 0; d < 2; d++)
 			if (sums[d][p] != sums[0][0]) {
 				Print(L"PARTREAD-CHECK: DIFFERENT: %s pass %ld %016lx, raw pass 0 %016lx\n", name[d], (UINT64)p,
 				      sums[d][p], sums[0][0]);
-				return EFI_CRC_ERROR;
+				ret = EFI_CRC_ERROR;
 			}
-	UINT64 best[2], med[2];
-	for (int d = 0; d < 2; d++) {
-		med[d] = median(ticks[d], passes);
-		best[d] = ticks[d][0];
-		Print(L"PARTREAD-RESULT: %s best %ld MiB/s median %ld MiB/s (%ld bytes, req %ld KiB, %ld passes)\n",
-		      name[d], best[d] ? (bytes >> 20) * hz / best[d] : 0, med[d] ? (bytes >> 20) * hz / med[d] : 0, bytes,
-		      (UINT64)req >> 10, (UINT64)passes);
+	if (!EFI_ERROR(ret)) {
+		UINT64 best[2], med[2];
+		for (int d = 0; d < 2; d++) {
+			robust_totals(per, nreq, passes, d, &best[d], &med[d]);
+			Print(L"PARTREAD-RESULT: %s best %ld MiB/s median %ld MiB/s (%ld bytes, req %ld KiB, %ld passes)\n",
+			      name[d], mibs(bytes, hz, best[d]), mibs(bytes, hz, med[d]), bytes, (UINT64)req >> 10,
+			      (UINT64)passes);
+		}
+		Print(L"PARTREAD-RATIO: best %ld median %ld per-pass median %ld\n", best[1] ? best[0] * 1000 / best[1] : 0,
+		      med[1] ? med[0] * 1000 / med[1] : 0, median(ratio, passes));
+		Print(L"PARTREAD-CHECK: same checksum %016lx (%ld passes each)\n", sums[0][0], (UINT64)passes);
 	}
-	Print(L"PARTREAD-RATIO: best %ld median %ld per-pass median %ld\n", best[1] ? best[0] * 1000 / best[1] : 0,
-	      med[1] ? med[0] * 1000 / med[1] : 0, median(ratio, passes));
-	Print(L"PARTREAD-CHECK: same checksum %016lx (%ld passes each)\n", sums[0][0], (UINT64)passes);
-	return EFI_SUCCESS;
+	FreePool(per);
+	return ret;
 }
 
 /* ---- verify */
