@@ -8,6 +8,8 @@
 #     metadata table and the BAT once; two header writes; two flushes
 #  3. (issue 4) 4 KiB read throughput of the virtual disk vs the same bytes on a raw virtio disk, measured in the
 #     guest by build/efi/reader.efi started from inside the VHDX (target: sequential ratio >= 0.9)
+#  4. (issue 10) a FAT partition inside the VHDX read through its Block I/O in 1 MiB requests vs the raw disk:
+#     efi/bench-vdisk.sh (target: ratio >= 0.9)
 # Environment: BUILD, BENCH_RUNS (alternations, default 5), KEEP=1.  Prints "bench:" rows; exit 0 unless a run
 # failed outright (missed targets are reported, not fatal).
 set -u
@@ -124,3 +126,6 @@ if m:
 else:
     print("bench: virtual/raw read ratio: the reader did not report")
 PY
+
+# ---- 4: (issue 10) the partition inside the VHDX read through its Block I/O in 1 MiB requests vs the raw disk
+BUILD=$BUILD bash "$ROOT/efi/bench-vdisk.sh"
