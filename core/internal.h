@@ -108,4 +108,7 @@ static inline uint64_t vhdx_bat_index(const struct vhdx_image *img, uint64_t b)
 	return b + b / img->chunk_ratio;
 }
 
+/* chainread.c: vhdx_read of a differencing image (range checked by the caller) - differencing chains (issue 11) */
+vhdx_status vhdx_diff_read(struct vhdx_image *img, uint64_t off, uint8_t *out, size_t len);
+
 #endif

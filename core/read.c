@@ -32,6 +32,8 @@ vhdx_status vhdx_read(struct vhdx_image *img, uint64_t off, void *buf, size_t le
 	if (vhdx_add_overflow(off, len, &end) || end > img->virtual_size)
 		return vhdx_fail(img, VHDX_E_RANGE, "read: bytes %llu..%llu lie beyond the virtual disk (%llu bytes)", off,
 				 off + (uint64_t)len, img->virtual_size);
+	if (img->has_parent) /* differencing chains (issue 11) */
+		return vhdx_diff_read(img, off, out, len);
 
 	while (len) {
 		uint64_t b = off / img->block_size, in = off % img->block_size, file_off;
@@ -57,9 +59,6 @@ vhdx_status vhdx_read(struct vhdx_image *img, uint64_t off, void *buf, size_t le
 			st = vhdx_pread(img, file_off + in, out, (size_t)n, "payload block");
 			if (st)
 				return st;
-		} else if (img->has_parent && (state == VHDX_BAT_NOT_PRESENT || state == VHDX_BAT_PARTIALLY_PRESENT)) {
-			return vhdx_fail(img, VHDX_E_UNSUPPORTED,
-					 "read: payload block %llu comes from the parent disk, which is not supported", b);
 		} else {
 			memset(out, 0, (size_t)n);
 		}
