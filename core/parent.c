@@ -267,3 +267,77 @@ vhdx_status vhdx_attach_parent(struct vhdx_image *child, struct vhdx_image *pare
 	parent->child = child;
 	return VHDX_OK;
 }
+
+/* UTF-8 (NUL-terminated) to UTF-16LE at out; returns the bytes written, or -1 if invalid or beyond cap. */
+static long utf8_to_utf16(const char *s, uint8_t *out, uint32_t cap)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	uint32_t o = 0;
+
+	while (*p) {
+		uint32_t c = *p, n = c < 0x80 ? 0 : c >= 0xF0 && c < 0xF5 ? 3 : c >= 0xE0 ? 2 : c >= 0xC2 ? 1 : 9;
+		if (n == 9 || (c >= 0x80 && c < 0xC2) || c >= 0xF5)
+			return -1;
+		c = n ? c & (0x3F >> n) : c;
+		for (uint32_t k = 1; k <= n; k++) {
+			if ((p[k] & 0xC0) != 0x80)
+				return -1;
+			c = c << 6 | (p[k] & 0x3F);
+		}
+		p += n + 1;
+		if ((c >= 0xD800 && c < 0xE000) || c > 0x10FFFF || (n == 2 && c < 0x800) || (n == 3 && c < 0x10000))
+			return -1;
+		if (o + (c >= 0x10000 ? 4 : 2) > cap)
+			return -1;
+		if (c >= 0x10000) {
+			vhdx_put16(out + o, (uint16_t)(0xD800 + ((c - 0x10000) >> 10)));
+			vhdx_put16(out + o + 2, (uint16_t)(0xDC00 + ((c - 0x10000) & 0x3FF)));
+			o += 4;
+		} else {
+			vhdx_put16(out + o, (uint16_t)c);
+			o += 2;
+		}
+	}
+	return o;
+}
+
+uint32_t vhdx_locator_build(uint8_t *out, uint32_t cap, const struct vhdx_guid *linkage, const char *relative_path,
+			    const char *volume_path, const char *absolute_win32_path)
+{
+	static const struct vhdx_guid type = VHDX_GUID_PARENT_TYPE;
+	char guid[GUID_BRACED + 1], text[VHDX_GUID_TEXT];
+	const char *kv[8];
+	uint32_t n = 0, pos, count;
+
+	/* the spec asks for lowercase in braces */
+	vhdx_guid_format(linkage, text);
+	guid[0] = '{';
+	for (int i = 0; i < VHDX_GUID_TEXT - 1; i++)
+		guid[i + 1] = text[i] >= 'A' && text[i] <= 'F' ? (char)(text[i] - 'A' + 'a') : text[i];
+	guid[GUID_BRACED - 1] = '}';
+	guid[GUID_BRACED] = 0;
+	kv[n++] = "parent_linkage", kv[n++] = guid;
+	if (relative_path && *relative_path)
+		kv[n++] = "relative_path", kv[n++] = relative_path;
+	if (volume_path && *volume_path)
+		kv[n++] = "volume_path", kv[n++] = volume_path;
+	if (absolute_win32_path && *absolute_win32_path)
+		kv[n++] = "absolute_win32_path", kv[n++] = absolute_win32_path;
+	count = n / 2;
+	pos = LOC_HEADER + count * LOC_ENTRY;
+	if (cap < pos)
+		return 0;
+	memset(out, 0, pos);
+	vhdx_guid_store(out, &type);
+	vhdx_put16(out + LOC_COUNT, (uint16_t)count);
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t *e = out + LOC_HEADER + (i / 2) * LOC_ENTRY;
+		long len = utf8_to_utf16(kv[i], out + pos, cap - pos);
+		if (len <= 0 || len > 0xFFFF)
+			return 0;
+		vhdx_put32(e + (i % 2) * 4, pos);
+		vhdx_put16(e + 8 + (i % 2) * 2, (uint16_t)len);
+		pos += (uint32_t)len;
+	}
+	return pos;
+}

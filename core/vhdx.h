@@ -210,6 +210,10 @@ struct vhdx_create_params {
 	int (*source)(void *ctx, uint64_t off, void *buf, size_t len);
 	void *source_ctx;
 	uint8_t random[64];         /* FileWriteGuid, DataWriteGuid, disk ID, spare */
+	/* differencing chains (issue 11): a Parent Locator item (vhdx_locator_build) makes a differencing image with
+	 * every block NOT_PRESENT; not with fixed or source */
+	const uint8_t *parent_locator;
+	uint32_t parent_locator_len;
 };
 
 /* Writes a new image through io (which must be empty or will be overwritten); msg gets the reason on failure. */
@@ -257,5 +261,14 @@ vhdx_status vhdx_locator_parse(struct vhdx_image *img, const uint8_t *item, uint
  * The refusal is in child->msg.  vhdx_close of the child does not close the parent.
  */
 vhdx_status vhdx_attach_parent(struct vhdx_image *child, struct vhdx_image *parent);
+
+/*
+ * Builds a Parent Locator item in out (cap bytes): parent_linkage from the parent's DataWriteGuid, then each path
+ * that is not NULL or empty (UTF-8, stored as UTF-16LE).  Returns its length, or 0 if it does not fit in cap or
+ * a path is not valid UTF-8.
+ */
+uint32_t vhdx_locator_build(uint8_t *out, uint32_t cap, const struct vhdx_guid *linkage, const char *relative_path,
+			    const char *volume_path, const char *absolute_win32_path);
+#define VHDX_LOCATOR_BUILD_MAX (60 * 1024) /* the largest locator vhdx_create writes */
 
 #endif
