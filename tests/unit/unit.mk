@@ -8,7 +8,7 @@
 
 UNIT_IMGBUILD := $(BUILD)/tests/unit/imgbuild.o
 UNIT_MEM_BIN  := $(BUILD)/tests/unit/test_mem
-UNIT_IB_NAMES := bat crash crc32c create fmt guid header image log metadata read region session status
+UNIT_IB_NAMES := bat crash crc32c create fmt guid header image log metadata read region session status parent
 UNIT_IB_BINS  := $(filter $(UNIT_BINS),$(patsubst %,$(BUILD)/tests/unit/test_%,$(UNIT_IB_NAMES)))
 
 $(UNIT_IMGBUILD): tests/unit/imgbuild.c $(UNIT_HDR) $(CORE_HDR)
