@@ -41,6 +41,11 @@ static vhdx_status bitmap_offset(struct vhdx_image *img, uint64_t c, uint64_t *o
 	return VHDX_OK;
 }
 
+static int bit(const uint8_t *bits, uint64_t i)
+{
+	return (bits[i / 8] >> (i % 8)) & 1;
+}
+
 /* [off, off + n) inside PARTIALLY_PRESENT block b stored at file_off. */
 static vhdx_status read_partial(struct vhdx_image *img, uint64_t b, uint64_t file_off, uint64_t off, uint8_t *out,
 				size_t n)
@@ -60,11 +65,11 @@ static vhdx_status read_partial(struct vhdx_image *img, uint64_t b, uint64_t fil
 		}
 		st = vhdx_pread(img, bm_off + first_byte, bits, (size_t)nbytes, "sector bitmap");
 		while (!st && s0 < s1) {
-			uint64_t rel = s0 - chunk_first - first_byte * 8, s = s0, from, to;
-			int here = (bits[rel / 8] >> (rel % 8)) & 1;
-			for (; s < s1; s++, rel++)
-				if (((bits[rel / 8] >> (rel % 8)) & 1) != here)
-					break;
+			uint64_t rel = s0 - chunk_first - first_byte * 8, s = s0 + 1, from, to;
+			int here = bit(bits, rel);
+			/* the run of sectors with the same bit; always at least one, so every step moves on */
+			for (rel++; s < s1 && bit(bits, rel) == here; s++, rel++)
+				;
 			from = off;
 			to = s * ss < end ? s * ss : end;
 			if (here)

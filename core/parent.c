@@ -253,16 +253,17 @@ vhdx_status vhdx_attach_parent(struct vhdx_image *child, struct vhdx_image *pare
 		return vhdx_fail(child, VHDX_E_UNSUPPORTED,
 				 "parent %G: Logical Sector Size %u differs from the child's %u", dw,
 				 parent->logical_sector_size, child->logical_sector_size);
+	/* a loop first: walking a loop fills the list, which would otherwise read as too deep */
 	n = chain_list(child, parent, list, VHDX_CHAIN_MAX_DEPTH + 3);
-	if (n > VHDX_CHAIN_MAX_DEPTH + 1)
-		return vhdx_fail(child, VHDX_E_UNSUPPORTED, "parent %G: the chain would hold more than %u parents", dw,
-				 (unsigned)VHDX_CHAIN_MAX_DEPTH);
 	for (unsigned i = 0; i < n; i++)
 		for (unsigned j = i + 1; j < n; j++)
 			if (same_image(list[i], list[j]))
 				return vhdx_fail(child, VHDX_E_CORRUPT,
 						 "parent %G: the chain is a loop: VirtualDiskId %G appears twice", dw,
 						 &list[j]->disk_id);
+	if (n > VHDX_CHAIN_MAX_DEPTH + 1)
+		return vhdx_fail(child, VHDX_E_UNSUPPORTED, "parent %G: the chain would hold more than %u parents", dw,
+				 (unsigned)VHDX_CHAIN_MAX_DEPTH);
 	child->parent = parent;
 	parent->child = child;
 	return VHDX_OK;
