@@ -79,7 +79,7 @@ static char *find_parent(const char *path, const struct vhdx_parent_locator *loc
 		free(rel);
 		if (cand && access(cand, R_OK) == 0)
 			return cand;
-		snprintf(tried + strlen(tried), cap - strlen(tried), "relative_path \"%s\" (%s)", loc->relative_path,
+		snprintf(tried + strlen(tried), cap - strlen(tried), "tried relative_path \"%s\" (%s)", loc->relative_path,
 			 cand ? cand : "?");
 		free(cand);
 	}
@@ -88,7 +88,7 @@ static char *find_parent(const char *path, const struct vhdx_parent_locator *loc
 		if (cand && cand[0] == '/' && access(cand, R_OK) == 0)
 			return cand;
 		snprintf(tried + strlen(tried), cap - strlen(tried), "%sabsolute_win32_path \"%s\" (%s)",
-			 tried[0] ? ", " : "", loc->absolute_win32_path, cand ? cand : "?");
+			 tried[0] ? ", " : "tried ", loc->absolute_win32_path, cand ? cand : "?");
 		free(cand);
 	}
 	if (!tried[0])
@@ -122,7 +122,7 @@ static int open_parent(struct host_chain *ch, unsigned i)
 	} else {
 		ch->path[i + 1] = find_parent(ch->path[i], child->locator, tried, sizeof(tried));
 		if (!ch->path[i + 1]) {
-			host_error(ch->path[i], "parent {%s} not found: tried %s; name it with --parent PATH", g, tried);
+			host_error(ch->path[i], "parent {%s} not found: %s; name it with --parent PATH", g, tried);
 			return EXIT_USAGE;
 		}
 	}

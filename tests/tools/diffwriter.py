@@ -151,6 +151,7 @@ def run(spec):
     for lv in spec["levels"]:
         img = DiffImage(lv["image"])
         for off, n, seed in lv["writes"]:
+            assert 0 <= off and n > 0 and off + n <= spec["size"], "write %d+%d beyond the disk" % (off, n)
             data = random.Random(seed).randbytes(n)
             first, whole = model.write(off, data)
             img.write_sectors(first, whole)
