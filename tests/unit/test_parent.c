@@ -365,8 +365,82 @@ static void attach_rules(void)
 	}
 }
 
+static void grow_mb(struct membackend *mb)
+{
+	mb_init(mb, 0);
+	mb->grow = 1;
+	mb_io(mb);
+}
+
+/* vhdx_create of a differencing child: what it writes opens as one, and a fault at any write or flush leaves a
+ * file that does not open as a VHDX (except after the last flush, when everything is written) */
+static void create_child(void)
+{
+	static uint8_t loc[4096];
+	struct vhdx_guid link = ib_guid(9);
+	struct vhdx_create_params p;
+	struct membackend mb;
+	static struct vhdx_image img;
+	char msg[VHDX_MSG_LEN];
+
+	memset(&p, 0, sizeof p);
+	p.virtual_size = 40 * MiB;
+	p.block_size = (uint32_t)MiB;
+	p.parent_locator = loc;
+	p.parent_locator_len = vhdx_locator_build(loc, sizeof loc, &link, ".\\base.vhdx", NULL, "\\x\\base.vhdx");
+	for (int i = 0; i < 64; i++)
+		p.random[i] = (uint8_t)(i * 7 + 1);
+	grow_mb(&mb);
+	CHECK_STATUS(vhdx_create(mb_io(&mb), &p, msg, sizeof msg), VHDX_OK, "create child: done");
+	unsigned writes = mb.writes, flushes = mb.flushes;
+	struct membackend m2;
+	mb_init_copy(&m2, mb.buf, mb.size);
+	memset(&img, 0, sizeof img);
+	if (CHECK_STATUS(vhdx_open(&img, mb_io(&m2)), VHDX_OK, "create child: opens")) {
+		CHECK(img.has_parent && img.locator && vhdx_guid_equal(&img.locator->linkage, &link),
+		      "create child: HasParent and parent_linkage");
+		CHECK_STR_EQ(img.locator->relative_path, ".\\base.vhdx", "create child: relative_path");
+		CHECK_EQ_U64(img.state_count[VHDX_BAT_NOT_PRESENT], 40, "create child: every block NOT_PRESENT");
+		CHECK_EQ_U64(img.bat_entries, 4097, "create child: the differencing BAT size (one whole chunk + bitmap)");
+		vhdx_close(&img);
+	}
+	mb_free(&m2);
+	mb_free(&mb);
+	p.fixed = 1;
+	grow_mb(&mb);
+	CHECK_STATUS(vhdx_create(mb_io(&mb), &p, msg, sizeof msg), VHDX_E_ARG, "create child: fixed refused");
+	mb_free(&mb);
+	p.fixed = 0;
+
+	int ok_st = 1, ok_open = 1;
+	for (unsigned kind = 0; kind < 2; kind++) {
+		unsigned n = kind == 0 ? writes : flushes;
+		for (unsigned k = 1; k <= n; k++) {
+			grow_mb(&mb);
+			if (kind == 0)
+				mb.fail_write_at = k;
+			else
+				mb.fail_flush_at = k;
+			if (vhdx_create(mb_io(&mb), &p, msg, sizeof msg) != VHDX_E_IO)
+				ok_st = 0;
+			mb_init_copy(&m2, mb.buf, mb.size);
+			memset(&img, 0, sizeof img);
+			int opened = vhdx_open(&img, mb_io(&m2)) == VHDX_OK;
+			if (opened && !(kind == 1 && k == n))
+				ok_open = 0;
+			if (opened)
+				vhdx_close(&img);
+			mb_free(&m2);
+			mb_free(&mb);
+		}
+	}
+	CHECK(ok_st, "create child: a fault at each of %u writes and %u flushes gives VHDX_E_IO", writes, flushes);
+	CHECK(ok_open, "create child: the partial file never opens as a VHDX");
+}
+
 int main(void)
 {
+	create_child();
 	locator_parse();
 	locator_build();
 	chain_reads();
