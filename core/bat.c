@@ -30,6 +30,8 @@ struct scan {
 	uint64_t used_mib; /* bits in `used` */
 	uint64_t reserved_bits;
 	uint64_t first_reserved;
+	int chunk_partial;      /* a PARTIALLY_PRESENT block in this chunk: its sector bitmap must be present */
+	uint64_t partial_block; /* the first such block, for the message */
 };
 
 static int inside(uint64_t off, uint64_t len, uint64_t start, uint64_t slen)
@@ -97,6 +99,8 @@ static vhdx_status check_payload(struct vhdx_image *img, struct scan *s, uint64_
 			return vhdx_fail(img, VHDX_E_CORRUPT,
 					 "BAT entry %llu (payload block %llu): state 7 (partially present) on a disk without a parent",
 					 idx, b);
+		if (!s->chunk_partial++)
+			s->partial_block = b;
 		/* fall through */
 	case VHDX_BAT_FULLY_PRESENT:
 		break;
@@ -130,7 +134,7 @@ static vhdx_status check_bitmap(struct vhdx_image *img, struct scan *s, uint64_t
 vhdx_status vhdx_bat_scan(struct vhdx_image *img)
 {
 	struct vhdx_io *io = img->io;
-	struct scan s = { 0, 0, 0, 0 };
+	struct scan s = { 0, 0, 0, 0, 0, 0 };
 	size_t used_bytes;
 	uint8_t *buf;
 	uint64_t idx = 0, b = 0, c = 0, pos = 0; /* pos: place inside a chunk of chunk_ratio + 1 entries */
@@ -162,8 +166,13 @@ vhdx_status vhdx_bat_scan(struct vhdx_image *img)
 					s.first_reserved = idx;
 			}
 			if (pos == img->chunk_ratio) {
-				if (e)
+				if (s.chunk_partial && (e & VHDX_BAT_STATE_MASK) != VHDX_SB_PRESENT)
+					st = vhdx_fail(img, VHDX_E_CORRUPT,
+						       "BAT entry %llu (sector bitmap %llu): state %u, but payload block %llu is partially present",
+						       idx, c, (unsigned)(e & VHDX_BAT_STATE_MASK), s.partial_block);
+				else if (e)
 					st = check_bitmap(img, &s, idx, c, e);
+				s.chunk_partial = 0;
 				c++;
 				pos = 0;
 			} else {

@@ -159,6 +159,11 @@ static vhdx_status cr_check(struct cr *c)
 		return cr_fail(c, VHDX_E_ARG, "virtual size 0: must be at least one logical sector");
 	if (c->vsize > VHDX_MAX_VIRTUAL_SIZE)
 		return cr_fail(c, VHDX_E_ARG, "virtual size %llu: larger than 64 TiB", c->vsize);
+	if (p->parent_locator && (p->fixed || p->source || p->parent_locator_len > VHDX_LOCATOR_BUILD_MAX ||
+				  p->parent_locator_len < 20))
+		return cr_fail(c, VHDX_E_ARG,
+			       "differencing image: a Parent Locator of %u bytes (20 to %u) and neither fixed nor a source",
+			       p->parent_locator_len, (unsigned)VHDX_LOCATOR_BUILD_MAX);
 	if (c->vsize % c->lss)
 		return cr_fail(c, VHDX_E_ARG, "virtual size %llu: not a multiple of the logical sector size %u",
 			       c->vsize, c->lss);
@@ -166,6 +171,8 @@ static vhdx_status cr_check(struct cr *c)
 	c->payload_blocks = (c->vsize + c->block_size - 1) / c->block_size;
 	c->chunk_ratio = (VHDX_CHUNK_BYTES * c->lss) / c->block_size;
 	c->bat_entries = c->payload_blocks + (c->payload_blocks - 1) / c->chunk_ratio;
+	if (p->parent_locator) /* a differencing disk has a bitmap entry after every chunk, the last one too */
+		c->bat_entries = (c->payload_blocks + c->chunk_ratio - 1) / c->chunk_ratio * (c->chunk_ratio + 1);
 	bat_bytes = c->bat_entries * 8;
 	c->bat_len = (bat_bytes + VHDX_MiB - 1) / VHDX_MiB * VHDX_MiB;
 
@@ -197,13 +204,23 @@ static vhdx_status cr_metadata(struct cr *c)
 	struct vhdx_guid disk_id;
 	vhdx_status st;
 
-	st = cr_zero(c, c->meta_off + CR_META_USED, VHDX_MiB - CR_META_USED, "metadata region");
+	/* a differencing image's locator follows the fixed items, from their 4 KiB on */
+	const uint32_t loc_len = c->p->parent_locator ? c->p->parent_locator_len : 0;
+	const uint32_t used = (uint32_t)CR_META_USED + (loc_len + 4095) / 4096 * 4096;
+
+	st = cr_zero(c, c->meta_off + used, VHDX_MiB - used, "metadata region");
 	if (st)
 		return st;
 
-	memset(t, 0, CR_META_USED);
+	memset(t, 0, used);
 	vhdx_put64(t, VHDX_META_SIGNATURE);
-	vhdx_put16(t + VHDX_META_COUNT, 5);
+	vhdx_put16(t + VHDX_META_COUNT, loc_len ? 6 : 5);
+	if (loc_len) {
+		static const struct vhdx_guid loc = VHDX_GUID_PARENT_LOCATOR;
+		put_meta_entry(t + VHDX_META_ENTRIES + 5 * VHDX_META_ENTRY_SIZE, &loc, (uint32_t)CR_META_USED, loc_len,
+			       req);
+		memcpy(t + CR_META_USED, c->p->parent_locator, loc_len);
+	}
 	put_meta_entry(t + VHDX_META_ENTRIES + 0 * VHDX_META_ENTRY_SIZE, &fp, base + 0, 8, req);
 	put_meta_entry(t + VHDX_META_ENTRIES + 1 * VHDX_META_ENTRY_SIZE, &vds, base + 8, 8, vreq);
 	put_meta_entry(t + VHDX_META_ENTRIES + 2 * VHDX_META_ENTRY_SIZE, &p83, base + 16, 16, vreq);
@@ -211,14 +228,14 @@ static vhdx_status cr_metadata(struct cr *c)
 	put_meta_entry(t + VHDX_META_ENTRIES + 4 * VHDX_META_ENTRY_SIZE, &pss, base + 36, 4, vreq);
 
 	vhdx_put32(items + 0, c->block_size);
-	vhdx_put32(items + 4, c->p->fixed ? VHDX_FP_LEAVE_ALLOCATED : 0);
+	vhdx_put32(items + 4, (c->p->fixed ? VHDX_FP_LEAVE_ALLOCATED : 0) | (loc_len ? VHDX_FP_HAS_PARENT : 0));
 	vhdx_put64(items + 8, c->vsize);
 	vhdx_guid_from_random(&disk_id, c->p->random + 32);
 	vhdx_guid_store(items + 16, &disk_id);
 	vhdx_put32(items + 32, c->lss);
 	vhdx_put32(items + 36, c->pss);
 
-	return cr_write(c, c->meta_off, t, CR_META_USED, "metadata table");
+	return cr_write(c, c->meta_off, t, used, "metadata table");
 }
 
 /* Writes buf at off (where the file reads zero) skipping the CR_GRAIN-sized pieces that are all zero. */

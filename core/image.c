@@ -61,13 +61,18 @@ vhdx_status vhdx_open(struct vhdx_image *img, struct vhdx_io *io)
 	if (!st)
 		st = vhdx_bat_scan(img);
 	io->free(io->ctx, scratch, SCRATCH);
-	if (st)
+	if (!st) {
+		img->batwin_cap = VHDX_BAT_WINDOW;
+		img->batwin = io->alloc(io->ctx, VHDX_BAT_WINDOW * sizeof(uint64_t));
+		if (!img->batwin)
+			st = vhdx_fail(img, VHDX_E_NOMEM, "open: no memory for the BAT window");
+	}
+	if (st) {
+		if (img->locator) /* a failed open leaves nothing allocated */
+			io->free(io->ctx, img->locator, sizeof(*img->locator));
+		img->locator = 0;
 		return st;
-
-	img->batwin_cap = VHDX_BAT_WINDOW;
-	img->batwin = io->alloc(io->ctx, VHDX_BAT_WINDOW * sizeof(uint64_t));
-	if (!img->batwin)
-		return vhdx_fail(img, VHDX_E_NOMEM, "open: no memory for the BAT window");
+	}
 	img->validated = 1;
 	return VHDX_OK;
 }
@@ -79,6 +84,12 @@ void vhdx_close(struct vhdx_image *img)
 	if (img->batwin)
 		img->io->free(img->io->ctx, img->batwin, img->batwin_cap * sizeof(uint64_t));
 	img->batwin = 0;
+	if (img->locator) /* differencing chains (issue 11) */
+		img->io->free(img->io->ctx, img->locator, sizeof(*img->locator));
+	img->locator = 0;
+	if (img->parent && img->parent->child == img)
+		img->parent->child = 0;
+	img->parent = 0;
 	img->batwin_count = 0;
 	img->validated = 0;
 }

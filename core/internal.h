@@ -5,12 +5,13 @@
  * files call each other (directly or round a longer loop); tests/shape/layers.sh checks both from the object
  * files' symbols, reading the table below, so a new file must be added to it.
  *
- *   layer leaf:  mem crc32c guid fmt status          no I/O; formatting, checksums, GUIDs, messages
+ *   layer leaf:  mem crc32c crc32c_armv8 sha256 guid guidparse fmt status   no I/O; formatting, checksums, GUIDs
  *   layer io:    io                                  raw read/write/flush through struct vhdx_io
  *   layer log:   logwalk log                         find the active log sequence; overlay it on a read
  *   layer view:  view                                vhdx_pread: raw read + overlay, what the parsers read
- *   layer parse: header region metadata bat          parse and validate one structure each
+ *   layer parse: header region metadata bat parent   parse and validate one structure each
  *   layer open:  image read                          vhdx_open (validation in order), virtual-disk reads
+ *   layer use:   digest measure                      what is computed from an open image (issue 12)
  *   layer write: hdrwrite replay session create      writers: header copies, replay, session update, create
  *   layer logw:  logwrite allocate                   the log writer; allocation (BAT updates) through it
  */
@@ -162,5 +163,8 @@ vhdx_status vhdx_logw_entry(struct vhdx_log_writer *w, const struct vhdx_log_sec
 vhdx_status vhdx_logw_apply(struct vhdx_log_writer *w, const struct vhdx_log_sector *d, uint32_t n);
 vhdx_status vhdx_logw_end(struct vhdx_log_writer *w);
 void vhdx_logw_release(struct vhdx_log_writer *w); /* frees the buffers; writes nothing */
+
+/* read.c: vhdx_read of a differencing image (range checked by the caller) - differencing chains (issue 11) */
+vhdx_status vhdx_diff_read(struct vhdx_image *img, uint64_t off, uint8_t *out, size_t len);
 
 #endif

@@ -16,9 +16,6 @@ static const struct {
 	[LOCATOR] = { VHDX_GUID_PARENT_LOCATOR, "Parent Locator", 0 },
 };
 
-#define LOCATOR_HEADER 20
-#define LOCATOR_ENTRY 12
-
 struct item {
 	uint32_t offset, length;
 	int present;
@@ -29,36 +26,30 @@ static vhdx_status read_item(struct vhdx_image *img, const struct item *it, void
 	return vhdx_pread(img, img->meta_offset + it->offset, buf, len, "metadata item");
 }
 
-/* The locator's key/value table must fit the item; the strings themselves are for whoever opens the parent. */
-static vhdx_status check_locator(struct vhdx_image *img, const struct item *it, uint8_t *scratch)
+/*
+ * The whole locator is read (it may be up to 1 MiB) and parsed into img->locator, which vhdx_close frees; the
+ * parent's identity is the core's concern, its paths the platform's.
+ */
+static vhdx_status load_locator(struct vhdx_image *img, const struct item *it)
 {
-	static const struct vhdx_guid type = VHDX_GUID_PARENT_TYPE;
-	struct vhdx_guid g;
-	uint32_t count, need, avail = it->length < VHDX_META_TABLE_SIZE ? it->length : VHDX_META_TABLE_SIZE;
+	struct vhdx_io *io = img->io;
+	uint8_t *buf;
 	vhdx_status st;
 
-	if (it->length < LOCATOR_HEADER)
+	if (it->length < 20)
 		return vhdx_fail(img, VHDX_E_CORRUPT, "metadata: Parent Locator length %u is below 20", it->length);
-	st = read_item(img, it, scratch, avail);
-	if (st)
-		return st;
-	vhdx_guid_load(&g, scratch);
-	if (!vhdx_guid_equal(&g, &type))
-		return vhdx_fail(img, VHDX_E_UNSUPPORTED, "metadata: Parent Locator type %G is not the VHDX locator", &g);
-	count = vhdx_le16(scratch + 18);
-	need = LOCATOR_HEADER + count * LOCATOR_ENTRY;
-	if (need > avail)
-		return vhdx_fail(img, VHDX_E_CORRUPT, "metadata: Parent Locator entry count %u does not fit its %u bytes",
-				 count, it->length);
-	for (uint32_t i = 0; i < count; i++) {
-		const uint8_t *e = scratch + LOCATOR_HEADER + i * LOCATOR_ENTRY;
-		uint64_t ko = vhdx_le32(e), vo = vhdx_le32(e + 4), kl = vhdx_le16(e + 8), vl = vhdx_le16(e + 10);
-		if (ko + kl > it->length || vo + vl > it->length || kl == 0 || vl == 0)
-			return vhdx_fail(img, VHDX_E_CORRUPT,
-					 "metadata: Parent Locator entry %u (key %llu+%llu, value %llu+%llu) lies outside its %u bytes",
-					 i, ko, kl, vo, vl, it->length);
+	img->locator = io->alloc(io->ctx, sizeof(*img->locator));
+	buf = io->alloc(io->ctx, it->length);
+	if (!img->locator || !buf) {
+		st = vhdx_fail(img, VHDX_E_NOMEM, "metadata: no memory for the Parent Locator (%u bytes)", it->length);
+	} else {
+		st = read_item(img, it, buf, it->length);
+		if (!st)
+			st = vhdx_locator_parse(img, buf, it->length, img->locator);
 	}
-	return VHDX_OK;
+	if (buf)
+		io->free(io->ctx, buf, it->length);
+	return st;
 }
 
 static vhdx_status check_table(struct vhdx_image *img, const uint8_t *t, struct item items[KNOWN])
@@ -174,7 +165,7 @@ vhdx_status vhdx_metadata_load(struct vhdx_image *img, uint8_t *scratch)
 		if (!items[LOCATOR].present)
 			return vhdx_fail(img, VHDX_E_CORRUPT,
 					 "metadata: File Parameters HasParent is set but the Parent Locator item is missing");
-		return check_locator(img, &items[LOCATOR], scratch);
+		return load_locator(img, &items[LOCATOR]);
 	}
 	return VHDX_OK;
 }

@@ -169,6 +169,12 @@ struct vhdx_image {
 	uint64_t batwin_first;
 	uint32_t batwin_count;
 	uint32_t batwin_cap;
+
+	/* differencing chains (issue 11): the parsed Parent Locator (allocated at open when HasParent is set), the
+	 * parent attached by vhdx_attach_parent, and the child this image serves as a parent for (never written) */
+	struct vhdx_parent_locator *locator;
+	struct vhdx_image *parent;
+	struct vhdx_image *child;
 };
 
 /* Validates the whole image; writes nothing.  On failure img->msg names the structure, field and value. */
@@ -267,6 +273,10 @@ struct vhdx_create_params {
 	int (*source)(void *ctx, uint64_t off, void *buf, size_t len);
 	void *source_ctx;
 	uint8_t random[64];         /* FileWriteGuid, DataWriteGuid, disk ID, spare */
+	/* differencing chains (issue 11): a Parent Locator item (vhdx_locator_build) makes a differencing image with
+	 * every block NOT_PRESENT; not with fixed or source */
+	const uint8_t *parent_locator;
+	uint32_t parent_locator_len;
 };
 
 /* Writes a new image through io (which must be empty or will be overwritten); msg gets the reason on failure. */
@@ -330,5 +340,57 @@ vhdx_status vhdx_digest_virtual(struct vhdx_image *img, struct vhdx_sha256 *ctx,
 #define VHDX_MEASURE_EVENT_TYPE 0x0000000Du
 void vhdx_measure_event(const struct vhdx_image *img, const uint8_t *content_sha256,
 			uint8_t out[VHDX_MEASURE_EVENT_SIZE]);
+
+/*
+ * Differencing chains (issue 11).  The platform finds and opens every parent itself (read-only) and hands it to the
+ * core; the core checks that it is the parent the child names and reads through it.  Reads of a child fall through
+ * to its parent block by block (NOT_PRESENT) or sector by sector (PARTIALLY_PRESENT, through the sector bitmap);
+ * ZERO, UNMAPPED and UNDEFINED blocks of a child read as zeros, as in any other image.
+ */
+#define VHDX_CHAIN_MAX_DEPTH 16      /* parents below the child that is read; a deeper chain is refused */
+#define VHDX_LOCATOR_PATH_MAX 1024   /* bytes of a path value in UTF-8, NUL included; longer is unsupported */
+
+enum {
+	VHDX_LOC_LINKAGE = 1,        /* parent_linkage */
+	VHDX_LOC_LINKAGE2 = 2,       /* parent_linkage2 */
+	VHDX_LOC_RELATIVE = 4,       /* relative_path */
+	VHDX_LOC_VOLUME = 8,         /* volume_path */
+	VHDX_LOC_ABSOLUTE = 16       /* absolute_win32_path */
+};
+
+struct vhdx_parent_locator {
+	unsigned keys;                  /* VHDX_LOC_* present */
+	unsigned unknown_keys;          /* entries with other keys (kept out, counted) */
+	struct vhdx_guid linkage;       /* the parent's DataWriteGuid */
+	struct vhdx_guid linkage2;      /* an alternative accepted value, when present */
+	char relative_path[VHDX_LOCATOR_PATH_MAX];       /* UTF-8, as stored: "\\" separators */
+	char volume_path[VHDX_LOCATOR_PATH_MAX];
+	char absolute_win32_path[VHDX_LOCATOR_PATH_MAX];
+};
+
+/*
+ * Parses a Parent Locator metadata item of len bytes (vhdx_open does this for a differencing image).  On failure
+ * img->msg names the entry, the field and the value; img is used for the message only.
+ */
+vhdx_status vhdx_locator_parse(struct vhdx_image *img, const uint8_t *item, uint32_t len,
+			       struct vhdx_parent_locator *loc);
+
+/*
+ * Makes parent the parent of child.  Both must be open; parent's backend must be read-only (a parent is never
+ * written).  Refused: a child without HasParent or with a parent already, a parent whose DataWriteGuid is neither
+ * parent_linkage nor parent_linkage2, a different virtual size or logical sector size, the same image twice in
+ * the chain (by pointer, or by VirtualDiskId and DataWriteGuid), a chain deeper than VHDX_CHAIN_MAX_DEPTH.
+ * The refusal is in child->msg.  vhdx_close of the child does not close the parent.
+ */
+vhdx_status vhdx_attach_parent(struct vhdx_image *child, struct vhdx_image *parent);
+
+/*
+ * Builds a Parent Locator item in out (cap bytes): parent_linkage from the parent's DataWriteGuid, then each path
+ * that is not NULL or empty (UTF-8, stored as UTF-16LE).  Returns its length, or 0 if it does not fit in cap or
+ * a path is not valid UTF-8.
+ */
+uint32_t vhdx_locator_build(uint8_t *out, uint32_t cap, const struct vhdx_guid *linkage, const char *relative_path,
+			    const char *volume_path, const char *absolute_win32_path);
+#define VHDX_LOCATOR_BUILD_MAX (60 * 1024) /* the largest locator vhdx_create writes */
 
 #endif

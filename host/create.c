@@ -20,6 +20,7 @@
 static const char create_usage[] =
 	"usage: vhdx create [OPTIONS] IMAGE SIZE\n"
 	"       vhdx create [OPTIONS] --from RAW IMAGE [SIZE]\n"
+	"       vhdx create [OPTIONS] --parent PARENT IMAGE\n"
 	"\n"
 	"Make a new VHDX image of SIZE bytes (K, M, G, T suffixes: powers of 1024).\n"
 	"\n"
@@ -31,19 +32,23 @@ static const char create_usage[] =
 	"  --log-size N             log size, a multiple of 1M (default 1M)\n"
 	"  --from RAW               fill the disk from a raw image or device; SIZE defaults to its size rounded up\n"
 	"                           to the logical sector (a dynamic image leaves its all-zero blocks out)\n"
+	"  --parent PARENT          a differencing image of PARENT (its size, sector size and block size unless\n"
+	"                           given); the locator holds PARENT's DataWriteGuid and its relative and\n"
+	"                           absolute paths\n"
 	"  --force                  replace an existing IMAGE\n"
 	"  -h, --help               this text\n"
 	"  --version                the version\n"
 	"\n"
 	"Exit 0 done, 1 the medium is read-only, 2 usage or I/O error.\n";
 
-enum { OPT_FIXED = 256, OPT_DYNAMIC, OPT_BLOCK, OPT_LSS, OPT_PSS, OPT_LOG, OPT_FROM, OPT_FORCE };
+enum { OPT_FIXED = 256, OPT_DYNAMIC, OPT_BLOCK, OPT_LSS, OPT_PSS, OPT_LOG, OPT_FROM, OPT_FORCE, OPT_PARENT };
 
 struct create_opts {
 	struct vhdx_create_params p;
 	const char *from;
 	int force;
 	int have_size;
+	const char *parent; /* differencing chains (issue 11) */
 };
 
 /* The file to remove if the process is stopped half way. */
@@ -98,6 +103,7 @@ static int parse_opts(struct create_opts *co, int argc, char **argv, const char 
 		{ "log-size", required_argument, NULL, OPT_LOG },
 		{ "from", required_argument, NULL, OPT_FROM },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "parent", required_argument, NULL, OPT_PARENT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -116,6 +122,7 @@ static int parse_opts(struct create_opts *co, int argc, char **argv, const char 
 		case OPT_LOG: rc = opt_u32("--log-size", optarg, &co->p.log_size); break;
 		case OPT_FROM: co->from = optarg; break;
 		case OPT_FORCE: co->force = 1; break;
+		case OPT_PARENT: co->parent = optarg; break;
 		default: return host_opt_common("create", c, create_usage, argv);
 		}
 	}
@@ -126,7 +133,9 @@ static int parse_opts(struct create_opts *co, int argc, char **argv, const char 
 		return host_usage_error("create", "no IMAGE given");
 	if (n > 2)
 		return host_usage_error("create", "expected IMAGE and SIZE, got %d operands", n);
-	if (n == 1 && !co->from)
+	if (co->parent && co->from)
+		return host_usage_error("create", "--parent and --from exclude each other");
+	if (n == 1 && !co->from && !co->parent)
 		return host_usage_error("create", "no SIZE given");
 	*image = argv[optind];
 	*size = n == 2 ? argv[optind + 1] : NULL;
@@ -228,6 +237,7 @@ int cmd_create(int argc, char **argv)
 	struct vhdx_image img;
 	const char *image = NULL, *size = NULL;
 	char msg[VHDX_MSG_LEN], h1[32], h2[32], *tmp = NULL;
+	uint8_t *locator = NULL;
 	vhdx_status st;
 	int rc, e, remove;
 
@@ -239,6 +249,11 @@ int cmd_create(int argc, char **argv)
 		return rc;
 	if (co.from) {
 		rc = open_source(&co, &raw);
+		if (rc)
+			return rc;
+	}
+	if (co.parent) {
+		rc = host_create_parent(&co.p, co.parent, image, co.have_size, &locator);
 		if (rc)
 			return rc;
 	}
@@ -277,6 +292,7 @@ int cmd_create(int argc, char **argv)
 	cleanup_armed = 0;
 	host_file_close(&raw);
 	free(tmp);
+	free(locator);
 	if (rc)
 		return rc;
 
@@ -286,7 +302,7 @@ int cmd_create(int argc, char **argv)
 		return rc;
 	printf("%s: created, %s, virtual size %" PRIu64 " bytes (%s), block size %s, %" PRIu64 " of %" PRIu64
 	       " blocks allocated\n",
-	       image, co.p.fixed ? "fixed" : "dynamic", img.virtual_size, host_human(img.virtual_size, h1, sizeof(h1)),
+	       image, co.p.fixed ? "fixed" : co.parent ? "differencing" : "dynamic", img.virtual_size, host_human(img.virtual_size, h1, sizeof(h1)),
 	       host_human(img.block_size, h2, sizeof(h2)), img.state_count[VHDX_BAT_FULLY_PRESENT],
 	       img.payload_blocks);
 	host_image_close(&f, &img);

@@ -17,12 +17,14 @@
 #define GRAIN (64u << 10) /* zero runs at least this long (and aligned) become holes in a regular OUT */
 
 static const char export_usage[] =
-	"usage: vhdx export IMAGE OUT\n"
+	"usage: vhdx export [--parent PATH]... IMAGE OUT\n"
 	"\n"
 	"Write the virtual disk of IMAGE to OUT as a raw image ('-' for standard output).  A regular file OUT is\n"
 	"written sparse: blocks that hold no data and all-zero stretches stay holes.  OUT is replaced if it exists.\n"
 	"Exit 0 done, 1 the image is corrupt or unsupported, 2 usage or I/O error.\n"
 	"\n"
+	"  --parent PATH the parent of a differencing IMAGE (repeat for each level; default: the locator's\n"
+	"                relative_path beside IMAGE, then its absolute_win32_path)\n"
 	"  -h, --help    this text\n"
 	"  --version     the version\n";
 
@@ -64,7 +66,7 @@ struct out {
 	int created;  /* remove it if the export fails */
 };
 
-static int open_out(struct out *o, const char *name, const struct host_file *img)
+static int open_out(struct out *o, const char *name, const struct host_chain *ch)
 {
 	struct stat st, ist;
 
@@ -87,10 +89,12 @@ static int open_out(struct out *o, const char *name, const struct host_file *img
 		return EXIT_USAGE;
 	}
 	/* O_TRUNC only after this check: exporting onto the image itself would destroy it */
-	if (fstat(img->fd, &ist) == 0 && st.st_dev == ist.st_dev && st.st_ino == ist.st_ino) {
-		host_error(name, "is the image itself");
-		close(o->fd);
-		return EXIT_USAGE;
+	for (unsigned i = 0; i < ch->n; i++) {
+		if (fstat(ch->file[i].fd, &ist) == 0 && st.st_dev == ist.st_dev && st.st_ino == ist.st_ino) {
+			host_error(name, i ? "is a parent of the image" : "is the image itself");
+			close(o->fd);
+			return EXIT_USAGE;
+		}
 	}
 	if (S_ISREG(st.st_mode)) {
 		if (ftruncate(o->fd, 0) < 0) {
@@ -123,54 +127,60 @@ static int finish_out(struct out *o, uint64_t size, int ok)
 
 int cmd_export(int argc, char **argv)
 {
-	struct host_file f;
-	struct vhdx_image img;
+	struct host_chain ch; /* differencing chains (issue 11): the image and its parents */
+	struct host_file *f;
+	struct vhdx_image *img;
 	struct out o;
 	uint8_t *buf;
 	uint64_t off = 0, end, bs;
 	const char *path;
 	vhdx_status st = VHDX_OK;
-	int rc, first, opened, e;
+	int rc, first, e;
 
+	rc = host_chain_options(&ch, "export", &argc, argv);
+	if (rc >= 0)
+		return rc;
 	rc = host_simple_args("export", export_usage, argc, argv, 2, &first);
 	if (rc >= 0)
 		return rc;
 	path = argv[first];
-	rc = host_image_open(&f, &img, path, HOST_RDONLY, &opened);
+	rc = host_chain_open(&ch, path);
 	if (rc)
 		return rc;
-	host_print_warnings(path, &img);
-	rc = open_out(&o, argv[first + 1], &f);
+	f = &ch.file[0];
+	img = &ch.img[0];
+	host_print_warnings(path, img);
+	rc = open_out(&o, argv[first + 1], &ch);
 	if (rc) {
-		host_image_close(&f, &img);
+		host_chain_close(&ch);
 		return rc;
 	}
 	buf = malloc(PIECE);
 	if (!buf) {
 		host_error(path, "%s", strerror(ENOMEM));
 		finish_out(&o, 0, 0);
-		host_image_close(&f, &img);
+		host_chain_close(&ch);
 		return EXIT_USAGE;
 	}
 
-	bs = img.block_size;
-	while (off < img.virtual_size) {
+	bs = img->block_size;
+	while (off < img->virtual_size) {
 		uint64_t n, block_end = (off / bs + 1) * bs;
-		if (block_end > img.virtual_size)
-			block_end = img.virtual_size;
+		if (block_end > img->virtual_size)
+			block_end = img->virtual_size;
 		if (o.sparse && off % bs == 0) {
 			unsigned state;
 			uint64_t file_off;
-			st = vhdx_block_lookup(&img, off / bs, &state, &file_off);
+			st = vhdx_block_lookup(img, off / bs, &state, &file_off);
 			if (st)
 				break;
-			if (file_off == 0 && !img.has_parent) { /* nothing stored: the block reads as zeros */
+			if (file_off == 0 && !img->has_parent) { /* nothing stored: the block reads as zeros */
 				off = block_end;
 				continue;
 			}
 		}
 		n = block_end - off < PIECE ? block_end - off : PIECE;
-		st = vhdx_read(&img, off, buf, (size_t)n);
+		st = vhdx_read(img, off, buf, (size_t)n);
 		if (st)
 			break;
 		e = o.sparse ? write_sparse(o.fd, buf, (size_t)n, off) : host_write_all(o.fd, buf, (size_t)n, -1);
@@ -181,12 +191,12 @@ int cmd_export(int argc, char **argv)
 		off += n;
 	}
 	free(buf);
-	end = img.virtual_size;
+	end = img->virtual_size;
 	if (st)
-		rc = host_report(path, st, img.msg, &f);
+		rc = host_report(path, st, img->msg, f);
 	else if (off < end)
 		rc = EXIT_USAGE; /* a write failed, reported above */
 	rc = finish_out(&o, end, rc == 0) ? (rc ? rc : EXIT_USAGE) : rc;
-	host_image_close(&f, &img);
+	host_chain_close(&ch);
 	return rc;
 }

@@ -61,4 +61,29 @@ int host_parse_size(const char *s, uint64_t *out);
 /* "4 MiB", "1.5 GiB": a short human form of a byte count. */
 const char *host_human(uint64_t bytes, char *buf, unsigned len);
 
+/*
+ * Differencing chains (issue 11), host/chain.c: `--parent PATH` options (one per level, child's parent first)
+ * taken out of argv, then the image and every parent opened read-only and attached.  img[0] is the image named.
+ */
+struct json;
+struct host_chain {
+	unsigned n;               /* images open: the child and its parents */
+	struct host_file *file;
+	struct vhdx_image *img;
+	char **path;
+	const char *parent_opt[VHDX_CHAIN_MAX_DEPTH];
+	unsigned nparent_opt;
+};
+/* Returns -1 (go on) or an exit code; removes --parent options from argv and lowers *argc. */
+int host_chain_options(struct host_chain *ch, const char *cmd, int *argc, char **argv);
+/* 0 when the whole chain is open, else reports and returns the exit code (nothing left open). */
+int host_chain_open(struct host_chain *ch, const char *path);
+void host_chain_close(struct host_chain *ch);
+void host_chain_text(const struct host_chain *ch, const struct vhdx_image *img);
+void host_chain_json(struct json *j, const struct host_chain *ch, const struct vhdx_image *img);
+
+/* host/creatediff.c: `create --parent`: geometry from the parent and a Parent Locator (malloc'd, in *locator) */
+int host_create_parent(struct vhdx_create_params *p, const char *parent, const char *image, int have_size,
+		       uint8_t **locator);
+
 #endif

@@ -142,7 +142,8 @@ static int any_header(const struct vhdx_image *img)
 	return img->header_valid[0] || img->header_valid[1];
 }
 
-static void info_text(const char *path, const struct host_file *f, const struct vhdx_image *img, vhdx_status st)
+static void info_text(const char *path, const struct host_file *f, const struct vhdx_image *img, vhdx_status st,
+		      const struct host_chain *ch)
 {
 	char h[32], g[VHDX_GUID_TEXT];
 	unsigned i;
@@ -163,6 +164,7 @@ static void info_text(const char *path, const struct host_file *f, const struct 
 		printf("leave blocks allocated: %s\n", img->leave_blocks_allocated ? "yes" : "no");
 		printf("has parent: %s\n", img->has_parent ? "yes" : "no");
 		printf("metadata entries: %" PRIu32 "\n", img->metadata_count);
+		host_chain_text(ch, img); /* differencing chains (issue 11) */
 	}
 	if (any_header(img))
 		printf("current header: %d\n", img->current + 1);
@@ -249,7 +251,8 @@ static void json_region(struct json *j, const char *key, uint64_t off, uint64_t 
 	json_end(j, '}');
 }
 
-static void info_json(const char *path, const struct host_file *f, const struct vhdx_image *img, vhdx_status st)
+static void info_json(const char *path, const struct host_file *f, const struct vhdx_image *img, vhdx_status st,
+		      const struct host_chain *ch)
 {
 	struct json j;
 	unsigned i;
@@ -331,18 +334,24 @@ static void info_json(const char *path, const struct host_file *f, const struct 
 	for (i = 0; i < img->warnings && i < VHDX_MAX_WARNINGS; i++)
 		json_string(&j, NULL, img->warning[i]);
 	json_end(&j, ']');
+	host_chain_json(&j, ch, img); /* differencing chains (issue 11) */
 	json_end(&j, '}');
 	json_finish(&j);
 }
 
 int cmd_info(int argc, char **argv)
 {
+	struct host_chain ch; /* differencing chains (issue 11) */
+	int chain_rc = 0;
 	struct host_file f;
 	struct vhdx_image img;
 	const char *path = NULL;
 	vhdx_status st;
 	int json, rc, e;
 
+	rc = host_chain_options(&ch, "info", &argc, argv);
+	if (rc >= 0)
+		return rc;
 	rc = parse_args("info", info_usage, 1, argc, argv, &json, &path);
 	if (rc >= 0)
 		return rc;
@@ -353,40 +362,54 @@ int cmd_info(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	st = vhdx_open(&img, &f.io);
+	/* a differencing image: its parents too, as far as they open (a failure is reported, the rest shown) */
+	if (!st && img.has_parent)
+		chain_rc = host_chain_open(&ch, path);
 	if (json)
-		info_json(path, &f, &img, st);
+		info_json(path, &f, &img, st, &ch);
 	else
-		info_text(path, &f, &img, st);
+		info_text(path, &f, &img, st, &ch);
 	rc = fflush(stdout) ? EXIT_USAGE : 0;
 	if (rc)
 		host_error("-", "writing the output failed");
 	if (st)
 		rc = host_report(path, st, img.msg, &f);
+	else if (chain_rc)
+		rc = chain_rc;
+	host_chain_close(&ch);
 	host_image_close(&f, &img);
 	return rc;
 }
 
 int cmd_check(int argc, char **argv)
 {
-	struct host_file f;
-	struct vhdx_image img;
+	struct host_chain ch;
+	struct vhdx_image *img;
 	const char *path = NULL;
 	char h[32];
-	int json, rc, opened;
+	int json, rc;
 	uint64_t present;
 
+	rc = host_chain_options(&ch, "check", &argc, argv);
+	if (rc >= 0)
+		return rc;
 	rc = parse_args("check", check_usage, 0, argc, argv, &json, &path);
 	if (rc >= 0)
 		return rc;
-	rc = host_image_open(&f, &img, path, HOST_RDONLY, &opened);
+	rc = host_chain_open(&ch, path); /* differencing chains (issue 11): every parent validated too */
 	if (rc)
 		return rc;
-	host_print_warnings(path, &img);
-	present = img.state_count[VHDX_BAT_FULLY_PRESENT] + img.state_count[VHDX_BAT_PARTIALLY_PRESENT];
+	for (unsigned i = 1; i < ch.n; i++)
+		host_print_warnings(ch.path[i], &ch.img[i]);
+	img = &ch.img[0];
+	host_print_warnings(path, img);
+	present = img->state_count[VHDX_BAT_FULLY_PRESENT] + img->state_count[VHDX_BAT_PARTIALLY_PRESENT];
 	printf("%s: ok (virtual size %s, %" PRIu64 " of %" PRIu64 " blocks present%s%s)\n", path,
-	       host_human(img.virtual_size, h, sizeof(h)), present, img.payload_blocks,
-	       img.has_parent ? ", differencing" : "", img.log_pending ? ", log must be replayed" : "");
-	host_image_close(&f, &img);
+	       host_human(img->virtual_size, h, sizeof(h)), present, img->payload_blocks,
+	       img->has_parent ? ", differencing" : "", img->log_pending ? ", log must be replayed" : "");
+	if (ch.n > 1)
+		printf("%s: chain of %u parent%s ok\n", path, ch.n - 1, ch.n == 2 ? "" : "s");
+	host_chain_close(&ch);
 	if (fflush(stdout)) {
 		host_error("-", "writing the output failed");
 		return EXIT_USAGE;

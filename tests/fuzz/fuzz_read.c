@@ -1,7 +1,8 @@
 /*
  * fuzz_read.c - libFuzzer harness: vhdx_open, then virtual reads and block lookups at fuzzed offsets and
  * lengths, each compared with a reference reader written here from the format notes (BAT entry -> state ->
- * file bytes or zeros).
+ * file bytes or zeros; a differencing image's PARTIALLY_PRESENT blocks through the chunk's sector bitmap, and
+ * refused where a sector is the parent's, as no parent is attached here).
  *
  * Input: the image part (fuzzlib.h format), then a tail of read operations: the last byte n (mod 9) counts the
  * operations, each 12 bytes just before it: u64 offset, u32 length (LE).  Offset bits 62-63 pick the mode:
@@ -31,6 +32,13 @@ static uint64_t rd64(const uint8_t *p)
 	return v;
 }
 
+static uint64_t bat_entry_at(struct fz_file *f, const struct vhdx_image *img, uint64_t idx)
+{
+	uint8_t e[8];
+	fz_file_pread(f, img->bat_offset + 8 * idx, e, 8);
+	return rd64(e);
+}
+
 static uint64_t bat_entry(struct fz_file *f, const struct vhdx_image *img, uint64_t b)
 {
 	uint8_t e[8];
@@ -53,8 +61,20 @@ static vhdx_status ref_read(struct fz_file *f, const struct vhdx_image *img, uin
 			uint64_t fo = (e & 0xFFFFFFFFFFF00000ull) + in;
 			FZ_ASSERT(fo + n <= f->io.size, "validated block %llu points beyond the file", (unsigned long long)b);
 			fz_file_pread(f, fo, out, (size_t)n);
-		} else if (img->has_parent && (st == 0 || st == 7)) {
-			return VHDX_E_UNSUPPORTED;
+		} else if (img->has_parent && st == 0) {
+			return VHDX_E_UNSUPPORTED; /* the parent's, and none is attached */
+		} else if (st == 7) {
+			/* sector bitmap of the chunk: every sector of the piece must be this file's, else the parent's */
+			uint64_t ss = img->logical_sector_size, c = b / img->chunk_ratio;
+			uint64_t sb = bat_entry_at(f, img, c * (img->chunk_ratio + 1) + img->chunk_ratio);
+			for (uint64_t s = off / ss; s <= (off + n - 1) / ss; s++) {
+				uint64_t bit = s - c * (1ull << 23);
+				uint8_t byte;
+				fz_file_pread(f, (sb & 0xFFFFFFFFFFF00000ull) + bit / 8, &byte, 1);
+				if (!((byte >> (bit % 8)) & 1))
+					return VHDX_E_UNSUPPORTED;
+			}
+			fz_file_pread(f, (e & 0xFFFFFFFFFFF00000ull) + in, out, (size_t)n);
 		} else {
 			memset(out, 0, (size_t)n);
 		}

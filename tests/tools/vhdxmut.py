@@ -367,13 +367,15 @@ mut("has parent without locator")(lambda b: _fp(b, MiB, 2))
 mut("leave blocks allocated flag")(lambda b: _fp(b, MiB, 1))
 
 
-def _locator(b, type_guid=V.GUID_PARENT_TYPE, count=None, key_off=None):
+def _locator(b, type_guid=V.GUID_PARENT_TYPE, count=None, key_off=None, value="{11111111-2222-4333-8444-555555555555}",
+             twice=False, val_off=None):
     key = "parent_linkage".encode("utf-16-le")
-    val = "{11111111-2222-4333-8444-555555555555}".encode("utf-16-le")
-    n = 1 if count is None else count
-    ko = 20 + 12 if key_off is None else key_off
-    vo = 20 + 12 + len(key)
-    item = bytearray(type_guid + struct.pack("<HH", 0, n) + struct.pack("<IIHH", ko, vo, len(key), len(val)))
+    val = value.encode("utf-16-le")
+    n = (2 if twice else 1) if count is None else count
+    ko = 20 + 12 * (2 if twice else 1) if key_off is None else key_off
+    vo = ko + len(key) if val_off is None else val_off
+    entry = struct.pack("<IIHH", ko, vo, len(key), len(val))
+    item = bytearray(type_guid + struct.pack("<HH", 0, n) + entry * (2 if twice else 1))
     item += key + val
     off = 0x10040
     b[META + off:META + off + len(item)] = item
@@ -385,6 +387,20 @@ mut("differencing disk with a valid parent locator")(lambda b: _locator(b))
 mut("parent locator of unknown type")(lambda b: _locator(b, type_guid=UNKNOWN))
 mut("parent locator entry count too high")(lambda b: _locator(b, count=1000))
 mut("parent locator key outside the item")(lambda b: _locator(b, key_off=4000))
+mut("parent locator duplicate key")(lambda b: _locator(b, twice=True))
+mut("parent locator linkage not a GUID")(lambda b: _locator(b, value="11111111-2222"))
+mut("parent locator value offset beyond the item")(lambda b: _locator(b, val_off=60000))
+
+
+def _partial_without_bitmap(b):
+    b = _locator(b)
+    off = -(-len(b) // MiB) * MiB
+    b += bytes(off + MiB - len(b))
+    bat(b, 1, off | 7)
+    return b
+
+
+mut("partially present block without its sector bitmap")(_partial_without_bitmap)
 
 
 # ------------------------------------------------------------------ BAT

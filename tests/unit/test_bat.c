@@ -117,6 +117,14 @@ static void states(void)
 	struct ib_params dp = { .has_parent = 1 };
 	fresh(&dp);
 	ib_place_block(&b, 1, b.data_next, VHDX_BAT_PARTIALLY_PRESENT);
+	/* MS-VHDX 2.5.1.2: a chunk with a PARTIALLY_PRESENT block must have its sector bitmap block */
+	REFUSED(VHDX_E_CORRUPT, "sector bitmap 0", "payload block 1 is partially present",
+		"bat state 7 without its chunk's sector bitmap refused");
+	{
+		uint64_t bm = b.size, sb = ib_bat_index(&b, 0) + b.chunk_ratio;
+		ib_grow(&b, bm + MiB);
+		ib_bat_set(&b, sb, bm | VHDX_SB_PRESENT);
+	}
 	if (open_ok("bat state 7 on a differencing disk")) {
 		CHECK_EQ_U64(img.state_count[VHDX_BAT_PARTIALLY_PRESENT], 1, "bat state 7 on a differencing disk: counted");
 		done();

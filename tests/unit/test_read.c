@@ -260,6 +260,8 @@ static void differencing(void)
 	ib_alloc_block(&b, 1);
 	ib_place_block(&b, 3, b.data_next, VHDX_BAT_PARTIALLY_PRESENT);
 	ib_bat_set(&b, ib_bat_index(&b, 4), VHDX_BAT_ZERO);
+	ib_grow(&b, b.size + MiB); /* the chunk's sector bitmap, all clear: every sector of block 3 is the parent's */
+	ib_bat_set(&b, b.chunk_ratio, (b.size - MiB) | VHDX_SB_PRESENT);
 	if (!open_b("read differencing disk"))
 		return;
 	CHECK_STATUS(vhdx_read(&img, MiB + 10, got, 100), VHDX_OK, "read differencing: a FULLY_PRESENT block reads");

@@ -8,7 +8,7 @@
 
 UNIT_IMGBUILD := $(BUILD)/tests/unit/imgbuild.o
 UNIT_MEM_BIN  := $(BUILD)/tests/unit/test_mem
-UNIT_IB_NAMES := bat crash crc32c create fmt guid header image log metadata prepare read region session status sha256
+UNIT_IB_NAMES := bat crash crc32c create fmt guid header image log metadata prepare read region session status sha256 parent
 UNIT_IB_NAMES += logwrite allocate # issue 10
 UNIT_IB_NAMES += session_data # issue 10: vhdx_session_update_data crash points
 UNIT_IB_BINS  := $(filter $(UNIT_BINS),$(patsubst %,$(BUILD)/tests/unit/test_%,$(UNIT_IB_NAMES)))
