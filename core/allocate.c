@@ -212,7 +212,7 @@ static vhdx_status checks(struct vhdx_image *img, uint64_t offset, uint64_t leng
 	uint64_t end;
 	vhdx_status st;
 
-	/* FileWriteGuid, LogGuid set, LogGuid cleared in both copies: four raises */
+	/* FileWriteGuid, LogGuid set, LogGuid cleared in both copies: four raises (vhdx_logw_check repeats it) */
 	if ((st = vhdx_write_allowed(img, "allocate", 4)))
 		return st;
 	if (img->has_parent)
@@ -295,6 +295,9 @@ vhdx_status vhdx_allocate(struct vhdx_image *img, uint64_t offset, uint64_t leng
 	res->first_offset = a.place;
 	if (!a.count)
 		return VHDX_OK; /* nothing to do, nothing written */
+	/* the log must be usable before the FileWriteGuid and the room are written (one more raise: FileWriteGuid) */
+	if ((st = vhdx_logw_check(img, opts ? opts->entry_sectors : 0, opts ? opts->log_start : 0, 1)))
+		return st;
 
 	st = run(&a, random, opts ? opts : &defaults, res);
 	vhdx_logw_release(&a.w);
