@@ -351,6 +351,13 @@ static void test_refusals(void)
 	refused("pending log", &dirty, 0, 0, VHDX_E_LOG_PENDING, "replay the log first");
 	ib_free(&dirty);
 	refused("read-only", &small, 0, 1, VHDX_E_READONLY, "read-only");
+	{
+		struct ib_params np = { .no_log = 1 };
+		struct ib nolog;
+		ib_build(&nolog, &np);
+		refused("no log", &nolog, 0, 0, VHDX_E_UNSUPPORTED, "LogLength 0 leaves no room for a log entry");
+		ib_free(&nolog);
+	}
 	/* a device that ends at the last used byte, and one with 3 of the 6 MiB it needs */
 	refused("device without room", &small, 1, 0, VHDX_E_UNSUPPORTED,
 		"6 blocks need 6291456 bytes from file offset 6291456 (the end of the used space) to 12582912, but the device has 6291456 bytes and cannot grow: 6291456 bytes short");
