@@ -4,12 +4,16 @@
  *
  * Order of events, each step durable before the next (see logwrite.c for the log's part):
  *   1. everything is checked and the room found (a device that lacks it is refused) - nothing written yet;
- *   2. the log goes live: new FileWriteGuid and a fresh LogGuid in the headers;
+ *   2. a new FileWriteGuid in the headers (the session rule: before the first write of anything else);
  *   3. the room is made: the file grows (new bytes read as zero) and any space reused past the last used byte is
  *      written with zeros; flush - the new blocks are zero on disk before any BAT entry points at them;
- *   4. the BAT sectors that change go through the log, as many per entry as it holds: entry, flush, the sectors
+ *   4. the log goes live: a fresh LogGuid in the headers;
+ *   5. the BAT sectors that change go through the log, as many per entry as it holds: entry, flush, the sectors
  *      in place, flush - repeated while blocks remain;
- *   5. LogGuid is cleared in both headers.
+ *   6. LogGuid is cleared in both headers.
+ * Making the room before LogGuid is set keeps the time during which LogGuid names no entry short (one write and a
+ * flush): QEMU opens such a file but leaves LogGuid set and then refuses to allocate blocks in it, whereas zeroing
+ * room on a device may take minutes.
  * A crash leaves each block either as it was or present and zero, and the image opens (a live log replays).
  *
  * DataWriteGuid is not changed.  MS-VHDX ties it to changes a reader of the virtual disk can see; an absent (or
@@ -208,7 +212,8 @@ static vhdx_status checks(struct vhdx_image *img, uint64_t offset, uint64_t leng
 	uint64_t end;
 	vhdx_status st;
 
-	if ((st = vhdx_write_allowed(img, "allocate", 3)))
+	/* FileWriteGuid, LogGuid set, LogGuid cleared in both copies: four raises (vhdx_logw_check repeats it) */
+	if ((st = vhdx_write_allowed(img, "allocate", 4)))
 		return st;
 	if (img->has_parent)
 		return vhdx_fail(img, VHDX_E_UNSUPPORTED,
@@ -223,6 +228,22 @@ static vhdx_status checks(struct vhdx_image *img, uint64_t offset, uint64_t leng
 	return VHDX_OK;
 }
 
+/* Step 2: the new FileWriteGuid in the non-current header slot (which becomes current), flushed. */
+static vhdx_status new_file_write_guid(struct vhdx_image *img, const uint8_t random[32])
+{
+	struct vhdx_header h = img->header[img->current];
+	uint8_t *block;
+	vhdx_status st = vhdx_header_block(img, &block);
+
+	if (st)
+		return st;
+	vhdx_guid_from_random(&h.file_write_guid, random);
+	h.sequence++;
+	st = vhdx_header_write(img, block, &h);
+	img->io->free(img->io->ctx, block, VHDX_HEADER_SIZE);
+	return st;
+}
+
 static vhdx_status run(struct alloc *a, const uint8_t random[32], const struct vhdx_allocate_opts *o,
 		       struct vhdx_allocate_result *res)
 {
@@ -230,6 +251,9 @@ static vhdx_status run(struct alloc *a, const uint8_t random[32], const struct v
 	struct vhdx_io *io = img->io;
 	vhdx_status st;
 
+	if ((st = new_file_write_guid(img, random)) || (st = make_room(a, res)))
+		return st;
+	/* the same random bytes: the FileWriteGuid written above stays */
 	if ((st = vhdx_logw_begin(img, &a->w, random, o->entry_sectors, o->log_start)))
 		return st;
 	a->cap = vhdx_logw_capacity(&a->w);
@@ -237,7 +261,7 @@ static vhdx_status run(struct alloc *a, const uint8_t random[32], const struct v
 	a->secs = io->alloc(io->ctx, (size_t)a->cap * BAT_SECTOR);
 	if (!a->desc || !a->secs)
 		return vhdx_fail(img, VHDX_E_NOMEM, "allocate: no memory for %u BAT sectors", a->cap);
-	if ((st = make_room(a, res)) || (st = rewrite_bat(a)))
+	if ((st = rewrite_bat(a)))
 		return st;
 	if (a->next != a->end)
 		return vhdx_fail(img, VHDX_E_CORRUPT, "allocate: placed %llu bytes of blocks, planned %llu: the BAT changed while allocating",
@@ -271,6 +295,9 @@ vhdx_status vhdx_allocate(struct vhdx_image *img, uint64_t offset, uint64_t leng
 	res->first_offset = a.place;
 	if (!a.count)
 		return VHDX_OK; /* nothing to do, nothing written */
+	/* the log must be usable before the FileWriteGuid and the room are written (one more raise: FileWriteGuid) */
+	if ((st = vhdx_logw_check(img, opts ? opts->entry_sectors : 0, opts ? opts->log_start : 0, 1)))
+		return st;
 
 	st = run(&a, random, opts ? opts : &defaults, res);
 	vhdx_logw_release(&a.w);

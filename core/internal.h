@@ -153,6 +153,11 @@ struct vhdx_log_writer {
 	size_t buf_len, starts_len;
 };
 
+/*
+ * Every refusal vhdx_logw_begin can make, without writing: a writer that writes something else first checks here
+ * (raises: header sequence raises it needs besides the log's three).
+ */
+vhdx_status vhdx_logw_check(struct vhdx_image *img, uint32_t max_sectors, uint32_t start, uint64_t raises);
 /* max_sectors: 0 for the default; start: ring sector of the first entry (tests start near the end to wrap) */
 vhdx_status vhdx_logw_begin(struct vhdx_image *img, struct vhdx_log_writer *w, const uint8_t random[32],
 			    uint32_t max_sectors, uint32_t start);

@@ -97,6 +97,30 @@ static vhdx_status headers_put(struct vhdx_image *img, struct vhdx_header *h, in
 	return st;
 }
 
+vhdx_status vhdx_logw_check(struct vhdx_image *img, uint32_t max_sectors, uint32_t start, uint64_t raises)
+{
+	const struct vhdx_header *cur = &img->header[img->current];
+	vhdx_status st;
+
+	/* one raise to set LogGuid, two to clear it in both copies */
+	if ((st = vhdx_write_allowed(img, "log", raises + 3)))
+		return st;
+	if (img->log_pending)
+		return vhdx_fail(img, VHDX_E_LOG_PENDING,
+				 "header %u: LogGuid %G is not zero: the log must be replayed before a new one is written; nothing was written",
+				 (unsigned)img->current + 1, &cur->log_guid);
+	if (cur->log_length < 2 * SECTOR)
+		return vhdx_fail(img, VHDX_E_UNSUPPORTED,
+				 "header %u: LogLength %u leaves no room for a log entry; nothing was written",
+				 (unsigned)img->current + 1, cur->log_length);
+	if (start >= cur->log_length / SECTOR)
+		return vhdx_fail(img, VHDX_E_ARG, "log: start sector %u lies beyond the %u-sector ring", start,
+				 cur->log_length / SECTOR);
+	if (max_sectors == 1)
+		return vhdx_fail(img, VHDX_E_ARG, "log: entries of 1 sector cannot hold a data descriptor");
+	return VHDX_OK;
+}
+
 vhdx_status vhdx_logw_begin(struct vhdx_image *img, struct vhdx_log_writer *w, const uint8_t random[32],
 			    uint32_t max_sectors, uint32_t start)
 {
@@ -107,27 +131,14 @@ vhdx_status vhdx_logw_begin(struct vhdx_image *img, struct vhdx_log_writer *w, c
 
 	memset(w, 0, sizeof(*w));
 	w->img = img;
-	/* one raise to set LogGuid, two to clear it in both copies */
-	if ((st = vhdx_write_allowed(img, "log", 3)))
+	if ((st = vhdx_logw_check(img, max_sectors, start, 0)))
 		return st;
-	if (img->log_pending)
-		return vhdx_fail(img, VHDX_E_LOG_PENDING,
-				 "header %u: LogGuid %G is not zero: the log must be replayed before a new one is written; nothing was written",
-				 (unsigned)img->current + 1, &cur->log_guid);
-	if (cur->log_length < 2 * SECTOR)
-		return vhdx_fail(img, VHDX_E_UNSUPPORTED,
-				 "header %u: LogLength %u leaves no room for a log entry; nothing was written",
-				 (unsigned)img->current + 1, cur->log_length);
 	w->base = cur->log_offset;
 	w->sectors = cur->log_length / SECTOR;
-	if (start >= w->sectors)
-		return vhdx_fail(img, VHDX_E_ARG, "log: start sector %u lies beyond the %u-sector ring", start, w->sectors);
 	/* one sector of the ring always stays open (QEMU reads a ring-long sequence as empty) */
 	w->max_sectors = max_sectors ? max_sectors : DEFAULT_MAX_SECTORS;
 	if (w->max_sectors > w->sectors - 1)
 		w->max_sectors = w->sectors - 1;
-	if (w->max_sectors < 2)
-		return vhdx_fail(img, VHDX_E_ARG, "log: entries of %u sectors cannot hold a data descriptor", max_sectors);
 	w->pos = w->tail = start;
 	w->seq = 1;
 	w->buf_len = (size_t)w->max_sectors * SECTOR;

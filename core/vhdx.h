@@ -240,7 +240,7 @@ vhdx_status vhdx_session_update_data(struct vhdx_image *img, const uint8_t rando
  * their data), so that the range can be mapped read-write.  New blocks go after every used byte of the file, 1 MiB
  * aligned, in block order; a file grows (io->resize: the new bytes read as zero), a device must already have the
  * room (the bytes reused are zeroed) or the call refuses before writing anything.  The BAT changes go through the
- * log: random[0..15] is the new FileWriteGuid, random[16..31] the LogGuid.  The DataWriteGuid is kept: the virtual
+ * log: random[0..15] is the new FileWriteGuid, random[16..31] the LogGuid; the header sequence number rises by 4.  The DataWriteGuid is kept: the virtual
  * disk reads the same before and after.  Refuses differencing images, a pending log (replay first) and read-only
  * media.  After a failure that wrote something, close and reopen the image (it opens; a pending log replays).
  */

@@ -7,7 +7,7 @@
  * fail), 0 = never.  The range: up to 32 blocks from a block chosen by the input's checksum (so mutations move it).
  *
  * Checks: the call refuses exactly when it must (pending log, differencing disk, sequence number that cannot be
- * raised three times; a device without room and an image without a log are refused when a block is absent) and
+ * raised four times; a device without room and an image without a log are refused when a block is absent) and
  * then writes nothing; it never writes the file
  * identifier, the unused parts of the header slots, the region tables or the metadata region; it stays within the
  * scratch budget.  On success the image reopens with no pending log, every block of the range FULLY_PRESENT,
@@ -182,7 +182,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_file_reset(&f);
 		return 0;
 	}
-	vhdx_status must = h.sequence > UINT64_MAX - 3 ? VHDX_E_SEQUENCE :
+	vhdx_status must = h.sequence > UINT64_MAX - 4 ? VHDX_E_SEQUENCE :
 			   parent ? VHDX_E_UNSUPPORTED :
 			   pending ? VHDX_E_LOG_PENDING :
 					     VHDX_OK;

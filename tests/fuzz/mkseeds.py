@@ -138,7 +138,7 @@ def allocate_seeds():
         for k in (1, 2, 3, 4, 5, 6, 8):
             write("allocate", f"stop{k}-{n}", img(base(n), flags2=k << 1))
     b0 = base("create-dyn-8M-1M")
-    write("allocate", "seq-near-max", img(b0, patches=[(A_HDR1, 8, q(2**64 - 5)), (A_HDR2, 8, q(2**64 - 4))]))
+    write("allocate", "seq-near-max", img(b0, patches=[(A_HDR1, 8, q(2**64 - 6)), (A_HDR2, 8, q(2**64 - 5))]))
     write("allocate", "loglen", img(b0, patches=[(A_HDR2, 68, d(0))]))
 
 

@@ -163,8 +163,8 @@ else
 	done
 	if ((n >= 8)); then ok "crash: $n survivors with a pending log"; else notok "crash: survivors" "only $n saved"; fi
 	# a pending log: allocate replays it first, then completes
-	if [[ -f $C/file-cut-08.vhdx ]]; then
-		cp "$C/file-cut-08.vhdx" "$C/a.vhdx"
+	if [[ -f $C/file-cut-10.vhdx ]]; then
+		cp "$C/file-cut-10.vhdx" "$C/a.vhdx"
 		if "$VHDX" allocate --range 509M:6M "$C/a.vhdx" >"$WORK/out" 2>&1 && grep -q "replayed 1 log entries first" "$WORK/out" &&
 			qemu-img check -f vhdx "$C/a.vhdx" >/dev/null 2>&1 &&
 			qemu-img compare -f vhdx -F vhdx "$C/file-orig.vhdx" "$C/a.vhdx" >/dev/null 2>&1; then
