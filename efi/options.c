@@ -394,8 +394,10 @@ void options_usage(void)
 		  "  --list            list the VHDX devices found and exit\n"
 		  "  --no-config       ignore vhdxboot.conf\n"
 		  "  --help            this text\n"
-		  "  --require-disk-id GUID, --require-data-write-guid GUID, --require-sha256 HEX\n"
-		  "                    pin the image (vhdx seal prints these); --on-mismatch stop|warn\n"
+		  "  --require-disk-id GUID         pin the VirtualDiskId (vhdx seal prints the pins)\n"
+		  "  --require-data-write-guid GUID pin the DataWriteGuid\n"
+		  "  --require-sha256 HEX           pin the SHA-256 of the whole virtual disk\n"
+		  "  --on-mismatch MODE             stop (default) or warn when a pin does not match\n"
 		  "Also key=value (next=..., check-only).  vhdxboot.conf beside the application takes the\n"
 		  "same keys as \"key = value\" lines, and \"args = ...\" for the next stage; the command line wins.\n");
 }
