@@ -66,47 +66,19 @@ static int utf16_to_utf8(const uint8_t *p, uint32_t len, char *out, size_t cap)
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* "{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}", either case (the spec says lowercase, its example is uppercase). */
+/*
+ * "{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}", either case (the spec says lowercase, its example is uppercase).  The
+ * locator's form is always braced; vhdx_guid_parse (guidparse.c) also takes the bare form, so the braces and the
+ * length are checked here.
+ */
 static int parse_braced_guid(const char *s, struct vhdx_guid *g)
 {
-	uint8_t b[16];
-	int nb = 0;
-
-	if (s[0] != '{')
-		return -1;
-	for (int i = 1; i < GUID_BRACED - 1; i++) {
-		int hi, lo;
-		if (i == 9 || i == 14 || i == 19 || i == 24) {
-			if (s[i] != '-')
-				return -1;
-			continue;
-		}
-		hi = hexval(s[i]);
-		lo = hi < 0 ? -1 : hexval(s[i + 1]);
-		if (lo < 0)
+	for (int i = 0; i < GUID_BRACED; i++)
+		if (!s[i])
 			return -1;
-		b[nb++] = (uint8_t)(hi << 4 | lo);
-		i++;
-	}
-	if (s[GUID_BRACED - 1] != '}' || s[GUID_BRACED] != 0 || nb != 16)
+	if (s[0] != '{' || s[GUID_BRACED] != 0)
 		return -1;
-	/* the text reads data1, data2, data3 most significant digit first, then data4 as bytes in order */
-	g->data1 = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-	g->data2 = (uint16_t)(b[4] << 8 | b[5]);
-	g->data3 = (uint16_t)(b[6] << 8 | b[7]);
-	memcpy(g->data4, b + 8, 8);
-	return 0;
+	return vhdx_guid_parse(s, GUID_BRACED, g);
 }
 
 static char *path_slot(struct vhdx_parent_locator *loc, unsigned bit)
