@@ -39,8 +39,15 @@ expect "unsigned: signed vhdxboot runs under Secure Boot" log_has '^vhdxboot: se
 expect "unsigned: LoadImage refusal named, Secure Boot on" log_has '^vhdxboot: \\unsigned.efi: LoadImage: EFI_(ACCESS_DENIED|SECURITY_VIOLATION) \(Secure Boot is on: '
 expect "unsigned: payload not started" log_lacks 'PAYLOAD-MARKER'
 expect "unsigned: exit status names the refusal" log_has '^vhdxboot: exit status EFI_(ACCESS_DENIED|SECURITY_VIOLATION)$'
-# the boot manager may retry the entry before the run is stopped: one session update per run in the log
+# the boot manager may retry the entry before the run is stopped: one session update per run in the log.  A retry
+# can also be stopped between its header writes reaching the disk and its "session update:" line reaching the
+# log (seen in a fresh-clone run: sequence +4 with one line logged), so a run that got as far as validating the
+# image may count once more, never more than the runs that started.
 runs=$(grep -c '^vhdxboot: session update: ' "$C/log")
+started=$(grep -c '^vhdxboot: valid: ' "$C/log")
+if ((started > runs)) && ! python3 "$IMGCHECK" session "$C/before.vhdx" "$C/d.vhdx" "$runs" >/dev/null 2>&1; then
+	runs=$((runs + 1))
+fi
 session_checked "unsigned: image got its session update all the same ($runs run(s))" "$C/before.vhdx" "$C/d.vhdx" "$runs"
 
 sb_case signed signed.efi 1 SIGNED
