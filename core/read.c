@@ -36,9 +36,9 @@ vhdx_status vhdx_read(struct vhdx_image *img, uint64_t off, void *buf, size_t le
 		return vhdx_diff_read(img, off, out, len);
 
 	while (len) {
-		uint64_t b = off / img->block_size, in = off % img->block_size, file_off;
+		uint64_t b = off / img->block_size, in = off % img->block_size, file_off = 0;
 		uint64_t n = img->block_size - in;
-		unsigned state;
+		unsigned state = VHDX_BAT_NOT_PRESENT; /* set by the lookup; gcc -m32 -O3 cannot see that */
 
 		st = vhdx_block_lookup(img, b, &state, &file_off);
 		if (st)
@@ -159,9 +159,9 @@ static vhdx_status read_partial(struct vhdx_image *img, uint64_t b, uint64_t fil
 vhdx_status vhdx_diff_read(struct vhdx_image *img, uint64_t off, uint8_t *out, size_t len)
 {
 	while (len) {
-		uint64_t b = off / img->block_size, in = off % img->block_size, file_off;
+		uint64_t b = off / img->block_size, in = off % img->block_size, file_off = 0;
 		uint64_t n = img->block_size - in;
-		unsigned state;
+		unsigned state = VHDX_BAT_NOT_PRESENT; /* set by the lookup; gcc -m32 -O3 cannot see that */
 		vhdx_status st = vhdx_block_lookup(img, b, &state, &file_off);
 
 		if (st)
