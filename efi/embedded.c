@@ -111,7 +111,7 @@ EFI_STATUS policy_load_embedded(struct boot_policy *p)
 			con_say("%s: \"%ls\" is not a policy key (require-disk-id, require-data-write-guid, "
 				"require-sha256, on-mismatch)", where, key ? key : L"?");
 		else
-			st = policy_set(p, ki, val, where, 1);
+			st = policy_set(p, ki, val, where, 1) == OPT_OK ? EFI_SUCCESS : EFI_INVALID_PARAMETER;
 		mem_free(key);
 		mem_free(val);
 		/* a signed policy that does not parse is not a policy to boot under */

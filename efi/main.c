@@ -98,44 +98,26 @@ static EFI_STATUS choose_backend(struct session *s)
 		return st;
 	}
 	const CHAR16 *sel = s->opt.disk ? s->opt.disk : L"auto";
-	UINTN pick = n;
-	uint64_t idx;
-	if (u16_ieq_ascii(sel, "auto")) {
-		if (n == 1)
-			pick = 0;
-		else if (n == 0)
-			con_say("no VHDX found on any block device (a file: --image PATH)");
-		else {
-			con_say("several VHDX found; pick one with --disk INDEX or --disk DEVICE-PATH:");
-			discover_print(list, n);
-		}
-	} else if (!u16_to_u64(sel, &idx)) {
-		if (idx < n)
-			pick = (UINTN)idx;
-		else
-			con_say("--disk %ls: there are %lu VHDX devices", sel, (uint64_t)n);
-	} else {
-		/* device-path text: exact, else the one device whose text starts with it */
-		UINTN hits = 0;
-		for (UINTN i = 0; i < n; i++)
-			if (!u16_icmp(list[i].text, sel))
-				pick = i, hits = 1;
-		if (!hits)
-			for (UINTN i = 0; i < n; i++) {
-				UINTN l = u16_len(sel);
-				if (u16_len(list[i].text) >= l) {
-					CHAR16 save = list[i].text[l];
-					list[i].text[l] = 0;
-					if (!u16_icmp(list[i].text, sel))
-						pick = i, hits++;
-					list[i].text[l] = save;
-				}
-			}
-		if (hits != 1) {
-			con_say("--disk %ls matches %lu VHDX devices", sel, (uint64_t)hits);
-			discover_print(list, n);
-			pick = n;
-		}
+	size_t pick = n, hits = 0;
+	/* the texts of list[], one struct found_disk apart (disksel.c is firmware-free, so it takes no handles) */
+	const CHAR16 *const *texts = n ? (const CHAR16 *const *)&list[0].text : NULL;
+	switch (disk_select(sel, texts, sizeof list[0], n, &pick, &hits)) {
+	case DISK_PICKED:
+		break;
+	case DISK_NONE:
+		con_say("no VHDX found on any block device (a file: --image PATH)");
+		break;
+	case DISK_SEVERAL:
+		con_say("several VHDX found; pick one with --disk INDEX or --disk DEVICE-PATH:");
+		discover_print(list, n);
+		break;
+	case DISK_INDEX_RANGE:
+		con_say("--disk %ls: there are %lu VHDX devices", sel, (uint64_t)n);
+		break;
+	case DISK_MATCHES:
+		con_say("--disk %ls matches %lu VHDX devices", sel, (uint64_t)hits);
+		discover_print(list, n);
+		break;
 	}
 	if (pick >= n) {
 		discover_free(list, n);
