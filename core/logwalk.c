@@ -91,7 +91,7 @@ vhdx_status vhdx_log_walk(struct vhdx_logctx *c, vhdx_log_visit_fn fn, void *arg
 			return st;
 		if (vhdx_log_parse_header(c, c->sec, &e) || e.seq != L->tail_seq + n)
 			return vhdx_fail(c->img, VHDX_E_CORRUPT, "log: entry %llu changed on disk since it was validated",
-					 L->tail_seq + n);
+					 (unsigned long long)(L->tail_seq + n));
 		for (uint32_t i = 0; i < e.count; i++) {
 			const uint8_t *d;
 			struct vhdx_log_desc o;
