@@ -10,7 +10,7 @@ vhdx_status vhdx_bat_geometry(struct vhdx_image *img)
 {
 	uint64_t bs = img->block_size, pb, cr, need;
 
-	cr = (VHDX_CHUNK_BYTES * img->logical_sector_size) / bs;
+	cr = (VHDX_CHUNK_SECTORS * img->logical_sector_size) / bs;
 	pb = img->virtual_size / bs + (img->virtual_size % bs != 0);
 	if (img->has_parent)
 		need = (pb / cr + (pb % cr != 0)) * (cr + 1);
@@ -19,9 +19,9 @@ vhdx_status vhdx_bat_geometry(struct vhdx_image *img)
 	img->chunk_ratio = cr;
 	img->payload_blocks = pb;
 	img->bat_entries = need;
-	if (need > img->bat_length / 8)
+	if (need > img->bat_length / VHDX_BAT_ENTRY_SIZE)
 		return vhdx_fail(img, VHDX_E_CORRUPT, "BAT region: length %u holds %u entries but the disk needs %llu",
-				 img->bat_length, img->bat_length / 8, (unsigned long long)need);
+				 img->bat_length, img->bat_length / VHDX_BAT_ENTRY_SIZE, (unsigned long long)need);
 	return VHDX_OK;
 }
 
@@ -162,11 +162,11 @@ vhdx_status vhdx_bat_scan(struct vhdx_image *img)
 
 	while (idx < img->bat_entries && !st) {
 		uint64_t n = img->bat_entries - idx;
-		if (n > SCAN_BYTES / 8)
-			n = SCAN_BYTES / 8;
-		st = vhdx_pread(img, img->bat_offset + idx * 8, buf, (size_t)(n * 8), "BAT");
+		if (n > SCAN_BYTES / VHDX_BAT_ENTRY_SIZE)
+			n = SCAN_BYTES / VHDX_BAT_ENTRY_SIZE;
+		st = vhdx_pread(img, img->bat_offset + idx * VHDX_BAT_ENTRY_SIZE, buf, (size_t)(n * VHDX_BAT_ENTRY_SIZE), "BAT");
 		for (uint64_t k = 0; k < n && !st; k++, idx++) {
-			uint64_t e = vhdx_le64(buf + k * 8);
+			uint64_t e = vhdx_le64(buf + k * VHDX_BAT_ENTRY_SIZE);
 			if (e & VHDX_BAT_RESERVED_MASK) {
 				if (!s.reserved_bits++)
 					s.first_reserved = idx;
@@ -216,7 +216,7 @@ vhdx_status vhdx_bat_entry(struct vhdx_image *img, uint64_t index, uint64_t *ent
 		if (n > img->batwin_cap)
 			n = img->batwin_cap;
 		img->batwin_count = 0;
-		st = vhdx_pread(img, img->bat_offset + first * 8, img->batwin, (size_t)(n * 8), "BAT");
+		st = vhdx_pread(img, img->bat_offset + first * VHDX_BAT_ENTRY_SIZE, img->batwin, (size_t)(n * VHDX_BAT_ENTRY_SIZE), "BAT");
 		if (st)
 			return st;
 		for (uint64_t k = 0; k < n; k++) /* keep entries in host order once */

@@ -171,7 +171,7 @@ static vhdx_status cr_check(struct cr *c)
 			       (unsigned long long)c->vsize, c->lss);
 
 	c->payload_blocks = (c->vsize + c->block_size - 1) / c->block_size;
-	c->chunk_ratio = (VHDX_CHUNK_BYTES * c->lss) / c->block_size;
+	c->chunk_ratio = (VHDX_CHUNK_SECTORS * c->lss) / c->block_size;
 	c->bat_entries = c->payload_blocks + (c->payload_blocks - 1) / c->chunk_ratio;
 	if (p->parent_locator) /* a differencing disk has a bitmap entry after every chunk, the last one too */
 		c->bat_entries = (c->payload_blocks + c->chunk_ratio - 1) / c->chunk_ratio * (c->chunk_ratio + 1);

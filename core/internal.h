@@ -72,6 +72,11 @@ static inline int vhdx_add_overflow(uint64_t a, uint64_t b, uint64_t *r)
 {
 	return __builtin_add_overflow(a, b, r);
 }
+/* Do [a, a + alen) and [b, b + blen) share a byte?  The ends must not overflow (callers check them first). */
+static inline int vhdx_overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
 static inline int vhdx_mul_overflow(uint64_t a, uint64_t b, uint64_t *r)
 {
 	return __builtin_mul_overflow(a, b, r);

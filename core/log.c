@@ -21,11 +21,6 @@ struct entry {
 	uint64_t seq;
 };
 
-static int overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-	return a < b + blen && b < a + alen;
-}
-
 /* Full check of the entry at ring sector `pos`: checksum, descriptors, data sectors, targets. 0 when valid. */
 static vhdx_status verify(struct vhdx_logctx *c, uint64_t pos, const struct vhdx_log_ehdr *e, int *valid)
 {
@@ -45,16 +40,17 @@ static vhdx_status verify(struct vhdx_logctx *c, uint64_t pos, const struct vhdx
 		if ((st = vhdx_log_sector(c, pos + k, c->sec)))
 			return st;
 		if (k == 0) {
-			crc = vhdx_crc32c(0, c->sec, 4);
-			crc = vhdx_crc32c(crc, zero4, 4);
-			crc = vhdx_crc32c(crc, c->sec + 8, SECTOR - 8);
+			/* the checksum field itself counts as zero */
+			crc = vhdx_crc32c(0, c->sec, VHDX_LOGE_CHECKSUM);
+			crc = vhdx_crc32c(crc, zero4, sizeof zero4);
+			crc = vhdx_crc32c(crc, c->sec + VHDX_LOGE_LENGTH, SECTOR - VHDX_LOGE_LENGTH);
 		} else {
 			crc = vhdx_crc32c(crc, c->sec, SECTOR);
 		}
 	}
 	if ((st = vhdx_log_sector(c, pos, c->sec)))
 		return st;
-	if (crc != vhdx_le32(c->sec + 4))
+	if (crc != vhdx_le32(c->sec + VHDX_LOGE_CHECKSUM))
 		return VHDX_OK;
 	dsecs = vhdx_log_desc_sectors(e);
 	for (uint32_t i = 0; i < e->count; i++) {
@@ -65,14 +61,14 @@ static vhdx_status verify(struct vhdx_logctx *c, uint64_t pos, const struct vhdx
 
 		if ((st = vhdx_log_descriptor(c, pos, i, &d)))
 			return st;
-		sig = vhdx_le32(d);
-		if ((sig != VHDX_LOG_DESC_SIGNATURE && sig != VHDX_LOG_ZERO_SIGNATURE) || vhdx_le64(d + 24) != e->seq)
+		sig = vhdx_le32(d + VHDX_LOGD_SIG);
+		if ((sig != VHDX_LOG_DESC_SIGNATURE && sig != VHDX_LOG_ZERO_SIGNATURE) || vhdx_le64(d + VHDX_LOGD_SEQUENCE) != e->seq)
 			return VHDX_OK;
 		vhdx_log_parse_desc(d, &o);
 		if (o.offset % SECTOR || o.length == 0 || o.length % SECTOR || vhdx_add_overflow(o.offset, o.length, &end))
 			return VHDX_OK;
 		/* The log never rewrites the identifier, the headers or itself. */
-		if (o.offset < VHDX_REGION1_OFFSET || (h->log_length && overlaps(o.offset, o.length, h->log_offset,
+		if (o.offset < VHDX_REGION1_OFFSET || (h->log_length && vhdx_overlaps(o.offset, o.length, h->log_offset,
 										 h->log_length)))
 			return vhdx_fail(c->img, VHDX_E_CORRUPT,
 					 "log entry %llu: descriptor %u targets bytes %llu..%llu, inside the headers or the log",
@@ -83,9 +79,9 @@ static vhdx_status verify(struct vhdx_logctx *c, uint64_t pos, const struct vhdx
 				return VHDX_OK;
 			if ((st = vhdx_log_sector(c, pos + dsecs + ndata, c->sec)))
 				return st;
-			if (vhdx_le32(c->sec) != VHDX_LOG_DATA_SIGNATURE ||
-			    vhdx_le32(c->sec + 4) != (uint32_t)(e->seq >> 32) ||
-			    vhdx_le32(c->sec + SECTOR - 4) != (uint32_t)e->seq)
+			if (vhdx_le32(c->sec + VHDX_LOGS_SIG) != VHDX_LOG_DATA_SIGNATURE ||
+			    vhdx_le32(c->sec + VHDX_LOGS_SEQ_HIGH) != (uint32_t)(e->seq >> 32) ||
+			    vhdx_le32(c->sec + VHDX_LOGS_SEQ_LOW) != (uint32_t)e->seq)
 				return VHDX_OK;
 			ndata++;
 		}
@@ -317,7 +313,7 @@ static vhdx_status visit_overlay(struct vhdx_logctx *c, uint64_t pos, const stru
 	uint64_t lo, hi;
 	vhdx_status st;
 
-	if (!overlaps(d->offset, d->length, o->off, o->len))
+	if (!vhdx_overlaps(d->offset, d->length, o->off, o->len))
 		return VHDX_OK;
 	lo = d->offset > o->off ? d->offset : o->off;
 	hi = d->offset + d->length < o->off + o->len ? d->offset + d->length : o->off + o->len;

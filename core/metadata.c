@@ -87,7 +87,7 @@ static vhdx_status check_table(struct vhdx_image *img, const uint8_t *t, struct 
 			for (uint32_t j = 0; j < i; j++) {
 				const uint8_t *o = t + VHDX_META_ENTRIES + j * VHDX_META_ENTRY_SIZE;
 				uint32_t jo = vhdx_le32(o + 16), jl = vhdx_le32(o + 20);
-				if (jl && off < jo + jl && jo < off + len)
+				if (jl && vhdx_overlaps(off, len, jo, jl))
 					return vhdx_fail(img, VHDX_E_CORRUPT, "metadata table: entry %u overlaps entry %u", i, j);
 			}
 		}

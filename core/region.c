@@ -23,11 +23,6 @@ VHDX_PRINTF(3, 4) static vhdx_status bad(struct region_copy *c, vhdx_status st, 
 	return st;
 }
 
-static int overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-	return a < b + blen && b < a + alen;
-}
-
 /* Checks one copy completely; the result goes into c (status and the reason naming table, entry and field). */
 static vhdx_status check_copy(struct vhdx_image *img, const uint8_t *t, unsigned n, struct region_copy *c)
 {
@@ -78,11 +73,11 @@ static vhdx_status check_copy(struct vhdx_image *img, const uint8_t *t, unsigned
 			return bad(c, VHDX_E_CORRUPT,
 				   "region table %u: entry %u (offset %llu, length %u) runs beyond the end of the file (%llu bytes)",
 				   n, i, (unsigned long long)off, len, (unsigned long long)img->file_size);
-		if (h->log_length && overlaps(off, len, h->log_offset, h->log_length))
+		if (h->log_length && vhdx_overlaps(off, len, h->log_offset, h->log_length))
 			return bad(c, VHDX_E_CORRUPT, "region table %u: entry %u overlaps the log", n, i);
 		for (uint32_t j = 0; j < i; j++) {
 			const uint8_t *o = t + VHDX_RGN_ENTRIES + (size_t)j * VHDX_RGN_ENTRY_SIZE;
-			if (overlaps(off, len, vhdx_le64(o + 16), vhdx_le32(o + 24)))
+			if (vhdx_overlaps(off, len, vhdx_le64(o + 16), vhdx_le32(o + 24)))
 				return bad(c, VHDX_E_CORRUPT, "region table %u: entry %u overlaps entry %u", n, i, j);
 		}
 	}
