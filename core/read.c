@@ -126,7 +126,7 @@ static vhdx_status read_partial(struct vhdx_image *img, uint64_t b, uint64_t fil
 				size_t n)
 {
 	uint64_t ss = img->logical_sector_size, end = off + n, bm_off = 0;
-	uint64_t chunk_first = (b / img->chunk_ratio) * VHDX_CHUNK_BYTES; /* first sector of the chunk */
+	uint64_t chunk_first = (b / img->chunk_ratio) * VHDX_CHUNK_SECTORS; /* first sector of the chunk */
 	uint8_t bits[BITMAP_WINDOW];
 	vhdx_status st = bitmap_offset(img, b / img->chunk_ratio, &bm_off);
 

@@ -126,7 +126,8 @@ static void truncation(void)
 			}
 		}
 	}
-	t_report(ok, why, "fmt truncation: every size inside %%s %%u %%d %%x %%llu %%llx %%ls gives a NUL-terminated prefix");
+	t_report(ok, why,
+		 "fmt truncation: every size inside %%s %%u %%d %%x %%llu %%llx %%ls gives a NUL-terminated prefix");
 }
 
 /* vhdx_fail / vhdx_warn use the formatter into img->msg and img->warning */
