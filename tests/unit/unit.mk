@@ -11,6 +11,7 @@ UNIT_MEM_BIN  := $(BUILD)/tests/unit/test_mem
 UNIT_IB_NAMES := bat crash crc32c create fmt guid header image log metadata prepare read region session status sha256 parent
 UNIT_IB_NAMES += logwrite allocate # issue 10
 UNIT_IB_NAMES += session_data # issue 10: vhdx_session_update_data crash points
+UNIT_IB_NAMES += extent # issue 11: vhdx_extent over a chain
 UNIT_IB_BINS  := $(filter $(UNIT_BINS),$(patsubst %,$(BUILD)/tests/unit/test_%,$(UNIT_IB_NAMES)))
 
 $(UNIT_IMGBUILD): tests/unit/imgbuild.c $(UNIT_HDR) $(CORE_HDR)
