@@ -42,12 +42,12 @@ extern EFI_GUID g_guid_rng;
 extern EFI_GUID g_guid_shell_params;
 extern EFI_GUID g_guid_dp_to_text;
 
-/* console.c: ASCII format strings; %s char*, %ls CHAR16*, %c, %d %u %x (int), %lu %lx (UINTN), %llu %llx
- * (uint64_t), %r (EFI_STATUS by name), %%.  Widths: a number before d/u/x pads with spaces, 0N with zeros. */
-size_t fmt_v(char *buf, size_t size, const char *fmt, va_list ap);
-size_t fmt(char *buf, size_t size, const char *fmt, ...);
-void con_print(const char *fmt, ...);
-void con_say(const char *fmt, ...); /* "vhdxboot: " ... "\n" */
+/* console.c: printf format strings as core/fmt.c reads them (%ls takes a CHAR16 string; a status goes through
+ * efi_status_name and %s), checked by the compiler. */
+size_t fmt_v(char *buf, size_t size, const char *fmt, va_list ap) VHDX_PRINTF(3, 0);
+size_t fmt(char *buf, size_t size, const char *fmt, ...) VHDX_PRINTF(3, 4);
+void con_print(const char *fmt, ...) VHDX_PRINTF(1, 2);
+void con_say(const char *fmt, ...) VHDX_PRINTF(1, 2); /* "vhdxboot: " ... "\n" */
 const char *efi_status_name(EFI_STATUS st);
 
 /* memory.c: pool memory, and a buffer aligned for a device */
@@ -56,29 +56,10 @@ void *mem_zalloc(UINTN len);
 void mem_free(void *p);
 void *mem_alloc_aligned(UINTN len, UINTN align, void **base); /* free *base */
 
-/* ucs2.c: the few string operations we need on CHAR16 */
-UINTN u16_len(const CHAR16 *s);
-CHAR16 *u16_dup(const CHAR16 *s);
-CHAR16 *u16_from_ascii(const char *s, UINTN n);
-int u16_cmp(const CHAR16 *a, const CHAR16 *b);
-int u16_icmp(const CHAR16 *a, const CHAR16 *b);
-int u16_ncmp_ascii(const CHAR16 *a, const char *b, UINTN n);
-int u16_eq_ascii(const CHAR16 *a, const char *b);
-int u16_ieq_ascii(const CHAR16 *a, const char *b);
-int u16_to_u64(const CHAR16 *s, uint64_t *out);
+/* ucs2.h, optparse.h: CHAR16 strings, struct boot_options and the option parsers (no firmware calls) */
+#include "optparse.h"
 
-/* policy.c, embedded.c (issue 12): pinned image identity and the verdict */
-enum { POLICY_DISK_ID = 1u << 0, POLICY_DATA_WRITE = 1u << 1, POLICY_SHA256 = 1u << 2 };
-struct boot_policy {
-	unsigned have;         /* POLICY_* pinned */
-	struct vhdx_guid disk_id, data_write_guid;
-	uint8_t sha256[VHDX_SHA256_SIZE];
-	int warn_only;         /* on-mismatch = warn */
-	int embedded;          /* the .vhdxpol section is in force: other sources are ignored */
-	int refused;           /* a mismatch with on-mismatch = stop (or a broken embedded policy): no next stage */
-};
-int policy_key_index(const CHAR16 *k, UINTN n); /* -1: not a policy key */
-EFI_STATUS policy_set(struct boot_policy *p, int key, const CHAR16 *value, const char *where, int from_embedded);
+/* policy.c, embedded.c (issue 12): struct boot_policy and the key parser are in optparse.h (pinparse.c) */
 EFI_STATUS policy_load_embedded(struct boot_policy *p);
 /* Hashes (if pinned), measures, compares.  EFI_SECURITY_VIOLATION when the image must be refused. */
 EFI_STATUS policy_check(struct boot_policy *p, struct vhdx_image *img);
@@ -89,29 +70,6 @@ EFI_STATUS shim_verify_dp(const EFI_DEVICE_PATH *dp, const CHAR16 *shown);
 extern int g_shim_verified; /* the last shim_verify_dp had shim say yes */
 
 /* options.c */
-enum on_error { ON_ERROR_STOP = 0, ON_ERROR_CONTINUE = 1 };
-
-struct boot_options {
-	CHAR16 *next;          /* next stage: path on our volume, or "vhdx:PATH" / "vhdx:" inside the image */
-	CHAR16 *disk;          /* device selection: "auto", an index from --list, or device-path text */
-	CHAR16 *image;         /* a VHDX file (path on our volume, then on the other FAT volumes) */
-	CHAR16 *child_args;    /* what follows "--": the next stage's LoadOptions */
-	int check_only;
-	int on_error;
-	int list;
-	int help;
-	int no_config;
-	int os_write;          /* issue 10: handoff says the OS may write (default read-only) */
-	unsigned set;          /* which fields the command line gave (OPT_*) */
-	struct boot_policy policy; /* issue 12 */
-};
-enum {
-	OPT_NEXT = 1u << 0, OPT_DISK = 1u << 1, OPT_IMAGE = 1u << 2, OPT_ARGS = 1u << 3, OPT_CHECK = 1u << 4,
-	OPT_ONERR = 1u << 5,
-	OPT_REQ_DISK = 1u << 6, OPT_REQ_DATA = 1u << 7, OPT_REQ_SHA = 1u << 8, OPT_ONMISMATCH = 1u << 9,
-	OPT_OSWRITE = 1u << 10 /* issue 12: the REQ and ONMISMATCH bits; issue 10: os-write */
-};
-
 /* Parses the command line (Shell parameters, else LoadOptions when they are text).  Errors are printed. */
 EFI_STATUS options_parse_cmdline(struct boot_options *o);
 /* Reads vhdxboot.conf beside the application (if any) and fills what the command line left unset. */

@@ -15,83 +15,8 @@
  */
 #include "boot.h"
 
-static const char *const pin_names[] = { "require-disk-id", "require-data-write-guid", "require-sha256",
-					  "on-mismatch" };
-enum { PIN_KEY_DISK, PIN_KEY_DATA, PIN_KEY_SHA, PIN_KEY_ONMISMATCH, PIN_KEYS };
-
 #define HASH_BUF (1u << 20)
 #define HASH_PROGRESS_STEP (256ull << 20)
-
-/* the value as ASCII (policy values are GUIDs, hex and words); -1 if it holds anything else or is too long */
-static int narrow(const CHAR16 *v, char *out, UINTN size)
-{
-	UINTN n = 0;
-	for (; v[n]; n++) {
-		if (n + 1 >= size || v[n] > 0x7e)
-			return -1;
-		out[n] = (char)v[n];
-	}
-	out[n] = 0;
-	return (int)n;
-}
-
-int policy_key_index(const CHAR16 *k, UINTN n)
-{
-	for (int i = 0; i < PIN_KEYS; i++) {
-		UINTN l = 0;
-		while (pin_names[i][l])
-			l++;
-		if (l == n && u16_ncmp_ascii(k, pin_names[i], n) == 0)
-			return i;
-	}
-	return -1;
-}
-
-EFI_STATUS policy_set(struct boot_policy *p, int key, const CHAR16 *value, const char *where, int from_embedded)
-{
-	if (p->embedded && !from_embedded) {
-		con_say("%s: %s ignored: the embedded policy is in force", where, pin_names[key]);
-		return EFI_SUCCESS;
-	}
-	char v[80];
-	int n = value ? narrow(value, v, sizeof v) : -1;
-	if (n <= 0) {
-		con_say("%s: %s needs a value (ASCII, at most %u characters)", where, pin_names[key],
-			(unsigned)sizeof v - 1);
-		return EFI_INVALID_PARAMETER;
-	}
-	switch (key) {
-	case PIN_KEY_DISK:
-	case PIN_KEY_DATA: {
-		struct vhdx_guid *g = key == PIN_KEY_DISK ? &p->disk_id : &p->data_write_guid;
-		if (vhdx_guid_parse(v, (size_t)n, g)) {
-			con_say("%s: %s: \"%s\" is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", where,
-				pin_names[key], v);
-			return EFI_INVALID_PARAMETER;
-		}
-		p->have |= key == PIN_KEY_DISK ? POLICY_DISK_ID : POLICY_DATA_WRITE;
-		break;
-	}
-	case PIN_KEY_SHA:
-		if (vhdx_sha256_parse_hex(v, (size_t)n, p->sha256)) {
-			con_say("%s: require-sha256: \"%s\" is not 64 hex digits", where, v);
-			return EFI_INVALID_PARAMETER;
-		}
-		p->have |= POLICY_SHA256;
-		break;
-	case PIN_KEY_ONMISMATCH:
-		if (u16_ieq_ascii(value, "stop"))
-			p->warn_only = 0;
-		else if (u16_ieq_ascii(value, "warn"))
-			p->warn_only = 1;
-		else {
-			con_say("%s: on-mismatch is stop or warn, not \"%s\"", where, v);
-			return EFI_INVALID_PARAMETER;
-		}
-		break;
-	}
-	return EFI_SUCCESS;
-}
 
 static struct {
 	uint64_t next;
@@ -101,7 +26,8 @@ static void say_progress(void *arg, uint64_t done, uint64_t total)
 {
 	(void)arg;
 	if (done >= hash_progress.next || done == total) {
-		con_say("require-sha256: hashed %llu of %llu MiB", done >> 20, total >> 20);
+		con_say("require-sha256: hashed %llu of %llu MiB", (unsigned long long)(done >> 20),
+			(unsigned long long)(total >> 20));
 		while (hash_progress.next <= done)
 			hash_progress.next += HASH_PROGRESS_STEP;
 	}
@@ -138,7 +64,8 @@ static EFI_STATUS hash_disk(struct vhdx_image *img, uint8_t out[VHDX_SHA256_SIZE
 	int64_t t1 = clock_seconds();
 	uint64_t secs = (t0 < 0 || t1 < t0) ? 0 : (uint64_t)(t1 - t0); /* RTC seconds; 0 across midnight */
 	con_say("require-sha256: hashed %llu MiB (read %llu MiB of stored blocks) in about %llu s",
-		img->virtual_size >> 20, (img->stats.read_bytes - before) >> 20, secs);
+		(unsigned long long)(img->virtual_size >> 20),
+		(unsigned long long)((img->stats.read_bytes - before) >> 20), (unsigned long long)secs);
 	return EFI_SUCCESS;
 }
 
@@ -160,7 +87,8 @@ EFI_STATUS policy_check(struct boot_policy *p, struct vhdx_image *img)
 	if (p->have & POLICY_SHA256) {
 		EFI_STATUS st = hash_disk(img, digest);
 		if (EFI_ERROR(st)) {
-			con_say("policy: mismatch: require-sha256: the virtual disk could not be hashed (%r)", st);
+			con_say("policy: mismatch: require-sha256: the virtual disk could not be hashed (%s)",
+				efi_status_name(st));
 			bad++;
 		} else {
 			have_digest = 1;

@@ -1,56 +1,68 @@
-/* ucs2.c - the handful of CHAR16 string operations the module needs. */
-#include "boot.h"
+/* ucs2.c - the handful of uint16_t string operations the module needs; no firmware calls (see ucs2.h). */
+#include "ucs2.h"
 
-UINTN u16_len(const CHAR16 *s)
+size_t u16_len(const uint16_t *s)
 {
-	UINTN n = 0;
+	size_t n = 0;
 	while (s[n])
 		n++;
 	return n;
 }
 
-CHAR16 *u16_dup(const CHAR16 *s)
+uint16_t *u16_dup(const uint16_t *s)
 {
-	UINTN n = u16_len(s);
-	CHAR16 *d = mem_alloc((n + 1) * sizeof(CHAR16));
+	size_t n = u16_len(s);
+	uint16_t *d = mem_alloc((n + 1) * sizeof(uint16_t));
 	if (d)
-		memcpy(d, s, (n + 1) * sizeof(CHAR16));
+		for (size_t i = 0; i <= n; i++)
+			d[i] = s[i];
 	return d;
 }
 
-CHAR16 *u16_from_ascii(const char *s, UINTN n)
+uint16_t *u16_from_ascii(const char *s, size_t n)
 {
-	CHAR16 *d = mem_alloc((n + 1) * sizeof(CHAR16));
+	uint16_t *d = mem_alloc((n + 1) * sizeof(uint16_t));
 	if (!d)
 		return NULL;
-	for (UINTN i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++)
 		d[i] = (unsigned char)s[i];
 	d[n] = 0;
 	return d;
 }
 
-static CHAR16 lower(CHAR16 c)
+static uint16_t lower(uint16_t c)
 {
-	return c >= L'A' && c <= L'Z' ? (CHAR16)(c + 32) : c;
+	return c >= 'A' && c <= 'Z' ? (uint16_t)(c + 32) : c;
 }
 
-int u16_cmp(const CHAR16 *a, const CHAR16 *b)
+int u16_cmp(const uint16_t *a, const uint16_t *b)
 {
 	while (*a && *a == *b)
 		a++, b++;
 	return (int)*a - (int)*b;
 }
 
-int u16_icmp(const CHAR16 *a, const CHAR16 *b)
+int u16_icmp(const uint16_t *a, const uint16_t *b)
 {
 	while (*a && lower(*a) == lower(*b))
 		a++, b++;
 	return (int)lower(*a) - (int)lower(*b);
 }
 
-int u16_ncmp_ascii(const CHAR16 *a, const char *b, UINTN n)
+int u16_nicmp(const uint16_t *a, const uint16_t *b, size_t n)
 {
-	for (UINTN i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
+		if (lower(a[i]) != lower(b[i]))
+			return (int)lower(a[i]) - (int)lower(b[i]);
+		if (!a[i])
+			return 0;
+	}
+	return 0;
+}
+
+int u16_ncmp_ascii(const uint16_t *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
 		if (a[i] != (unsigned char)b[i])
 			return (int)a[i] - (int)(unsigned char)b[i];
 		if (!a[i])
@@ -59,14 +71,14 @@ int u16_ncmp_ascii(const CHAR16 *a, const char *b, UINTN n)
 	return 0;
 }
 
-int u16_eq_ascii(const CHAR16 *a, const char *b)
+int u16_eq_ascii(const uint16_t *a, const char *b)
 {
 	while (*a && *a == (unsigned char)*b)
 		a++, b++;
 	return *a == 0 && *b == 0;
 }
 
-int u16_ieq_ascii(const CHAR16 *a, const char *b)
+int u16_ieq_ascii(const uint16_t *a, const char *b)
 {
 	while (*a && lower(*a) == lower((unsigned char)*b))
 		a++, b++;
@@ -74,11 +86,11 @@ int u16_ieq_ascii(const CHAR16 *a, const char *b)
 }
 
 /* Decimal, or hex with 0x; the whole string must be a number. */
-int u16_to_u64(const CHAR16 *s, uint64_t *out)
+int u16_to_u64(const uint16_t *s, uint64_t *out)
 {
 	uint64_t v = 0;
 	unsigned base = 10;
-	if (s[0] == L'0' && (s[1] == L'x' || s[1] == L'X')) {
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
 		base = 16;
 		s += 2;
 	}
@@ -86,10 +98,10 @@ int u16_to_u64(const CHAR16 *s, uint64_t *out)
 		return -1;
 	for (; *s; s++) {
 		unsigned d;
-		if (*s >= L'0' && *s <= L'9')
-			d = (unsigned)(*s - L'0');
-		else if (base == 16 && lower(*s) >= L'a' && lower(*s) <= L'f')
-			d = (unsigned)(lower(*s) - L'a' + 10);
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned)(*s - '0');
+		else if (base == 16 && lower(*s) >= 'a' && lower(*s) <= 'f')
+			d = (unsigned)(lower(*s) - 'a' + 10);
 		else
 			return -1;
 		if (v > (UINT64_MAX - d) / base)

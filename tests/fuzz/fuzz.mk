@@ -38,6 +38,13 @@ $(FUZZ_DIR)/fuzzlib.o: tests/fuzz/fuzzlib.c tests/fuzz/fuzzlib.h $(CORE_HDR)
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJ) $(FUZZ_CORE_OBJ) tests/fuzz/fuzzlib.h $(CORE_HDR)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_LIB_OBJ) $(FUZZ_CORE_OBJ) -o $@
 
+# fuzz_options: the boot module's firmware-free option files with the unit tests' host shim and the core (the
+# pins parse GUIDs and hex there), no fuzzlib
+FUZZ_OPT_SRC := $(EFI_PORTABLE_SRC) tests/unit/optshim.c
+$(FUZZ_DIR)/fuzz_options: tests/fuzz/fuzz_options.c $(FUZZ_OPT_SRC) $(EFI_PORTABLE_HDR) tests/unit/optshim.h $(FUZZ_CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iefi -Itests/unit $< $(FUZZ_OPT_SRC) $(FUZZ_CORE_OBJ) -o $@
+
 fuzz-build: $(FUZZ_BINS)
 
 fuzz: fuzz-build

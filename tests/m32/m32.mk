@@ -36,12 +36,19 @@ $(M32_LIB): $(filter-out $(M32_MEM_OBJ),$(M32_CORE_OBJ))
 	@rm -f $@
 	ar rcs $@ $^
 
-$(M32_DIR)/unit/%.o: tests/unit/%.c $(wildcard tests/unit/*.h) $(CORE_HDR)
+$(M32_DIR)/unit/%.o: tests/unit/%.c $(wildcard tests/unit/*.h) $(CORE_HDR) $(EFI_PORTABLE_HDR)
 	@mkdir -p $(dir $@)
-	$(M32_CC) $(M32_HOST_CFLAGS) -Itests/unit -c $< -o $@ 2>$@.warn || { cat $@.warn; exit 1; }; cat $@.warn
+	$(M32_CC) $(M32_HOST_CFLAGS) -Iefi -Itests/unit -c $< -o $@ 2>$@.warn || { cat $@.warn; exit 1; }; cat $@.warn
 
 $(filter-out $(M32_UNIT_MEM),$(M32_UNIT_BINS)): $(M32_DIR)/unit/test_%: $(M32_DIR)/unit/test_%.o $(M32_UNIT_HLP) $(M32_LIB)
 	$(M32_CC) $(M32_HOST_CFLAGS) $^ -o $@
+
+# test_options also links the boot module's firmware-free files (efi/optparse.h)
+M32_EFI_OBJ := $(patsubst efi/%.c,$(M32_DIR)/efi/%.o,$(EFI_PORTABLE_SRC))
+$(M32_DIR)/efi/%.o: efi/%.c $(EFI_PORTABLE_HDR)
+	@mkdir -p $(dir $@)
+	$(M32_CC) $(M32_HOST_CFLAGS) -Iefi -c $< -o $@ 2>$@.warn || { cat $@.warn; exit 1; }; cat $@.warn
+$(M32_DIR)/unit/test_options: $(M32_EFI_OBJ)
 
 $(M32_UNIT_MEM): tests/unit/test_mem.c $(M32_MEM_OBJ) $(wildcard tests/unit/*.h) $(CORE_HDR)
 	@mkdir -p $(dir $@)
@@ -60,6 +67,12 @@ $(M32_DIR)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzzlib.c tests/fuzz/re
 	$(M32_CC) -m32 -std=gnu11 -Wall -Wextra -O1 -g -D_GNU_SOURCE -Icore -Itests/fuzz $(M32_SAN) -o $@ \
 		$< tests/fuzz/fuzzlib.c tests/fuzz/replay_main.c $(M32_DIR)/fuzz/bases.c $(M32_FZ_CORE)
 
+# replay_options: the option harness needs the boot module's firmware-free files and the core, not fuzzlib
+$(M32_DIR)/fuzz/replay_options: tests/fuzz/fuzz_options.c tests/fuzz/replay_main.c $(EFI_PORTABLE_SRC) tests/unit/optshim.c $(EFI_PORTABLE_HDR) $(M32_FZ_CORE)
+	@mkdir -p $(dir $@)
+	$(M32_CC) -m32 -std=gnu11 -Wall -Wextra -O1 -g -D_GNU_SOURCE -Iefi -Itests/unit $(M32_SAN) -o $@ \
+		$< tests/fuzz/replay_main.c $(EFI_PORTABLE_SRC) tests/unit/optshim.c $(M32_FZ_CORE)
+
 m32: $(M32_CORE_OBJ) $(M32_LIB) $(M32_UNIT_BINS) $(M32_FZ_BINS)
 
 # For `make test`: build what builds (-k), log the rest for tests/m32/m32.sh to report; never stop the build.
@@ -67,6 +80,6 @@ m32-try:
 	@mkdir -p $(M32_DIR)
 	@$(MAKE) --no-print-directory -k m32 >$(M32_DIR)/build.log 2>&1 || echo "m32 build had failures (see $(M32_DIR)/build.log)"
 
-.SECONDARY: $(M32_CORE_OBJ) $(M32_UNIT_HLP) $(M32_FZ_CORE) $(M32_DIR)/fuzz/bases.c $(patsubst %,%.o,$(M32_UNIT_BINS))
+.SECONDARY: $(M32_CORE_OBJ) $(M32_UNIT_HLP) $(M32_EFI_OBJ) $(M32_FZ_CORE) $(M32_DIR)/fuzz/bases.c $(patsubst %,%.o,$(M32_UNIT_BINS))
 
 test-build: m32-try

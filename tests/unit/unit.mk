@@ -25,3 +25,13 @@ $(UNIT_IB_BINS): $(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_HELPER) $(UNIT_IMG
 $(UNIT_MEM_BIN): tests/unit/test_mem.c $(CORE_MEM_OBJ) $(UNIT_HDR) $(CORE_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -fno-builtin $(NO_LOOP_PATTERNS) -Itests/unit $< $(CORE_MEM_OBJ) -o $@
+
+# The boot module's option logic (efi/optparse.c, disksel.c, ucs2.c, pinparse.c: no firmware calls) built for the
+# host, with tests/unit/optshim.c in place of the console and pool memory (issue 9).
+UNIT_OPT_SRC  := $(EFI_PORTABLE_SRC) tests/unit/optshim.c
+UNIT_OPT_HDR  := $(EFI_PORTABLE_HDR) tests/unit/optshim.h
+UNIT_OPT_BIN  := $(BUILD)/tests/unit/test_options
+
+$(UNIT_OPT_BIN): tests/unit/test_options.c $(UNIT_OPT_SRC) $(UNIT_OPT_HDR) $(UNIT_HDR) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -Iefi -Itests/unit $< $(UNIT_OPT_SRC) $(CORE_LIB) -o $@
