@@ -22,8 +22,8 @@ static vhdx_status bitmap_block(struct vhdx_image *img, uint64_t c, uint64_t *of
 	if (st)
 		return st;
 	if ((e & VHDX_BAT_STATE_MASK) != VHDX_SB_PRESENT)
-		return vhdx_fail(img, VHDX_E_CORRUPT, "BAT entry %llu (sector bitmap %llu): state %u is not present", idx, c,
-				 (unsigned)(e & VHDX_BAT_STATE_MASK));
+		return vhdx_fail(img, VHDX_E_CORRUPT, "BAT entry %llu (sector bitmap %llu): state %u is not present",
+				 (unsigned long long)idx, (unsigned long long)c, (unsigned)(e & VHDX_BAT_STATE_MASK));
 	*off = e & VHDX_BAT_OFFSET_MASK;
 	return VHDX_OK;
 }
@@ -34,7 +34,7 @@ static vhdx_status bitmap_block(struct vhdx_image *img, uint64_t c, uint64_t *of
  */
 static vhdx_status bitmap_run(struct vhdx_image *img, uint64_t b, uint64_t off, uint64_t n, int *here, uint64_t *run)
 {
-	uint64_t ss = img->logical_sector_size, chunk_first = (b / img->chunk_ratio) * VHDX_CHUNK_BYTES;
+	uint64_t ss = img->logical_sector_size, chunk_first = (b / img->chunk_ratio) * VHDX_CHUNK_SECTORS;
 	uint64_t s = off / ss, s_end = (off + n + ss - 1) / ss, bm_off = 0, end;
 	uint8_t bits[BITMAP_WINDOW];
 	vhdx_status st = bitmap_block(img, b / img->chunk_ratio, &bm_off);
@@ -77,7 +77,7 @@ static vhdx_status level_fail(struct vhdx_image *img, struct vhdx_image *cur, vh
 {
 	if (cur == img)
 		return st;
-	return vhdx_fail(img, st, "parent %G: %s", &cur->header[cur->current].data_write_guid, cur->msg);
+	return vhdx_fail(img, st, "parent %s: %s", VHDX_GUID_STR(&cur->header[cur->current].data_write_guid), cur->msg);
 }
 
 vhdx_status vhdx_extent(struct vhdx_image *img, uint64_t off, uint64_t len, struct vhdx_extent *ext)
@@ -89,7 +89,8 @@ vhdx_status vhdx_extent(struct vhdx_image *img, uint64_t off, uint64_t len, stru
 		return vhdx_fail(img, VHDX_E_STATE, "extent: the image was not opened and validated");
 	if (!len || vhdx_add_overflow(off, len, &end) || end > img->virtual_size)
 		return vhdx_fail(img, VHDX_E_RANGE, "extent: bytes %llu..%llu are not inside the virtual disk (%llu bytes)",
-				 off, off + len, img->virtual_size);
+				 (unsigned long long)off, (unsigned long long)(off + len),
+				 (unsigned long long)img->virtual_size);
 	for (unsigned level = 0;; level++) {
 		uint64_t b = off / cur->block_size, in = off % cur->block_size, n = cur->block_size - in, file_off = 0;
 		unsigned state = VHDX_BAT_NOT_PRESENT;
@@ -121,8 +122,9 @@ vhdx_status vhdx_extent(struct vhdx_image *img, uint64_t off, uint64_t len, stru
 		}
 		if (!cur->parent)
 			return vhdx_fail(img, VHDX_E_UNSUPPORTED,
-					 "extent: payload block %llu of level %u comes from its parent (parent_linkage %G), "
-					 "which is not attached", b, level, &cur->locator->linkage);
+					 "extent: payload block %llu of level %u comes from its parent (parent_linkage %s), "
+					 "which is not attached", (unsigned long long)b, level,
+					 VHDX_GUID_STR(&cur->locator->linkage));
 		cur = cur->parent;
 		len = n;
 	}
