@@ -19,6 +19,7 @@ python3 "$ROOT/tests/install/mancheck.py" "$VHDX" "$ROOT"
 mkdir -p "$WORK/root/man" "$WORK/root/efi"
 cp "$ROOT"/man/*.scd "$WORK/root/man/"
 cp "$ROOT/efi/options.c" "$WORK/root/efi/"
+[[ -f $ROOT/efi/optparse.c ]] && cp "$ROOT/efi/optparse.c" "$WORK/root/efi/" # the key table (issue 9)
 sed -i '/^\*--json\*/d' "$WORK/root/man/vhdx.1.scd"
 sed -i '/^\*image\* = /d' "$WORK/root/man/vhdxboot.conf.5.scd"
 out=$(python3 "$ROOT/tests/install/mancheck.py" "$VHDX" "$WORK/root" 2>&1)

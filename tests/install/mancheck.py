@@ -11,6 +11,7 @@
 Prints `ok - manpages: ...` / `not ok - manpages: ...: what is missing where`, so after a merge it names the
 options a page lacks.  Usage: mancheck.py VHDX ROOT
 """
+import os
 import re
 import subprocess
 import sys
@@ -131,14 +132,18 @@ module_opts = help_options(usage)
 man8 = term_options(sections(f"{ROOT}/man/vhdxboot.8.scd", "#").get("OPTIONS", []))
 report("vhdxboot.efi options", module_opts, man8, "options_usage() in efi/options.c", "vhdxboot.8 OPTIONS")
 
-# vhdxboot.conf(5): the module's key table
-table = re.search(r"\bkeys\[\]\s*=\s*\{(.*?)\};", src, re.S)
+# vhdxboot.conf(5): the module's key table (in efi/optparse.c since issue 9 moved the option logic there)
+for name in ("optparse.c", "options.c"):
+    path = f"{ROOT}/efi/{name}"
+    table = re.search(r"\bkeys\[\]\s*=\s*\{(.*?)\};", open(path, encoding="utf-8").read(), re.S) if os.path.exists(path) else None
+    if table:
+        break
 keys = set(re.findall(r'\{\s*"([a-z][a-z0-9-]*)"', table.group(1))) if table else set()
 man5 = set()
 for line in sections(f"{ROOT}/man/vhdxboot.conf.5.scd", "#").get("KEYS", []):
     m = re.match(r"^\*([a-z][a-z0-9-]*)\*", line)
     if m:
         man5.add(m.group(1))
-report("vhdxboot.conf keys", keys, man5, "keys[] in efi/options.c", "vhdxboot.conf.5 KEYS")
+report("vhdxboot.conf keys", keys, man5, f"keys[] in efi/{name}", "vhdxboot.conf.5 KEYS")
 
 sys.exit(1 if failed else 0)
