@@ -5,7 +5,7 @@
 # `vhdx map` prints, resolved as device-mapper would (tests/tools/dmtable.py, one file per level), must equal
 # `vhdx export` of the child byte for byte.  Also: --partition through the chain, --offset per level, --parent,
 # 4096-byte logical sectors with a child of another block size, loop devices named by the chain itself, and the
-# refusals (--rw on a chain, a level without a device) with nothing written.  device-mapper itself is not in this
+# refusals (--rw on a chain, a level without a device, a parent with a pending log) with nothing written.  device-mapper itself is not in this
 # machine's kernel (dmsetup: "/dev/mapper/control: open failed: No such device"); tests/boot/75-linuxroot runs the
 # real one in a guest.
 source "$(dirname "$0")/common.bash"
@@ -174,6 +174,26 @@ refused "a level without a device: usage error naming it and losetup" 2 "level 1
 	--device "$d/c3.vhdx" "$d/c3.vhdx"
 refused "more --device options than levels: usage error" 2 "5 --device options for a chain of 4 levels" \
 	$(devices "$d" 3) --device "$d/c3.vhdx" "$d/c3.vhdx"
+
+# a parent with a pending log (QEMU's dirty-log sample as the base): refused, naming the level; nothing written
+fixture=$ROOT/tests/fixtures/iotest-dirtylog-10G-4M.vhdx.bz2
+if [[ -f $fixture ]]; then
+	mkdir -p "$WORK/dl"
+	bunzip2 -c "$fixture" >"$WORK/dl/dirty.vhdx"
+	if "$VHDX" create --parent "$WORK/dl/dirty.vhdx" "$WORK/dl/c.vhdx" >/dev/null 2>"$WORK/err"; then
+		before=$(sha256sum "$WORK"/dl/*.vhdx)
+		out=$("$VHDX" map --device "$WORK/dl/c.vhdx" --device "$WORK/dl/dirty.vhdx" "$WORK/dl/c.vhdx" 2>&1 >"$WORK/table")
+		rc=$?
+		if [[ $rc == 1 && ! -s $WORK/table && $out == *"level 1 of the chain"*"has a pending log"*"vhdx replay"* && $(sha256sum "$WORK"/dl/*.vhdx) == "$before" ]]; then
+			ok "a parent with a pending log: refused naming level 1 and vhdx replay, nothing written"
+		else
+			notok "a parent with a pending log" "exit $rc: $(oneline <<<"$out")"
+		fi
+	else
+		notok "a parent with a pending log: child made" "$(oneline <"$WORK/err")"
+	fi
+	rm -rf "$WORK/dl"
+fi
 
 # loop devices: every level on its own read-only loop device, the chain named by them (--parent) and no
 # --device at all: each level's segments point at its own device
