@@ -5,9 +5,9 @@
 # `vhdx map` prints, resolved as device-mapper would (tests/tools/dmtable.py, one file per level), must equal
 # `vhdx export` of the child byte for byte.  Also: --partition through the chain, --offset per level, --parent,
 # 4096-byte logical sectors with a child of another block size, loop devices named by the chain itself, and the
-# refusals (--rw on a chain, a level without a device, a parent with a pending log) with nothing written.  device-mapper itself is not in this
-# machine's kernel (dmsetup: "/dev/mapper/control: open failed: No such device"); tests/boot/75-linuxroot runs the
-# real one in a guest.
+# refusals (--rw on a chain, a level without a device, a parent with a pending log) with nothing written.
+# device-mapper itself is not in this machine's kernel (dmsetup: "/dev/mapper/control: open failed: No such
+# device"); tests/boot/75-linuxroot runs the real one in a guest.
 source "$(dirname "$0")/common.bash"
 SUITE=chainmap
 mkwork chainmap
