@@ -227,3 +227,20 @@ vhdx_status vhdx_bat_entry(struct vhdx_image *img, uint64_t index, uint64_t *ent
 	*entry = img->batwin[index - img->batwin_first];
 	return VHDX_OK;
 }
+
+/* The file offset of chunk c's sector bitmap block (the reads and extents of a differencing image); open checked
+ * that a chunk with partial blocks has one. */
+vhdx_status vhdx_bitmap_block(struct vhdx_image *img, uint64_t c, uint64_t *off)
+{
+	uint64_t idx = c * (img->chunk_ratio + 1) + img->chunk_ratio, e;
+	vhdx_status st = vhdx_bat_entry(img, idx, &e);
+
+	if (st)
+		return st;
+	if ((e & VHDX_BAT_STATE_MASK) != VHDX_SB_PRESENT)
+		return vhdx_fail(img, VHDX_E_CORRUPT, "BAT entry %llu (sector bitmap %llu): state %u is not present",
+				 (unsigned long long)idx, (unsigned long long)c,
+				 (unsigned)(e & VHDX_BAT_STATE_MASK));
+	*off = e & VHDX_BAT_OFFSET_MASK;
+	return VHDX_OK;
+}

@@ -13,21 +13,6 @@
 #define BITMAP_WINDOW 512 /* bytes of sector bitmap looked at per step: 4096 sectors */
 #define ALL_SET 0xFFu
 
-/* The file offset of chunk c's sector bitmap block. */
-static vhdx_status bitmap_block(struct vhdx_image *img, uint64_t c, uint64_t *off)
-{
-	uint64_t idx = c * (img->chunk_ratio + 1) + img->chunk_ratio, e;
-	vhdx_status st = vhdx_bat_entry(img, idx, &e);
-
-	if (st)
-		return st;
-	if ((e & VHDX_BAT_STATE_MASK) != VHDX_SB_PRESENT)
-		return vhdx_fail(img, VHDX_E_CORRUPT, "BAT entry %llu (sector bitmap %llu): state %u is not present",
-				 (unsigned long long)idx, (unsigned long long)c, (unsigned)(e & VHDX_BAT_STATE_MASK));
-	*off = e & VHDX_BAT_OFFSET_MASK;
-	return VHDX_OK;
-}
-
 /*
  * Inside PARTIALLY_PRESENT block b: the bytes from off on (at most n, all in the block) whose sectors share the
  * bitmap bit of off's sector.  *here: that bit (1: this file holds them); *run: how many bytes (at least one).
@@ -37,7 +22,7 @@ static vhdx_status bitmap_run(struct vhdx_image *img, uint64_t b, uint64_t off, 
 	uint64_t ss = img->logical_sector_size, chunk_first = (b / img->chunk_ratio) * VHDX_CHUNK_SECTORS;
 	uint64_t s = off / ss, s_end = (off + n + ss - 1) / ss, bm_off = 0, end;
 	uint8_t bits[BITMAP_WINDOW];
-	vhdx_status st = bitmap_block(img, b / img->chunk_ratio, &bm_off);
+	vhdx_status st = vhdx_bitmap_block(img, b / img->chunk_ratio, &bm_off);
 
 	for (int first = 1; !st && s < s_end;) {
 		uint64_t first_byte = (s - chunk_first) / 8, last_byte = (s_end - 1 - chunk_first) / 8;

@@ -121,6 +121,8 @@ vhdx_status vhdx_bat_geometry(struct vhdx_image *img);
 vhdx_status vhdx_bat_scan(struct vhdx_image *img);
 #define VHDX_BAT_WINDOW 8192 /* entries cached for virtual reads */
 vhdx_status vhdx_bat_entry(struct vhdx_image *img, uint64_t index, uint64_t *entry);
+/* The file offset of chunk c's sector bitmap block; VHDX_E_CORRUPT when its entry is not SB_BLOCK_PRESENT. */
+vhdx_status vhdx_bitmap_block(struct vhdx_image *img, uint64_t c, uint64_t *off);
 
 /* bat.c: index of payload block b's entry, and of the bitmap entry of chunk c */
 static inline uint64_t vhdx_bat_index(const struct vhdx_image *img, uint64_t b)

@@ -100,22 +100,6 @@ static vhdx_status from_parent(struct vhdx_image *img, uint64_t b, uint64_t off,
 	return VHDX_OK;
 }
 
-/* The file offset of chunk c's sector bitmap block; open checked that a chunk with partial blocks has one. */
-static vhdx_status bitmap_offset(struct vhdx_image *img, uint64_t c, uint64_t *off)
-{
-	uint64_t idx = c * (img->chunk_ratio + 1) + img->chunk_ratio, e;
-	vhdx_status st = vhdx_bat_entry(img, idx, &e);
-
-	if (st)
-		return st;
-	if ((e & VHDX_BAT_STATE_MASK) != VHDX_SB_PRESENT)
-		return vhdx_fail(img, VHDX_E_CORRUPT, "BAT entry %llu (sector bitmap %llu): state %u is not present",
-				 (unsigned long long)idx, (unsigned long long)c,
-				 (unsigned)(e & VHDX_BAT_STATE_MASK));
-	*off = e & VHDX_BAT_OFFSET_MASK;
-	return VHDX_OK;
-}
-
 static int bit(const uint8_t *bits, uint64_t i)
 {
 	return (bits[i / 8] >> (i % 8)) & 1;
@@ -128,7 +112,7 @@ static vhdx_status read_partial(struct vhdx_image *img, uint64_t b, uint64_t fil
 	uint64_t ss = img->logical_sector_size, end = off + n, bm_off = 0;
 	uint64_t chunk_first = (b / img->chunk_ratio) * VHDX_CHUNK_SECTORS; /* first sector of the chunk */
 	uint8_t bits[BITMAP_WINDOW];
-	vhdx_status st = bitmap_offset(img, b / img->chunk_ratio, &bm_off);
+	vhdx_status st = vhdx_bitmap_block(img, b / img->chunk_ratio, &bm_off);
 
 	while (!st && off < end) {
 		/* the bitmap bytes for the sectors from off's sector on, at most one window */

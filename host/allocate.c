@@ -43,32 +43,6 @@ static int parse_range(const char *s, uint64_t *off, uint64_t *len)
 	return host_parse_size(buf, off) || host_parse_size(colon + 1, len) ? -1 : 0;
 }
 
-/* The byte range of partition `sel` of the GPT inside the virtual disk; 0 or an exit code after a message. */
-static int partition_range(struct vhdx_image *img, const char *path, const char *sel, uint64_t *off, uint64_t *len)
-{
-	struct host_gpt gpt;
-	const struct host_gpt_part *p;
-	char msg[320];
-
-	if (host_gpt_read(img, &gpt, msg, sizeof(msg))) {
-		host_error(path, "%s", msg);
-		return EXIT_BAD;
-	}
-	if (gpt.used_backup)
-		host_error(path, "warning: the primary GPT is damaged; using the backup");
-	p = host_gpt_select(&gpt, sel, msg, sizeof(msg));
-	if (p) {
-		*off = p->first_lba * gpt.sector;
-		*len = (p->last_lba + 1 - p->first_lba) * gpt.sector;
-	}
-	host_gpt_free(&gpt);
-	if (!p) {
-		host_error(path, "%s", msg);
-		return EXIT_BAD;
-	}
-	return 0;
-}
-
 /* The format demands a pending log be replayed before anything else is written.  0 or an exit code. */
 static int replay_first(struct host_file *f, struct vhdx_image *img, const char *path)
 {
@@ -150,7 +124,7 @@ int cmd_allocate(int argc, char **argv)
 	host_print_warnings(path, &img);
 	rc = replay_first(&f, &img, path);
 	if (!rc && sel)
-		rc = partition_range(&img, path, sel, &off, &len);
+		rc = host_gpt_partition(&img, path, sel, &off, &len);
 	if (!rc && !sel && !range)
 		len = img.virtual_size;
 	if (!rc && (e = host_random(rnd, sizeof(rnd)))) {

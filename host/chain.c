@@ -74,7 +74,10 @@ static char *find_parent(const char *path, const struct vhdx_parent_locator *loc
 		cand = rel ? malloc(dirlen + strlen(rel) + 1) : NULL;
 		if (cand) {
 			memcpy(cand, path, dirlen);
-			strcpy(cand + dirlen, rel[0] == '/' ? rel + 1 : rel);
+			const char *r = rel;
+			while (r[0] == '/' || (r[0] == '.' && r[1] == '/')) /* ".\name" names a file beside the child: no "dir/./" */
+				r += r[0] == '/' ? 1 : 2;
+			strcpy(cand + dirlen, r);
 		}
 		free(rel);
 		if (cand && access(cand, R_OK) == 0)

@@ -85,6 +85,13 @@ int host_create_parent(struct vhdx_create_params *p, const char *parent, const c
 	rc = host_image_open(&f, &img, parent, HOST_RDONLY, &opened);
 	if (rc)
 		return rc;
+	/* Replaying the parent's log gives it a new DataWriteGuid, which would orphan a child linked to the old one. */
+	if (img.log_pending) {
+		host_error(parent, "a log is pending (header %d LogGuid is set): run `vhdx replay %s` before making a child "
+			   "of it; nothing was written", img.current + 1, parent);
+		host_image_close(&f, &img);
+		return EXIT_BAD;
+	}
 	if (have_size && p->virtual_size != img.virtual_size) {
 		host_error(image, "SIZE %" PRIu64 " differs from the parent's virtual size %" PRIu64, p->virtual_size,
 			   img.virtual_size);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "gpt.h"
+#include "host.h"
 
 #define GPT_SIGNATURE "EFI PART"
 #define GPT_HEADER_MIN 92              /* the UEFI header's defined size */
@@ -284,4 +285,29 @@ const struct host_gpt_part *host_gpt_select(const struct host_gpt *gpt, const ch
 			return &gpt->part[i];
 	snprintf(msg, msglen, "partition %lu: no such partition in the GPT (%u used entries)", n, gpt->count);
 	return NULL;
+}
+
+int host_gpt_partition(struct vhdx_image *img, const char *path, const char *sel, uint64_t *off, uint64_t *len)
+{
+	struct host_gpt gpt;
+	const struct host_gpt_part *p;
+	char msg[320];
+
+	if (host_gpt_read(img, &gpt, msg, sizeof(msg))) {
+		host_error(path, "%s", msg);
+		return EXIT_BAD;
+	}
+	if (gpt.used_backup)
+		host_error(path, "warning: the primary GPT is damaged; using the backup");
+	p = host_gpt_select(&gpt, sel, msg, sizeof(msg));
+	if (p) {
+		*off = p->first_lba * gpt.sector;
+		*len = (p->last_lba + 1 - p->first_lba) * gpt.sector;
+	}
+	host_gpt_free(&gpt);
+	if (!p) {
+		host_error(path, "%s", msg);
+		return EXIT_BAD;
+	}
+	return 0;
 }

@@ -187,31 +187,16 @@ static int settle_log(struct host_file *f, struct vhdx_image *img, const char *p
 /* The range of the virtual disk to map: all of it, or the selected partition of its GPT.  0 or an exit code. */
 static int select_range(struct vhdx_image *img, const char *path, const char *sel, uint64_t *lo, uint64_t *hi)
 {
-	struct host_gpt gpt;
-	const struct host_gpt_part *p;
-	char msg[320];
+	uint64_t len = 0;
+	int rc;
 
 	*lo = 0;
 	*hi = img->virtual_size;
 	if (!sel)
 		return 0;
-	if (host_gpt_read(img, &gpt, msg, sizeof(msg))) {
-		host_error(path, "%s", msg);
-		return EXIT_BAD;
-	}
-	if (gpt.used_backup)
-		host_error(path, "warning: the primary GPT is damaged; using the backup");
-	p = host_gpt_select(&gpt, sel, msg, sizeof(msg));
-	if (p) {
-		*lo = p->first_lba * gpt.sector;
-		*hi = (p->last_lba + 1) * gpt.sector;
-	}
-	host_gpt_free(&gpt);
-	if (!p) {
-		host_error(path, "%s", msg);
-		return EXIT_BAD;
-	}
-	return 0;
+	rc = host_gpt_partition(img, path, sel, lo, &len);
+	*hi = *lo + len;
+	return rc;
 }
 
 /*
