@@ -112,11 +112,13 @@ static vhdx_status plan(struct alloc *a, struct vhdx_allocate_result *res)
 	if (vhdx_mul_overflow(a->count, img->block_size, &bytes) || vhdx_add_overflow(a->place, bytes, &a->end) ||
 	    a->end > VHDX_BAT_OFFSET_MASK)
 		return vhdx_fail(img, VHDX_E_UNSUPPORTED, "allocate: %llu blocks of %u bytes from file offset %llu pass the largest file offset a BAT entry holds",
-				 a->count, img->block_size, a->place);
+				 (unsigned long long)a->count, img->block_size, (unsigned long long)a->place);
 	if (a->count && a->end > io->size && !io->resize)
 		return vhdx_fail(img, VHDX_E_UNSUPPORTED,
 				 "allocate: %llu blocks need %llu bytes from file offset %llu (the end of the used space) to %llu, but the device has %llu bytes and cannot grow: %llu bytes short; nothing was written",
-				 a->count, bytes, a->place, a->end, io->size, a->end - io->size);
+				 (unsigned long long)a->count, (unsigned long long)bytes, (unsigned long long)a->place,
+				 (unsigned long long)a->end, (unsigned long long)io->size,
+				 (unsigned long long)(a->end - io->size));
 	a->next = a->place;
 	return VHDX_OK;
 }
@@ -131,8 +133,9 @@ static vhdx_status make_room(struct alloc *a, struct vhdx_allocate_result *res)
 
 	if (a->end > old) {
 		if (io->resize(io->ctx, a->end))
-			return vhdx_fail(img, VHDX_E_IO, "allocate: growing the file from %llu to %llu bytes failed", old,
-					 a->end);
+			return vhdx_fail(img, VHDX_E_IO, "allocate: growing the file from %llu to %llu bytes failed",
+					 (unsigned long long)old,
+					 (unsigned long long)a->end);
 		io->size = a->end;
 		res->grown = a->end - old;
 	}
@@ -195,7 +198,7 @@ static vhdx_status rewrite_bat(struct alloc *a)
 			continue;
 		if (a->next >= a->end)
 			return vhdx_fail(img, VHDX_E_CORRUPT, "allocate: BAT entry %llu (payload block %llu) changed while allocating",
-					 idx, b);
+					 (unsigned long long)idx, (unsigned long long)b);
 		vhdx_put64(p, a->next | VHDX_BAT_FULLY_PRESENT);
 		img->state_count[e & VHDX_BAT_STATE_MASK]--;
 		img->state_count[VHDX_BAT_FULLY_PRESENT]++;
@@ -220,11 +223,12 @@ static vhdx_status checks(struct vhdx_image *img, uint64_t offset, uint64_t leng
 				 "allocate: the image is a differencing disk (HasParent): allocating its blocks is not supported; nothing was written");
 	if (img->log_pending)
 		return vhdx_fail(img, VHDX_E_LOG_PENDING,
-				 "allocate: header %u: LogGuid %G is not zero: replay the log first; nothing was written",
-				 (unsigned)img->current + 1, &img->header[img->current].log_guid);
+				 "allocate: header %u: LogGuid %s is not zero: replay the log first; nothing was written",
+				 (unsigned)img->current + 1, VHDX_GUID_STR(&img->header[img->current].log_guid));
 	if (vhdx_add_overflow(offset, length, &end) || end > img->virtual_size)
 		return vhdx_fail(img, VHDX_E_RANGE, "allocate: bytes %llu..%llu lie beyond the virtual disk (%llu bytes)",
-				 offset, offset + length, img->virtual_size);
+				 (unsigned long long)offset, (unsigned long long)(offset + length),
+				 (unsigned long long)img->virtual_size);
 	return VHDX_OK;
 }
 
@@ -265,7 +269,7 @@ static vhdx_status run(struct alloc *a, const uint8_t random[32], const struct v
 		return st;
 	if (a->next != a->end)
 		return vhdx_fail(img, VHDX_E_CORRUPT, "allocate: placed %llu bytes of blocks, planned %llu: the BAT changed while allocating",
-				 a->next - a->place, a->end - a->place);
+				 (unsigned long long)(a->next - a->place), (unsigned long long)(a->end - a->place));
 	return vhdx_logw_end(&a->w);
 }
 

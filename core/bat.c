@@ -10,7 +10,7 @@ vhdx_status vhdx_bat_geometry(struct vhdx_image *img)
 {
 	uint64_t bs = img->block_size, pb, cr, need;
 
-	cr = (VHDX_CHUNK_BYTES * img->logical_sector_size) / bs;
+	cr = (VHDX_CHUNK_SECTORS * img->logical_sector_size) / bs;
 	pb = img->virtual_size / bs + (img->virtual_size % bs != 0);
 	if (img->has_parent)
 		need = (pb / cr + (pb % cr != 0)) * (cr + 1);
@@ -19,9 +19,9 @@ vhdx_status vhdx_bat_geometry(struct vhdx_image *img)
 	img->chunk_ratio = cr;
 	img->payload_blocks = pb;
 	img->bat_entries = need;
-	if (need > img->bat_length / 8)
+	if (need > img->bat_length / VHDX_BAT_ENTRY_SIZE)
 		return vhdx_fail(img, VHDX_E_CORRUPT, "BAT region: length %u holds %u entries but the disk needs %llu",
-				 img->bat_length, img->bat_length / 8, need);
+				 img->bat_length, img->bat_length / VHDX_BAT_ENTRY_SIZE, (unsigned long long)need);
 	return VHDX_OK;
 }
 
@@ -48,25 +48,29 @@ static vhdx_status check_place(struct vhdx_image *img, struct scan *s, uint64_t 
 
 	if (off < VHDX_HEADER_AREA)
 		return vhdx_fail(img, VHDX_E_CORRUPT, "BAT entry %llu (%s %llu): file offset %llu lies in the header area",
-				 idx, kind, num, off);
+				 (unsigned long long)idx, kind, (unsigned long long)num, (unsigned long long)off);
 	if (vhdx_add_overflow(off, len, &end) || end > img->file_size)
 		return vhdx_fail(img, VHDX_E_CORRUPT,
 				 "BAT entry %llu (%s %llu): block at %llu, %llu bytes, runs beyond the end of the file (%llu bytes)",
-				 idx, kind, num, off, len, img->file_size);
+				 (unsigned long long)idx, kind, (unsigned long long)num, (unsigned long long)off,
+				 (unsigned long long)len, (unsigned long long)img->file_size);
 	if (h->log_length && inside(off, len, h->log_offset, h->log_length))
-		return vhdx_fail(img, VHDX_E_CORRUPT, "BAT entry %llu (%s %llu): block at %llu overlaps the log", idx, kind,
-				 num, off);
+		return vhdx_fail(img, VHDX_E_CORRUPT, "BAT entry %llu (%s %llu): block at %llu overlaps the log",
+				 (unsigned long long)idx, kind,
+				 (unsigned long long)num, (unsigned long long)off);
 	if (inside(off, len, img->meta_offset, img->meta_length))
 		return vhdx_fail(img, VHDX_E_CORRUPT, "BAT entry %llu (%s %llu): block at %llu overlaps the metadata region",
-				 idx, kind, num, off);
+				 (unsigned long long)idx, kind, (unsigned long long)num, (unsigned long long)off);
 	if (inside(off, len, img->bat_offset, img->bat_length))
-		return vhdx_fail(img, VHDX_E_CORRUPT, "BAT entry %llu (%s %llu): block at %llu overlaps the BAT region", idx,
-				 kind, num, off);
+		return vhdx_fail(img, VHDX_E_CORRUPT, "BAT entry %llu (%s %llu): block at %llu overlaps the BAT region",
+				 (unsigned long long)idx,
+				 kind, (unsigned long long)num, (unsigned long long)off);
 	for (uint64_t m = off / VHDX_MiB; m < (end + VHDX_MiB - 1) / VHDX_MiB && m < s->used_mib; m++) {
 		if (s->used[m / 8] & (1u << (m % 8)))
 			return vhdx_fail(img, VHDX_E_CORRUPT,
-					 "BAT entry %llu (%s %llu): block at %llu overlaps another block at MiB %llu", idx,
-					 kind, num, off, m);
+					 "BAT entry %llu (%s %llu): block at %llu overlaps another block at MiB %llu",
+					 (unsigned long long)idx,
+					 kind, (unsigned long long)num, (unsigned long long)off, (unsigned long long)m);
 		s->used[m / 8] |= (uint8_t)(1u << (m % 8));
 	}
 	if (end > img->data_end)
@@ -83,8 +87,9 @@ static vhdx_status check_payload(struct vhdx_image *img, struct scan *s, uint64_
 		/* padding of a differencing disk's last chunk: nothing may live there */
 		if (state != VHDX_BAT_NOT_PRESENT)
 			return vhdx_fail(img, VHDX_E_CORRUPT,
-					 "BAT entry %llu: state %u beyond the last payload block %llu", idx, state,
-					 img->payload_blocks - 1);
+					 "BAT entry %llu: state %u beyond the last payload block %llu",
+					 (unsigned long long)idx, state,
+					 (unsigned long long)(img->payload_blocks - 1));
 		return VHDX_OK;
 	}
 	switch (state) {
@@ -98,7 +103,7 @@ static vhdx_status check_payload(struct vhdx_image *img, struct scan *s, uint64_
 		if (!img->has_parent)
 			return vhdx_fail(img, VHDX_E_CORRUPT,
 					 "BAT entry %llu (payload block %llu): state 7 (partially present) on a disk without a parent",
-					 idx, b);
+					 (unsigned long long)idx, (unsigned long long)b);
 		if (!s->chunk_partial++)
 			s->partial_block = b;
 		/* fall through */
@@ -106,7 +111,7 @@ static vhdx_status check_payload(struct vhdx_image *img, struct scan *s, uint64_
 		break;
 	default:
 		return vhdx_fail(img, VHDX_E_CORRUPT, "BAT entry %llu (payload block %llu): state %u is not a payload state",
-				 idx, b, state);
+				 (unsigned long long)idx, (unsigned long long)b, state);
 	}
 	img->state_count[state]++;
 	/*
@@ -125,7 +130,8 @@ static vhdx_status check_bitmap(struct vhdx_image *img, struct scan *s, uint64_t
 	if (state == VHDX_BAT_NOT_PRESENT)
 		return VHDX_OK;
 	if (state != VHDX_SB_PRESENT)
-		return vhdx_fail(img, VHDX_E_CORRUPT, "BAT entry %llu (sector bitmap %llu): state %u is not 0 or 6", idx, c,
+		return vhdx_fail(img, VHDX_E_CORRUPT, "BAT entry %llu (sector bitmap %llu): state %u is not 0 or 6",
+				 (unsigned long long)idx, (unsigned long long)c,
 				 state);
 	img->bitmaps_present++;
 	return check_place(img, s, idx, "sector bitmap", c, e & VHDX_BAT_OFFSET_MASK, VHDX_MiB);
@@ -143,24 +149,24 @@ vhdx_status vhdx_bat_scan(struct vhdx_image *img)
 	s.used_mib = img->file_size / VHDX_MiB + (img->file_size % VHDX_MiB != 0);
 	if ((s.used_mib + 7) / 8 > (uint64_t)SIZE_MAX - 1)
 		return vhdx_fail(img, VHDX_E_NOMEM, "BAT: a file of %llu bytes needs an overlap map larger than memory",
-				 img->file_size);
+				 (unsigned long long)img->file_size);
 	used_bytes = (size_t)((s.used_mib + 7) / 8);
 	s.used = io->alloc(io->ctx, used_bytes ? used_bytes : 1);
 	buf = io->alloc(io->ctx, SCAN_BYTES);
 	if (!s.used || !buf) {
 		st = vhdx_fail(img, VHDX_E_NOMEM, "BAT: no memory for the scan (%llu bytes)",
-			       (uint64_t)used_bytes + SCAN_BYTES);
+			       ((unsigned long long)used_bytes + SCAN_BYTES));
 		goto out;
 	}
 	memset(s.used, 0, used_bytes ? used_bytes : 1);
 
 	while (idx < img->bat_entries && !st) {
 		uint64_t n = img->bat_entries - idx;
-		if (n > SCAN_BYTES / 8)
-			n = SCAN_BYTES / 8;
-		st = vhdx_pread(img, img->bat_offset + idx * 8, buf, (size_t)(n * 8), "BAT");
+		if (n > SCAN_BYTES / VHDX_BAT_ENTRY_SIZE)
+			n = SCAN_BYTES / VHDX_BAT_ENTRY_SIZE;
+		st = vhdx_pread(img, img->bat_offset + idx * VHDX_BAT_ENTRY_SIZE, buf, (size_t)(n * VHDX_BAT_ENTRY_SIZE), "BAT");
 		for (uint64_t k = 0; k < n && !st; k++, idx++) {
-			uint64_t e = vhdx_le64(buf + k * 8);
+			uint64_t e = vhdx_le64(buf + k * VHDX_BAT_ENTRY_SIZE);
 			if (e & VHDX_BAT_RESERVED_MASK) {
 				if (!s.reserved_bits++)
 					s.first_reserved = idx;
@@ -169,7 +175,9 @@ vhdx_status vhdx_bat_scan(struct vhdx_image *img)
 				if (s.chunk_partial && (e & VHDX_BAT_STATE_MASK) != VHDX_SB_PRESENT)
 					st = vhdx_fail(img, VHDX_E_CORRUPT,
 						       "BAT entry %llu (sector bitmap %llu): state %u, but payload block %llu is partially present",
-						       idx, c, (unsigned)(e & VHDX_BAT_STATE_MASK), s.partial_block);
+						       (unsigned long long)idx, (unsigned long long)c,
+						       (unsigned)(e & VHDX_BAT_STATE_MASK),
+						       (unsigned long long)s.partial_block);
 				else if (e)
 					st = check_bitmap(img, &s, idx, c, e);
 				s.chunk_partial = 0;
@@ -186,8 +194,9 @@ vhdx_status vhdx_bat_scan(struct vhdx_image *img)
 		}
 	}
 	if (!st && s.reserved_bits)
-		vhdx_warn(img, "BAT: %llu entries have reserved bits set (first: entry %llu)", s.reserved_bits,
-			  s.first_reserved);
+		vhdx_warn(img, "BAT: %llu entries have reserved bits set (first: entry %llu)",
+			  (unsigned long long)s.reserved_bits,
+			  (unsigned long long)s.first_reserved);
 out:
 	if (buf)
 		io->free(io->ctx, buf, SCAN_BYTES);
@@ -199,14 +208,15 @@ out:
 vhdx_status vhdx_bat_entry(struct vhdx_image *img, uint64_t index, uint64_t *entry)
 {
 	if (index >= img->bat_entries)
-		return vhdx_fail(img, VHDX_E_ARG, "BAT: entry %llu is beyond the %llu entries", index, img->bat_entries);
+		return vhdx_fail(img, VHDX_E_ARG, "BAT: entry %llu is beyond the %llu entries",
+				 (unsigned long long)index, (unsigned long long)img->bat_entries);
 	if (index < img->batwin_first || index >= img->batwin_first + img->batwin_count) {
 		uint64_t first = index - index % VHDX_BAT_WINDOW, n = img->bat_entries - first;
 		vhdx_status st;
 		if (n > img->batwin_cap)
 			n = img->batwin_cap;
 		img->batwin_count = 0;
-		st = vhdx_pread(img, img->bat_offset + first * 8, img->batwin, (size_t)(n * 8), "BAT");
+		st = vhdx_pread(img, img->bat_offset + first * VHDX_BAT_ENTRY_SIZE, img->batwin, (size_t)(n * VHDX_BAT_ENTRY_SIZE), "BAT");
 		if (st)
 			return st;
 		for (uint64_t k = 0; k < n; k++) /* keep entries in host order once */

@@ -44,7 +44,7 @@ struct cr {
 	uint64_t next_data; /* dynamic: where the next present block goes */
 };
 
-static vhdx_status cr_fail(struct cr *c, vhdx_status st, const char *fmt, ...)
+VHDX_PRINTF(3, 4) static vhdx_status cr_fail(struct cr *c, vhdx_status st, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -80,10 +80,11 @@ static vhdx_status cr_write(struct cr *c, uint64_t off, const void *buf, size_t 
 
 	if (vhdx_add_overflow(off, len, &end) || end > c->io->size)
 		return cr_fail(c, VHDX_E_ARG, "%s at offset %llu (%llu bytes) lies beyond the medium's %llu bytes", what,
-			       off, (uint64_t)len, c->io->size);
+			       (unsigned long long)off, (unsigned long long)len, (unsigned long long)c->io->size);
 	if (c->io->write(c->io->ctx, off, buf, len))
-		return cr_fail(c, VHDX_E_IO, "writing the %s at offset %llu (%llu bytes) failed", what, off,
-			       (uint64_t)len);
+		return cr_fail(c, VHDX_E_IO, "writing the %s at offset %llu (%llu bytes) failed", what,
+			       (unsigned long long)off,
+			       (unsigned long long)len);
 	return VHDX_OK;
 }
 
@@ -100,10 +101,11 @@ static vhdx_status cr_grow(struct cr *c, uint64_t need)
 	if (need <= c->io->size)
 		return VHDX_OK;
 	if (!c->io->resize)
-		return cr_fail(c, VHDX_E_ARG, "the image needs %llu bytes but the medium holds only %llu", need,
-			       c->io->size);
+		return cr_fail(c, VHDX_E_ARG, "the image needs %llu bytes but the medium holds only %llu",
+			       (unsigned long long)need,
+			       (unsigned long long)c->io->size);
 	if (c->io->resize(c->io->ctx, need))
-		return cr_fail(c, VHDX_E_IO, "growing the file to %llu bytes failed", need);
+		return cr_fail(c, VHDX_E_IO, "growing the file to %llu bytes failed", (unsigned long long)need);
 	c->io->size = need;
 	return VHDX_OK;
 }
@@ -158,7 +160,7 @@ static vhdx_status cr_check(struct cr *c)
 	if (c->vsize == 0)
 		return cr_fail(c, VHDX_E_ARG, "virtual size 0: must be at least one logical sector");
 	if (c->vsize > VHDX_MAX_VIRTUAL_SIZE)
-		return cr_fail(c, VHDX_E_ARG, "virtual size %llu: larger than 64 TiB", c->vsize);
+		return cr_fail(c, VHDX_E_ARG, "virtual size %llu: larger than 64 TiB", (unsigned long long)c->vsize);
 	if (p->parent_locator && (p->fixed || p->source || p->parent_locator_len > VHDX_LOCATOR_BUILD_MAX ||
 				  p->parent_locator_len < 20))
 		return cr_fail(c, VHDX_E_ARG,
@@ -166,10 +168,10 @@ static vhdx_status cr_check(struct cr *c)
 			       p->parent_locator_len, (unsigned)VHDX_LOCATOR_BUILD_MAX);
 	if (c->vsize % c->lss)
 		return cr_fail(c, VHDX_E_ARG, "virtual size %llu: not a multiple of the logical sector size %u",
-			       c->vsize, c->lss);
+			       (unsigned long long)c->vsize, c->lss);
 
 	c->payload_blocks = (c->vsize + c->block_size - 1) / c->block_size;
-	c->chunk_ratio = (VHDX_CHUNK_BYTES * c->lss) / c->block_size;
+	c->chunk_ratio = (VHDX_CHUNK_SECTORS * c->lss) / c->block_size;
 	c->bat_entries = c->payload_blocks + (c->payload_blocks - 1) / c->chunk_ratio;
 	if (p->parent_locator) /* a differencing disk has a bitmap entry after every chunk, the last one too */
 		c->bat_entries = (c->payload_blocks + c->chunk_ratio - 1) / c->chunk_ratio * (c->chunk_ratio + 1);
@@ -268,8 +270,9 @@ static vhdx_status cr_block(struct cr *c, uint64_t b, uint64_t *entry)
 	*entry = VHDX_BAT_NOT_PRESENT;
 	if (p->source) {
 		if (p->source(p->source_ctx, voff, c->block, n))
-			return cr_fail(c, VHDX_E_IO, "reading the source at offset %llu (%llu bytes) failed", voff,
-				       (uint64_t)n);
+			return cr_fail(c, VHDX_E_IO, "reading the source at offset %llu (%llu bytes) failed",
+				       (unsigned long long)voff,
+				       (unsigned long long)n);
 		if (n < c->block_size)
 			memset(c->block + n, 0, c->block_size - n);
 		zero = all_zero(c->block, n);
@@ -436,7 +439,8 @@ static vhdx_status cr_run(struct cr *c)
 	end = c->p->fixed ? end : c->next_data;
 	if (c->io->size > end && c->io->resize) {
 		if (c->io->resize(c->io->ctx, end))
-			return cr_fail(c, VHDX_E_IO, "truncating the file to %llu bytes failed", end);
+			return cr_fail(c, VHDX_E_IO, "truncating the file to %llu bytes failed",
+				       (unsigned long long)end);
 		c->io->size = end;
 	}
 
@@ -477,7 +481,8 @@ vhdx_status vhdx_create(struct vhdx_io *io, const struct vhdx_create_params *p, 
 
 	c.work = io->alloc(io->ctx, CR_WORK);
 	if (!c.work)
-		return cr_fail(&c, VHDX_E_NOMEM, "cannot allocate %llu bytes of scratch memory", (uint64_t)CR_WORK);
+		return cr_fail(&c, VHDX_E_NOMEM, "cannot allocate %llu bytes of scratch memory",
+			       (unsigned long long)CR_WORK);
 	c.block = io->alloc(io->ctx, c.block_size);
 	if (!c.block) {
 		io->free(io->ctx, c.work, CR_WORK);

@@ -52,7 +52,7 @@ vhdx_status vhdx_digest_virtual(struct vhdx_image *img, struct vhdx_sha256 *ctx,
 		return vhdx_fail(img, VHDX_E_STATE, "digest: the image was not opened and validated");
 	if (!ctx || !buf || buflen < DIGEST_MIN_BUF)
 		return vhdx_fail(img, VHDX_E_ARG, "digest: a scratch buffer of at least %u bytes is needed, got %llu",
-				 DIGEST_MIN_BUF, (uint64_t)(buf ? buflen : 0));
+				 DIGEST_MIN_BUF, (unsigned long long)(buf ? buflen : 0));
 
 	uint64_t done = 0;
 	for (uint64_t b = 0; b < img->payload_blocks; b++) {

@@ -59,10 +59,11 @@
 #define VHDX_MAX_BLOCK (256 * VHDX_MiB)
 
 /* BAT */
+#define VHDX_BAT_ENTRY_SIZE 8 /* bytes of one BAT entry */
 #define VHDX_BAT_STATE_MASK 7ULL
 #define VHDX_BAT_OFFSET_MASK 0xFFFFFFFFFFF00000ULL
 #define VHDX_BAT_RESERVED_MASK 0x00000000000FFFF8ULL
-#define VHDX_CHUNK_BYTES (1ULL << 23) /* sectors covered by one bitmap block */
+#define VHDX_CHUNK_SECTORS (1ULL << 23) /* sectors one sector bitmap block covers (a count of sectors, not bytes) */
 
 /* log */
 #define VHDX_LOG_ENTRY_SIGNATURE 0x65676F6CU /* "loge" */
@@ -72,6 +73,29 @@
 #define VHDX_LOG_SECTOR 4096
 #define VHDX_LOG_HEADER_SIZE 64
 #define VHDX_LOG_DESC_SIZE 32
+/* log entry header fields (offsets inside the entry's first sector) */
+#define VHDX_LOGE_SIG 0
+#define VHDX_LOGE_CHECKSUM 4
+#define VHDX_LOGE_LENGTH 8
+#define VHDX_LOGE_TAIL 12
+#define VHDX_LOGE_SEQUENCE 16
+#define VHDX_LOGE_DESC_COUNT 24
+#define VHDX_LOGE_LOG_GUID 32
+#define VHDX_LOGE_FLUSHED 48
+#define VHDX_LOGE_LAST 56
+/* log descriptor fields (zero and data descriptors share the layout; a data descriptor keeps the sector's
+ * trailing 4 bytes at 4 and its leading 8 bytes at 8, where a zero descriptor has its length) */
+#define VHDX_LOGD_SIG 0
+#define VHDX_LOGD_TRAILING 4
+#define VHDX_LOGD_LEADING 8
+#define VHDX_LOGD_ZERO_LENGTH 8
+#define VHDX_LOGD_FILE_OFFSET 16
+#define VHDX_LOGD_SEQUENCE 24
+/* log data sector fields: the sequence number's high half after the signature, its low half at the end */
+#define VHDX_LOGS_SIG 0
+#define VHDX_LOGS_SEQ_HIGH 4
+#define VHDX_LOGS_SEQ_LOW (VHDX_LOG_SECTOR - 4)
+#define VHDX_LOGS_DATA 8 /* 4084 bytes of data between the two halves */
 
 /* well-known GUIDs, as {data1, data2, data3, {data4}} */
 #define VHDX_GUID_BAT { 0x2DC27766, 0xF623, 0x4200, { 0x9D, 0x64, 0x11, 0x5E, 0x9B, 0xFD, 0x4A, 0x08 } }

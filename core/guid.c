@@ -73,3 +73,9 @@ void vhdx_guid_format(const struct vhdx_guid *g, char out[VHDX_GUID_TEXT])
 		o = put_hex(o, g->data4[i], 2);
 	*o = 0;
 }
+
+const char *vhdx_guid_str(const struct vhdx_guid *g, char *text)
+{
+	vhdx_guid_format(g, text);
+	return text;
+}

@@ -42,7 +42,8 @@ vhdx_status vhdx_write_allowed(struct vhdx_image *img, const char *what, uint64_
 	if (h->sequence > UINT64_MAX - raises)
 		return vhdx_fail(img, VHDX_E_SEQUENCE,
 				 "header %u: SequenceNumber %llu cannot be raised %llu times; nothing was written",
-				 (unsigned)img->current + 1, h->sequence, raises);
+				 (unsigned)img->current + 1, (unsigned long long)h->sequence,
+				 (unsigned long long)raises);
 	return VHDX_OK;
 }
 

@@ -37,12 +37,13 @@ static void header_reason(char *out, size_t n, int i, const struct vhdx_header *
 	uint32_t crc;
 
 	if (h->signature != VHDX_HDR_SIGNATURE) {
-		vhdx_fmt(out, n, "header %u: signature %x is not \"head\"", (unsigned)i + 1, h->signature);
+		vhdx_fmt(out, n, "header %u: signature 0x%x is not \"head\"", (unsigned)i + 1, h->signature);
 		return;
 	}
 	crc = vhdx_struct_crc(buf, VHDX_HEADER_SIZE, VHDX_HDR_CHECKSUM);
 	if (crc != h->checksum)
-		vhdx_fmt(out, n, "header %u: checksum %x does not match the computed %x", (unsigned)i + 1, h->checksum,
+		vhdx_fmt(out, n, "header %u: checksum 0x%x does not match the computed 0x%x", (unsigned)i + 1,
+			 h->checksum,
 			 crc);
 	else
 		out[0] = 0;
@@ -82,7 +83,8 @@ vhdx_status vhdx_headers_load(struct vhdx_image *img, uint8_t *buf)
 		if (s0 == s1) {
 			if (memcmp(buf, buf + VHDX_HEADER_SIZE, VHDX_HEADER_SIZE) != 0)
 				return vhdx_fail(img, VHDX_E_CORRUPT,
-						 "headers 1 and 2: both have sequence number %llu but differ", s0);
+						 "headers 1 and 2: both have sequence number %llu but differ",
+						 (unsigned long long)s0);
 			cur = 0;
 		} else {
 			cur = s1 > s0;
@@ -109,14 +111,15 @@ vhdx_status vhdx_header_check_current(struct vhdx_image *img)
 				 h->log_length);
 	if (h->log_offset % VHDX_MiB || h->log_offset < VHDX_HEADER_AREA)
 		return vhdx_fail(img, VHDX_E_CORRUPT, "header %u: LogOffset %llu is not a 1 MiB multiple of at least 1 MiB",
-				 n, h->log_offset);
+				 n, (unsigned long long)h->log_offset);
 	if (vhdx_add_overflow(h->log_offset, h->log_length, &end) || end > img->io->size)
 		return vhdx_fail(img, VHDX_E_CORRUPT,
 				 "header %u: log at %llu, %u bytes, runs beyond the end of the file (%llu bytes)", n,
-				 h->log_offset, h->log_length, img->io->size);
+				 (unsigned long long)h->log_offset, h->log_length, (unsigned long long)img->io->size);
 	img->log_pending = !vhdx_guid_is_zero(&h->log_guid);
 	if (img->log_pending)
-		vhdx_warn(img, "header %u: LogGuid %G is not zero: the log must be replayed (reads see it replayed in memory)",
-			  n, &h->log_guid);
+		vhdx_warn(img,
+			  "header %u: LogGuid %s is not zero: the log must be replayed (reads see it replayed in memory)",
+			  n, VHDX_GUID_STR(&h->log_guid));
 	return VHDX_OK;
 }

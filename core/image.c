@@ -11,13 +11,14 @@ static vhdx_status check_identifier(struct vhdx_image *img, uint8_t *buf)
 
 	if (img->io->size < VHDX_HEADER_AREA)
 		return vhdx_fail(img, VHDX_E_CORRUPT, "file identifier: the file has %llu bytes, less than the 1 MiB header area",
-				 img->io->size);
+				 (unsigned long long)img->io->size);
 	st = vhdx_pread(img, VHDX_IDENT_OFFSET, buf, VHDX_IDENT_CREATOR + VHDX_IDENT_CREATOR_LEN, "file identifier");
 	if (st)
 		return st;
 	sig = vhdx_le64(buf);
 	if (sig != VHDX_IDENT_SIGNATURE)
-		return vhdx_fail(img, VHDX_E_CORRUPT, "file identifier: signature %llx is not \"vhdxfile\"", sig);
+		return vhdx_fail(img, VHDX_E_CORRUPT, "file identifier: signature 0x%llx is not \"vhdxfile\"",
+				 (unsigned long long)sig);
 	/* The creator is informational only; keep a printable ASCII rendering. */
 	for (size_t i = 0; i < VHDX_IDENT_CREATOR_LEN / 2 && o + 1 < sizeof(img->creator); i++) {
 		uint16_t ch = vhdx_le16(buf + VHDX_IDENT_CREATOR + 2 * i);

@@ -72,21 +72,25 @@ static inline int vhdx_add_overflow(uint64_t a, uint64_t b, uint64_t *r)
 {
 	return __builtin_add_overflow(a, b, r);
 }
+/* Do [a, a + alen) and [b, b + blen) share a byte?  The ends must not overflow (callers check them first). */
+static inline int vhdx_overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
 static inline int vhdx_mul_overflow(uint64_t a, uint64_t b, uint64_t *r)
 {
 	return __builtin_mul_overflow(a, b, r);
 }
 
-/*
- * fmt.c: a tiny formatter for messages.  Conversions: %s (string), %u (unsigned int), %d (int), %x (unsigned int,
- * hex), %llu (uint64_t decimal), %llx (uint64_t hex), %G (const struct vhdx_guid *), %%.  Always NUL-terminates.
- */
-size_t vhdx_vfmt(char *buf, size_t size, const char *fmt, va_list ap);
-size_t vhdx_fmt(char *buf, size_t size, const char *fmt, ...);
+/* fmt.c: vhdx_fmt and vhdx_vfmt are declared in vhdx.h (the boot module's console uses them too). */
+
+/* guid.c: a GUID as text for a message's %s (the buffer lives until the end of the enclosing statement) */
+const char *vhdx_guid_str(const struct vhdx_guid *g, char *text);
+#define VHDX_GUID_STR(g) vhdx_guid_str((g), (char[VHDX_GUID_TEXT]){ 0 })
 
 /* Sets img->msg and returns st; the message names structure, field and value. */
-vhdx_status vhdx_fail(struct vhdx_image *img, vhdx_status st, const char *fmt, ...);
-void vhdx_warn(struct vhdx_image *img, const char *fmt, ...);
+vhdx_status vhdx_fail(struct vhdx_image *img, vhdx_status st, const char *fmt, ...) VHDX_PRINTF(3, 4);
+void vhdx_warn(struct vhdx_image *img, const char *fmt, ...) VHDX_PRINTF(2, 3);
 
 /* io.c: raw image I/O through the backend, with bounds checks and statistics; view.c: vhdx_pread, the read view */
 vhdx_status vhdx_pread(struct vhdx_image *img, uint64_t off, void *buf, size_t len, const char *what);

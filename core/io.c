@@ -12,10 +12,12 @@ vhdx_status vhdx_raw_read(struct vhdx_image *img, uint64_t off, void *buf, size_
 
 	if (vhdx_add_overflow(off, len, &end) || end > io->size)
 		return vhdx_fail(img, VHDX_E_CORRUPT, "%s: bytes %llu..%llu lie beyond the end of the file (%llu bytes)",
-				 what, off, off + (uint64_t)len, io->size);
+				 what, (unsigned long long)off, (unsigned long long)(off + (uint64_t)len),
+				 (unsigned long long)io->size);
 	if (io->read(io->ctx, off, buf, len))
-		return vhdx_fail(img, VHDX_E_IO, "%s: read of %llu bytes at offset %llu failed", what, (uint64_t)len,
-				 off);
+		return vhdx_fail(img, VHDX_E_IO, "%s: read of %llu bytes at offset %llu failed", what,
+				 (unsigned long long)len,
+				 (unsigned long long)off);
 	img->stats.reads++;
 	img->stats.read_bytes += len;
 	return VHDX_OK;
@@ -31,10 +33,12 @@ vhdx_status vhdx_pwrite(struct vhdx_image *img, uint64_t off, const void *buf, s
 	if (img->child) /* differencing chains (issue 11): never write a parent */
 		return vhdx_fail(img, VHDX_E_READONLY, "%s: the image is a parent of a differencing image", what);
 	if (vhdx_add_overflow(off, len, &end) || end > io->size)
-		return vhdx_fail(img, VHDX_E_ARG, "%s: write at %llu beyond the end of the file", what, off);
+		return vhdx_fail(img, VHDX_E_ARG, "%s: write at %llu beyond the end of the file", what,
+				 (unsigned long long)off);
 	if (io->write(io->ctx, off, buf, len))
-		return vhdx_fail(img, VHDX_E_IO, "%s: write of %llu bytes at offset %llu failed", what, (uint64_t)len,
-				 off);
+		return vhdx_fail(img, VHDX_E_IO, "%s: write of %llu bytes at offset %llu failed", what,
+				 (unsigned long long)len,
+				 (unsigned long long)off);
 	img->stats.writes++;
 	img->stats.write_bytes += len;
 	return VHDX_OK;

@@ -21,11 +21,6 @@ struct entry {
 	uint64_t seq;
 };
 
-static int overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-	return a < b + blen && b < a + alen;
-}
-
 /* Full check of the entry at ring sector `pos`: checksum, descriptors, data sectors, targets. 0 when valid. */
 static vhdx_status verify(struct vhdx_logctx *c, uint64_t pos, const struct vhdx_log_ehdr *e, int *valid)
 {
@@ -45,16 +40,17 @@ static vhdx_status verify(struct vhdx_logctx *c, uint64_t pos, const struct vhdx
 		if ((st = vhdx_log_sector(c, pos + k, c->sec)))
 			return st;
 		if (k == 0) {
-			crc = vhdx_crc32c(0, c->sec, 4);
-			crc = vhdx_crc32c(crc, zero4, 4);
-			crc = vhdx_crc32c(crc, c->sec + 8, SECTOR - 8);
+			/* the checksum field itself counts as zero */
+			crc = vhdx_crc32c(0, c->sec, VHDX_LOGE_CHECKSUM);
+			crc = vhdx_crc32c(crc, zero4, sizeof zero4);
+			crc = vhdx_crc32c(crc, c->sec + VHDX_LOGE_LENGTH, SECTOR - VHDX_LOGE_LENGTH);
 		} else {
 			crc = vhdx_crc32c(crc, c->sec, SECTOR);
 		}
 	}
 	if ((st = vhdx_log_sector(c, pos, c->sec)))
 		return st;
-	if (crc != vhdx_le32(c->sec + 4))
+	if (crc != vhdx_le32(c->sec + VHDX_LOGE_CHECKSUM))
 		return VHDX_OK;
 	dsecs = vhdx_log_desc_sectors(e);
 	for (uint32_t i = 0; i < e->count; i++) {
@@ -65,26 +61,27 @@ static vhdx_status verify(struct vhdx_logctx *c, uint64_t pos, const struct vhdx
 
 		if ((st = vhdx_log_descriptor(c, pos, i, &d)))
 			return st;
-		sig = vhdx_le32(d);
-		if ((sig != VHDX_LOG_DESC_SIGNATURE && sig != VHDX_LOG_ZERO_SIGNATURE) || vhdx_le64(d + 24) != e->seq)
+		sig = vhdx_le32(d + VHDX_LOGD_SIG);
+		if ((sig != VHDX_LOG_DESC_SIGNATURE && sig != VHDX_LOG_ZERO_SIGNATURE) || vhdx_le64(d + VHDX_LOGD_SEQUENCE) != e->seq)
 			return VHDX_OK;
 		vhdx_log_parse_desc(d, &o);
 		if (o.offset % SECTOR || o.length == 0 || o.length % SECTOR || vhdx_add_overflow(o.offset, o.length, &end))
 			return VHDX_OK;
 		/* The log never rewrites the identifier, the headers or itself. */
-		if (o.offset < VHDX_REGION1_OFFSET || (h->log_length && overlaps(o.offset, o.length, h->log_offset,
+		if (o.offset < VHDX_REGION1_OFFSET || (h->log_length && vhdx_overlaps(o.offset, o.length, h->log_offset,
 										 h->log_length)))
 			return vhdx_fail(c->img, VHDX_E_CORRUPT,
 					 "log entry %llu: descriptor %u targets bytes %llu..%llu, inside the headers or the log",
-					 e->seq, i, o.offset, end);
+					 (unsigned long long)e->seq, i, (unsigned long long)o.offset,
+					 (unsigned long long)end);
 		if (!o.zero) {
 			if (dsecs + ndata >= nsec)
 				return VHDX_OK;
 			if ((st = vhdx_log_sector(c, pos + dsecs + ndata, c->sec)))
 				return st;
-			if (vhdx_le32(c->sec) != VHDX_LOG_DATA_SIGNATURE ||
-			    vhdx_le32(c->sec + 4) != (uint32_t)(e->seq >> 32) ||
-			    vhdx_le32(c->sec + SECTOR - 4) != (uint32_t)e->seq)
+			if (vhdx_le32(c->sec + VHDX_LOGS_SIG) != VHDX_LOG_DATA_SIGNATURE ||
+			    vhdx_le32(c->sec + VHDX_LOGS_SEQ_HIGH) != (uint32_t)(e->seq >> 32) ||
+			    vhdx_le32(c->sec + VHDX_LOGS_SEQ_LOW) != (uint32_t)e->seq)
 				return VHDX_OK;
 			ndata++;
 		}
@@ -180,7 +177,8 @@ static vhdx_status visit_bounds(struct vhdx_logctx *c, uint64_t pos, const struc
 	if (end > limit)
 		return vhdx_fail(c->img, VHDX_E_CORRUPT,
 				 "log entry %llu: a descriptor writes bytes %llu..%llu, beyond LastFileOffset and the file (%llu bytes)",
-				 e->seq, d->offset, end, limit);
+				 (unsigned long long)e->seq, (unsigned long long)d->offset, (unsigned long long)end,
+				 (unsigned long long)limit);
 	/*
 	 * Zeros past the old end of the file need no write (growth reads as zero), so only the part below it costs
 	 * replay time; a sequence that zeroes more than 16 times the file is not a real log.
@@ -191,7 +189,8 @@ static vhdx_status visit_bounds(struct vhdx_logctx *c, uint64_t pos, const struc
 		if (L->zero_bytes / 16 > c->img->io->size)
 			return vhdx_fail(c->img, VHDX_E_CORRUPT,
 					 "log entry %llu: zero descriptors cover %llu bytes, more than 16 times the file (%llu bytes)",
-					 e->seq, L->zero_bytes, c->img->io->size);
+					 (unsigned long long)e->seq, (unsigned long long)L->zero_bytes,
+					 (unsigned long long)c->img->io->size);
 	}
 	if (d->offset < L->dirty_lo)
 		L->dirty_lo = d->offset;
@@ -240,8 +239,9 @@ static vhdx_status find(struct vhdx_image *img, struct vhdx_logctx *c, struct en
 	vhdx_log_parse_header(c, c->sec, &e);
 	if (e.flushed > img->io->size)
 		return vhdx_fail(img, VHDX_E_CORRUPT,
-				 "log entry %llu: FlushedFileOffset %llu lies beyond the end of the file (%llu bytes)", e.seq,
-				 e.flushed, img->io->size);
+				 "log entry %llu: FlushedFileOffset %llu lies beyond the end of the file (%llu bytes)",
+				 (unsigned long long)e.seq,
+				 (unsigned long long)e.flushed, (unsigned long long)img->io->size);
 	/*
 	 * Growth covers blocks allocated just before a crash, a few at most.  Bounding it keeps the BAT scan's
 	 * one-bit-per-MiB map within a fixed budget of the real file, whatever a hostile log claims.
@@ -249,7 +249,8 @@ static vhdx_status find(struct vhdx_image *img, struct vhdx_logctx *c, struct en
 	if (e.last > img->io->size && e.last - img->io->size > VHDX_MAX_LOG_GROWTH)
 		return vhdx_fail(img, VHDX_E_CORRUPT,
 				 "log entry %llu: LastFileOffset %llu would grow the file (%llu bytes) by more than 1 TiB",
-				 e.seq, e.last, img->io->size);
+				 (unsigned long long)e.seq, (unsigned long long)e.last,
+				 (unsigned long long)img->io->size);
 	L->tail = (uint64_t)t[tl].pos * SECTOR;
 	L->tail_seq = t[tl].seq;
 	L->head_seq = t[hd].seq;
@@ -279,8 +280,8 @@ vhdx_status vhdx_log_find(struct vhdx_image *img)
 	if (!img->log_pending)
 		return VHDX_OK;
 	if (h->log_length == 0)
-		return vhdx_fail(img, VHDX_E_CORRUPT, "header %u: LogGuid %G is set but LogLength is 0",
-				 (unsigned)img->current + 1, &h->log_guid);
+		return vhdx_fail(img, VHDX_E_CORRUPT, "header %u: LogGuid %s is set but LogLength is 0",
+				 (unsigned)img->current + 1, VHDX_GUID_STR(&h->log_guid));
 	cap = h->log_length / SECTOR < MAX_ENTRIES ? h->log_length / SECTOR : MAX_ENTRIES;
 	bytes = (size_t)cap * (sizeof(*t) + sizeof(*ix));
 	if ((st = vhdx_log_ctx_init(img, &c, &unused)))
@@ -288,7 +289,8 @@ vhdx_status vhdx_log_find(struct vhdx_image *img)
 	t = img->io->alloc(img->io->ctx, bytes);
 	if (!t) {
 		vhdx_log_ctx_done(&c);
-		return vhdx_fail(img, VHDX_E_NOMEM, "log: no memory for the entry table (%llu bytes)", (uint64_t)bytes);
+		return vhdx_fail(img, VHDX_E_NOMEM, "log: no memory for the entry table (%llu bytes)",
+				 (unsigned long long)bytes);
 	}
 	ix = (uint32_t *)(void *)(t + cap);
 	st = find(img, &c, t, ix, cap);
@@ -311,7 +313,7 @@ static vhdx_status visit_overlay(struct vhdx_logctx *c, uint64_t pos, const stru
 	uint64_t lo, hi;
 	vhdx_status st;
 
-	if (!overlaps(d->offset, d->length, o->off, o->len))
+	if (!vhdx_overlaps(d->offset, d->length, o->off, o->len))
 		return VHDX_OK;
 	lo = d->offset > o->off ? d->offset : o->off;
 	hi = d->offset + d->length < o->off + o->len ? d->offset + d->length : o->off + o->len;

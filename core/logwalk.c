@@ -21,15 +21,15 @@ int vhdx_log_parse_header(struct vhdx_logctx *c, const uint8_t *s, struct vhdx_l
 	struct vhdx_guid g;
 	uint64_t dsecs;
 
-	if (vhdx_le32(s) != VHDX_LOG_ENTRY_SIGNATURE)
+	if (vhdx_le32(s + VHDX_LOGE_SIG) != VHDX_LOG_ENTRY_SIGNATURE)
 		return 1;
-	e->len = vhdx_le32(s + 8);
-	e->tail = vhdx_le32(s + 12);
-	e->seq = vhdx_le64(s + 16);
-	e->count = vhdx_le32(s + 24);
-	e->flushed = vhdx_le64(s + 48);
-	e->last = vhdx_le64(s + 56);
-	vhdx_guid_load(&g, s + 32);
+	e->len = vhdx_le32(s + VHDX_LOGE_LENGTH);
+	e->tail = vhdx_le32(s + VHDX_LOGE_TAIL);
+	e->seq = vhdx_le64(s + VHDX_LOGE_SEQUENCE);
+	e->count = vhdx_le32(s + VHDX_LOGE_DESC_COUNT);
+	e->flushed = vhdx_le64(s + VHDX_LOGE_FLUSHED);
+	e->last = vhdx_le64(s + VHDX_LOGE_LAST);
+	vhdx_guid_load(&g, s + VHDX_LOGE_LOG_GUID);
 	dsecs = vhdx_log_desc_sectors(e);
 	if (!vhdx_guid_equal(&g, &c->img->header[c->img->current].log_guid) || e->seq == 0 || e->len == 0 ||
 	    e->len % SECTOR || e->len > c->length || e->tail % SECTOR || e->tail >= c->length ||
@@ -56,9 +56,9 @@ vhdx_status vhdx_log_descriptor(struct vhdx_logctx *c, uint64_t pos, uint32_t i,
 void vhdx_log_parse_desc(const uint8_t *d, struct vhdx_log_desc *o)
 {
 	o->raw = d;
-	o->zero = vhdx_le32(d) == VHDX_LOG_ZERO_SIGNATURE;
-	o->offset = vhdx_le64(d + 16);
-	o->length = o->zero ? vhdx_le64(d + 8) : SECTOR;
+	o->zero = vhdx_le32(d + VHDX_LOGD_SIG) == VHDX_LOG_ZERO_SIGNATURE;
+	o->offset = vhdx_le64(d + VHDX_LOGD_FILE_OFFSET);
+	o->length = o->zero ? vhdx_le64(d + VHDX_LOGD_ZERO_LENGTH) : SECTOR;
 }
 
 /* The data descriptor holds the sector's leading 8 bytes and trailing 4; the data sector holds the 4084 between. */
@@ -68,13 +68,13 @@ vhdx_status vhdx_log_load_data(struct vhdx_logctx *c, uint64_t pos, const struct
 	uint8_t lead[8], trail[4];
 	vhdx_status st;
 
-	memcpy(lead, d->raw + 8, 8);
-	memcpy(trail, d->raw + 4, 4);
+	memcpy(lead, d->raw + VHDX_LOGD_LEADING, sizeof lead);
+	memcpy(trail, d->raw + VHDX_LOGD_TRAILING, sizeof trail);
 	st = vhdx_log_sector(c, pos + vhdx_log_desc_sectors(e) + d->data_index, out);
 	if (st)
 		return st;
-	memcpy(out, lead, 8);
-	memcpy(out + SECTOR - 4, trail, 4);
+	memcpy(out, lead, sizeof lead);
+	memcpy(out + VHDX_LOGS_SEQ_LOW, trail, sizeof trail);
 	return VHDX_OK;
 }
 
@@ -91,7 +91,7 @@ vhdx_status vhdx_log_walk(struct vhdx_logctx *c, vhdx_log_visit_fn fn, void *arg
 			return st;
 		if (vhdx_log_parse_header(c, c->sec, &e) || e.seq != L->tail_seq + n)
 			return vhdx_fail(c->img, VHDX_E_CORRUPT, "log: entry %llu changed on disk since it was validated",
-					 L->tail_seq + n);
+					 (unsigned long long)(L->tail_seq + n));
 		for (uint32_t i = 0; i < e.count; i++) {
 			const uint8_t *d;
 			struct vhdx_log_desc o;

@@ -107,8 +107,8 @@ vhdx_status vhdx_logw_check(struct vhdx_image *img, uint32_t max_sectors, uint32
 		return st;
 	if (img->log_pending)
 		return vhdx_fail(img, VHDX_E_LOG_PENDING,
-				 "header %u: LogGuid %G is not zero: the log must be replayed before a new one is written; nothing was written",
-				 (unsigned)img->current + 1, &cur->log_guid);
+				 "header %u: LogGuid %s is not zero: the log must be replayed before a new one is written; nothing was written",
+				 (unsigned)img->current + 1, VHDX_GUID_STR(&cur->log_guid));
 	if (cur->log_length < 2 * SECTOR)
 		return vhdx_fail(img, VHDX_E_UNSUPPORTED,
 				 "header %u: LogLength %u leaves no room for a log entry; nothing was written",
@@ -148,7 +148,7 @@ vhdx_status vhdx_logw_begin(struct vhdx_image *img, struct vhdx_log_writer *w, c
 	if (!w->buf || !w->starts) {
 		vhdx_logw_release(w);
 		return vhdx_fail(img, VHDX_E_NOMEM, "log: no memory for an entry buffer (%llu bytes)",
-				 (uint64_t)w->buf_len + w->starts_len);
+				 ((unsigned long long)w->buf_len + w->starts_len));
 	}
 	memset(w->starts, 0, w->starts_len);
 
@@ -176,7 +176,8 @@ static vhdx_status check_desc(struct vhdx_log_writer *w, const struct vhdx_log_s
 	    (!d->zero_length && !d->data))
 		return vhdx_fail(w->img, VHDX_E_ARG,
 				 "log entry %llu: descriptor %u (file offset %llu, %llu bytes) is not 4 KiB aligned, lies in the headers or the log, or beyond %llu bytes",
-				 w->seq, i, d->offset, len, limit);
+				 (unsigned long long)w->seq, i, (unsigned long long)d->offset, (unsigned long long)len,
+				 (unsigned long long)limit);
 	return VHDX_OK;
 }
 
@@ -257,7 +258,8 @@ vhdx_status vhdx_logw_entry(struct vhdx_log_writer *w, const struct vhdx_log_sec
 	if (flushed_offset > img->io->size || last_offset < flushed_offset)
 		return vhdx_fail(img, VHDX_E_ARG,
 				 "log entry %llu: FlushedFileOffset %llu and LastFileOffset %llu do not fit a file of %llu bytes",
-				 w->seq, flushed_offset, last_offset, img->io->size);
+				 (unsigned long long)w->seq, (unsigned long long)flushed_offset,
+				 (unsigned long long)last_offset, (unsigned long long)img->io->size);
 	for (uint32_t i = 0; i < n; i++) {
 		if ((st = check_desc(w, &d[i], i, limit)))
 			return st;
@@ -265,7 +267,8 @@ vhdx_status vhdx_logw_entry(struct vhdx_log_writer *w, const struct vhdx_log_sec
 	}
 	len = desc_sectors(n) + ndata;
 	if ((uint64_t)desc_sectors(n) + ndata > w->max_sectors)
-		return vhdx_fail(img, VHDX_E_ARG, "log entry %llu: %u descriptors need more than %u sectors", w->seq, n,
+		return vhdx_fail(img, VHDX_E_ARG, "log entry %llu: %u descriptors need more than %u sectors",
+				 (unsigned long long)w->seq, n,
 				 w->max_sectors);
 	if ((st = place(w, len, &at)))
 		return st;

@@ -58,7 +58,8 @@ static vhdx_status check_table(struct vhdx_image *img, const uint8_t *t, struct 
 	uint32_t count = vhdx_le16(t + VHDX_META_COUNT);
 
 	if (sig != VHDX_META_SIGNATURE)
-		return vhdx_fail(img, VHDX_E_CORRUPT, "metadata table: signature %llx is not \"metadata\"", sig);
+		return vhdx_fail(img, VHDX_E_CORRUPT, "metadata table: signature 0x%llx is not \"metadata\"",
+				 (unsigned long long)sig);
 	if (count > VHDX_META_MAX_ENTRIES)
 		return vhdx_fail(img, VHDX_E_CORRUPT, "metadata table: entry count %u exceeds 2047", count);
 	img->metadata_count = count;
@@ -86,7 +87,7 @@ static vhdx_status check_table(struct vhdx_image *img, const uint8_t *t, struct 
 			for (uint32_t j = 0; j < i; j++) {
 				const uint8_t *o = t + VHDX_META_ENTRIES + j * VHDX_META_ENTRY_SIZE;
 				uint32_t jo = vhdx_le32(o + 16), jl = vhdx_le32(o + 20);
-				if (jl && off < jo + jl && jo < off + len)
+				if (jl && vhdx_overlaps(off, len, jo, jl))
 					return vhdx_fail(img, VHDX_E_CORRUPT, "metadata table: entry %u overlaps entry %u", i, j);
 			}
 		}
@@ -94,8 +95,9 @@ static vhdx_status check_table(struct vhdx_image *img, const uint8_t *t, struct 
 			;
 		if (k == KNOWN) {
 			if (flags & VHDX_META_IS_REQUIRED)
-				return vhdx_fail(img, VHDX_E_UNSUPPORTED, "metadata table: entry %u is unknown required item %G",
-						 i, &g);
+				return vhdx_fail(img, VHDX_E_UNSUPPORTED,
+						 "metadata table: entry %u is unknown required item %s",
+						 i, VHDX_GUID_STR(&g));
 			continue;
 		}
 		if (items[k].present)
@@ -156,7 +158,7 @@ vhdx_status vhdx_metadata_load(struct vhdx_image *img, uint8_t *scratch)
 	    img->virtual_size % img->logical_sector_size)
 		return vhdx_fail(img, VHDX_E_CORRUPT,
 				 "metadata: Virtual Disk Size %llu is not a non-zero multiple of %u up to 64 TiB",
-				 img->virtual_size, img->logical_sector_size);
+				 (unsigned long long)img->virtual_size, img->logical_sector_size);
 	if ((st = read_item(img, &items[PAGE83], v, 16)))
 		return st;
 	vhdx_guid_load(&img->disk_id, v);

@@ -101,20 +101,21 @@ static vhdx_status parse_entry(struct vhdx_image *img, const uint8_t *item, uint
 	if (kl == 0 || vl == 0 || ko + kl > len || vo + vl > len)
 		return vhdx_fail(img, VHDX_E_CORRUPT,
 				 "metadata: Parent Locator entry %u (key %llu+%llu, value %llu+%llu) lies outside its %u bytes",
-				 i, ko, kl, vo, vl, len);
+				 i, (unsigned long long)ko, (unsigned long long)kl, (unsigned long long)vo,
+				 (unsigned long long)vl, len);
 	if (kl % 2 || vl % 2)
 		return vhdx_fail(img, VHDX_E_CORRUPT,
 				 "metadata: Parent Locator entry %u: key length %llu or value length %llu is odd (UTF-16)", i,
-				 kl, vl);
+				 (unsigned long long)kl, (unsigned long long)vl);
 	if (ko < LOC_HEADER + (uint64_t)vhdx_le16(item + LOC_COUNT) * LOC_ENTRY ||
 	    vo < LOC_HEADER + (uint64_t)vhdx_le16(item + LOC_COUNT) * LOC_ENTRY)
 		return vhdx_fail(img, VHDX_E_CORRUPT,
 				 "metadata: Parent Locator entry %u: key offset %llu or value offset %llu lies in the entry table",
-				 i, ko, vo);
+				 i, (unsigned long long)ko, (unsigned long long)vo);
 	r = utf16_to_utf8(item + ko, (uint32_t)kl, key, sizeof(key));
 	if (r == -1)
 		return vhdx_fail(img, VHDX_E_CORRUPT, "metadata: Parent Locator entry %u: key at %llu is not valid UTF-16",
-				 i, ko);
+				 i, (unsigned long long)ko);
 	for (size_t k = 0; r == 0 && k < NKEYS; k++)
 		if (str_eq(key, keys[k].name))
 			bit = keys[k].bit;
@@ -128,10 +129,11 @@ static vhdx_status parse_entry(struct vhdx_image *img, const uint8_t *item, uint
 	r = utf16_to_utf8(item + vo, (uint32_t)vl, value, sizeof(value));
 	if (r == -1)
 		return vhdx_fail(img, VHDX_E_CORRUPT, "metadata: Parent Locator %s: value at %llu is not valid UTF-16",
-				 key, vo);
+				 key, (unsigned long long)vo);
 	if (r == -2)
 		return vhdx_fail(img, VHDX_E_UNSUPPORTED,
-				 "metadata: Parent Locator %s: value of %llu bytes is longer than %u bytes of UTF-8", key, vl,
+				 "metadata: Parent Locator %s: value of %llu bytes is longer than %u bytes of UTF-8",
+				 key, (unsigned long long)vl,
 				 (unsigned)VHDX_LOCATOR_PATH_MAX - 1);
 	if (bit == VHDX_LOC_LINKAGE || bit == VHDX_LOC_LINKAGE2) {
 		if (parse_braced_guid(value, bit == VHDX_LOC_LINKAGE ? &loc->linkage : &loc->linkage2))
@@ -156,7 +158,8 @@ vhdx_status vhdx_locator_parse(struct vhdx_image *img, const uint8_t *item, uint
 		return vhdx_fail(img, VHDX_E_CORRUPT, "metadata: Parent Locator length %u is below 20", len);
 	vhdx_guid_load(&g, item);
 	if (!vhdx_guid_equal(&g, &type))
-		return vhdx_fail(img, VHDX_E_UNSUPPORTED, "metadata: Parent Locator type %G is not the VHDX locator", &g);
+		return vhdx_fail(img, VHDX_E_UNSUPPORTED, "metadata: Parent Locator type %s is not the VHDX locator",
+				 VHDX_GUID_STR(&g));
 	count = vhdx_le16(item + LOC_COUNT);
 	if (LOC_HEADER + (uint64_t)count * LOC_ENTRY > len)
 		return vhdx_fail(img, VHDX_E_CORRUPT, "metadata: Parent Locator entry count %u does not fit its %u bytes",
@@ -215,15 +218,17 @@ vhdx_status vhdx_attach_parent(struct vhdx_image *child, struct vhdx_image *pare
 	if (!vhdx_guid_equal(dw, &child->locator->linkage) &&
 	    !((child->locator->keys & VHDX_LOC_LINKAGE2) && vhdx_guid_equal(dw, &child->locator->linkage2)))
 		return vhdx_fail(child, VHDX_E_CORRUPT,
-				 "parent: DataWriteGuid %G is not the child's Parent Locator parent_linkage %G", dw,
-				 &child->locator->linkage);
+				 "parent: DataWriteGuid %s is not the child's Parent Locator parent_linkage %s",
+				 VHDX_GUID_STR(dw),
+				 VHDX_GUID_STR(&child->locator->linkage));
 	if (parent->virtual_size != child->virtual_size)
 		return vhdx_fail(child, VHDX_E_UNSUPPORTED,
-				 "parent %G: Virtual Disk Size %llu differs from the child's %llu", dw, parent->virtual_size,
-				 child->virtual_size);
+				 "parent %s: Virtual Disk Size %llu differs from the child's %llu", VHDX_GUID_STR(dw),
+				 (unsigned long long)parent->virtual_size,
+				 (unsigned long long)child->virtual_size);
 	if (parent->logical_sector_size != child->logical_sector_size)
 		return vhdx_fail(child, VHDX_E_UNSUPPORTED,
-				 "parent %G: Logical Sector Size %u differs from the child's %u", dw,
+				 "parent %s: Logical Sector Size %u differs from the child's %u", VHDX_GUID_STR(dw),
 				 parent->logical_sector_size, child->logical_sector_size);
 	/* a loop first: walking a loop fills the list, which would otherwise read as too deep */
 	n = chain_list(child, parent, list, VHDX_CHAIN_MAX_DEPTH + 3);
@@ -231,10 +236,12 @@ vhdx_status vhdx_attach_parent(struct vhdx_image *child, struct vhdx_image *pare
 		for (unsigned j = i + 1; j < n; j++)
 			if (same_image(list[i], list[j]))
 				return vhdx_fail(child, VHDX_E_CORRUPT,
-						 "parent %G: the chain is a loop: VirtualDiskId %G appears twice", dw,
-						 &list[j]->disk_id);
+						 "parent %s: the chain is a loop: VirtualDiskId %s appears twice",
+						 VHDX_GUID_STR(dw),
+						 VHDX_GUID_STR(&list[j]->disk_id));
 	if (n > VHDX_CHAIN_MAX_DEPTH + 1)
-		return vhdx_fail(child, VHDX_E_UNSUPPORTED, "parent %G: the chain would hold more than %u parents", dw,
+		return vhdx_fail(child, VHDX_E_UNSUPPORTED, "parent %s: the chain would hold more than %u parents",
+				 VHDX_GUID_STR(dw),
 				 (unsigned)VHDX_CHAIN_MAX_DEPTH);
 	child->parent = parent;
 	parent->child = child;

@@ -9,8 +9,9 @@ vhdx_status vhdx_block_lookup(struct vhdx_image *img, uint64_t block, unsigned *
 	if (!img->validated)
 		return vhdx_fail(img, VHDX_E_STATE, "lookup: the image was not opened and validated");
 	if (block >= img->payload_blocks)
-		return vhdx_fail(img, VHDX_E_RANGE, "lookup: block %llu is beyond the last block %llu", block,
-				 img->payload_blocks - 1);
+		return vhdx_fail(img, VHDX_E_RANGE, "lookup: block %llu is beyond the last block %llu",
+				 (unsigned long long)block,
+				 (unsigned long long)(img->payload_blocks - 1));
 	st = vhdx_bat_entry(img, vhdx_bat_index(img, block), &e);
 	if (st)
 		return st;
@@ -30,8 +31,9 @@ vhdx_status vhdx_read(struct vhdx_image *img, uint64_t off, void *buf, size_t le
 	if (!img->validated)
 		return vhdx_fail(img, VHDX_E_STATE, "read: the image was not opened and validated");
 	if (vhdx_add_overflow(off, len, &end) || end > img->virtual_size)
-		return vhdx_fail(img, VHDX_E_RANGE, "read: bytes %llu..%llu lie beyond the virtual disk (%llu bytes)", off,
-				 off + (uint64_t)len, img->virtual_size);
+		return vhdx_fail(img, VHDX_E_RANGE, "read: bytes %llu..%llu lie beyond the virtual disk (%llu bytes)",
+				 (unsigned long long)off, (unsigned long long)(off + (uint64_t)len),
+				 (unsigned long long)img->virtual_size);
 	if (img->has_parent) /* differencing chains (issue 11) */
 		return vhdx_diff_read(img, off, out, len);
 
@@ -88,11 +90,12 @@ static vhdx_status from_parent(struct vhdx_image *img, uint64_t b, uint64_t off,
 
 	if (!img->parent)
 		return vhdx_fail(img, VHDX_E_UNSUPPORTED,
-				 "read: payload block %llu comes from the parent disk (parent_linkage %G), which is not attached",
-				 b, &img->locator->linkage);
+				 "read: payload block %llu comes from the parent disk (parent_linkage %s), which is not attached",
+				 (unsigned long long)b, VHDX_GUID_STR(&img->locator->linkage));
 	st = vhdx_read(img->parent, off, out, n);
 	if (st)
-		return vhdx_fail(img, st, "parent %G: %s", &img->parent->header[img->parent->current].data_write_guid,
+		return vhdx_fail(img, st, "parent %s: %s",
+				 VHDX_GUID_STR(&img->parent->header[img->parent->current].data_write_guid),
 				 img->parent->msg);
 	return VHDX_OK;
 }
@@ -106,7 +109,8 @@ static vhdx_status bitmap_offset(struct vhdx_image *img, uint64_t c, uint64_t *o
 	if (st)
 		return st;
 	if ((e & VHDX_BAT_STATE_MASK) != VHDX_SB_PRESENT)
-		return vhdx_fail(img, VHDX_E_CORRUPT, "BAT entry %llu (sector bitmap %llu): state %u is not present", idx, c,
+		return vhdx_fail(img, VHDX_E_CORRUPT, "BAT entry %llu (sector bitmap %llu): state %u is not present",
+				 (unsigned long long)idx, (unsigned long long)c,
 				 (unsigned)(e & VHDX_BAT_STATE_MASK));
 	*off = e & VHDX_BAT_OFFSET_MASK;
 	return VHDX_OK;
@@ -122,7 +126,7 @@ static vhdx_status read_partial(struct vhdx_image *img, uint64_t b, uint64_t fil
 				size_t n)
 {
 	uint64_t ss = img->logical_sector_size, end = off + n, bm_off = 0;
-	uint64_t chunk_first = (b / img->chunk_ratio) * VHDX_CHUNK_BYTES; /* first sector of the chunk */
+	uint64_t chunk_first = (b / img->chunk_ratio) * VHDX_CHUNK_SECTORS; /* first sector of the chunk */
 	uint8_t bits[BITMAP_WINDOW];
 	vhdx_status st = bitmap_offset(img, b / img->chunk_ratio, &bm_off);
 

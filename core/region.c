@@ -12,7 +12,7 @@ struct region_copy {
 	uint32_t bat_length, meta_length;
 };
 
-static vhdx_status bad(struct region_copy *c, vhdx_status st, const char *fmt, ...)
+VHDX_PRINTF(3, 4) static vhdx_status bad(struct region_copy *c, vhdx_status st, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -21,11 +21,6 @@ static vhdx_status bad(struct region_copy *c, vhdx_status st, const char *fmt, .
 	va_end(ap);
 	c->st = st;
 	return st;
-}
-
-static int overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-	return a < b + blen && b < a + alen;
 }
 
 /* Checks one copy completely; the result goes into c (status and the reason naming table, entry and field). */
@@ -38,10 +33,11 @@ static vhdx_status check_copy(struct vhdx_image *img, const uint8_t *t, unsigned
 	c->st = VHDX_OK;
 	c->count = vhdx_le32(t + VHDX_RGN_COUNT);
 	if (sig != VHDX_RGN_SIGNATURE)
-		return bad(c, VHDX_E_CORRUPT, "region table %u: signature %x is not \"regi\"", n, sig);
+		return bad(c, VHDX_E_CORRUPT, "region table %u: signature 0x%x is not \"regi\"", n, sig);
 	crc = vhdx_struct_crc(t, VHDX_REGION_SIZE, VHDX_RGN_CHECKSUM);
 	if (crc != sum)
-		return bad(c, VHDX_E_CORRUPT, "region table %u: checksum %x does not match the computed %x", n, sum, crc);
+		return bad(c, VHDX_E_CORRUPT, "region table %u: checksum 0x%x does not match the computed 0x%x", n, sum,
+			   crc);
 	if (c->count > VHDX_RGN_MAX_ENTRIES)
 		return bad(c, VHDX_E_CORRUPT, "region table %u: entry count %u exceeds 2047", n, c->count);
 
@@ -63,25 +59,25 @@ static vhdx_status check_copy(struct vhdx_image *img, const uint8_t *t, unsigned
 			c->meta_offset = off;
 			c->meta_length = len;
 		} else if (flags & VHDX_RGN_REQUIRED) {
-			return bad(c, VHDX_E_UNSUPPORTED, "region table %u: entry %u has unknown required region %G", n,
-				   i, &g);
+			return bad(c, VHDX_E_UNSUPPORTED, "region table %u: entry %u has unknown required region %s", n,
+				   i, VHDX_GUID_STR(&g));
 		}
 		if (off % VHDX_MiB || off < VHDX_HEADER_AREA)
 			return bad(c, VHDX_E_CORRUPT,
 				   "region table %u: entry %u file offset %llu is not a 1 MiB multiple of at least 1 MiB", n,
-				   i, off);
+				   i, (unsigned long long)off);
 		if (len == 0 || len % VHDX_MiB)
 			return bad(c, VHDX_E_CORRUPT, "region table %u: entry %u length %u is not a non-zero multiple of 1 MiB",
 				   n, i, len);
 		if (vhdx_add_overflow(off, len, &end) || end > img->file_size)
 			return bad(c, VHDX_E_CORRUPT,
 				   "region table %u: entry %u (offset %llu, length %u) runs beyond the end of the file (%llu bytes)",
-				   n, i, off, len, img->file_size);
-		if (h->log_length && overlaps(off, len, h->log_offset, h->log_length))
+				   n, i, (unsigned long long)off, len, (unsigned long long)img->file_size);
+		if (h->log_length && vhdx_overlaps(off, len, h->log_offset, h->log_length))
 			return bad(c, VHDX_E_CORRUPT, "region table %u: entry %u overlaps the log", n, i);
 		for (uint32_t j = 0; j < i; j++) {
 			const uint8_t *o = t + VHDX_RGN_ENTRIES + (size_t)j * VHDX_RGN_ENTRY_SIZE;
-			if (overlaps(off, len, vhdx_le64(o + 16), vhdx_le32(o + 24)))
+			if (vhdx_overlaps(off, len, vhdx_le64(o + 16), vhdx_le32(o + 24)))
 				return bad(c, VHDX_E_CORRUPT, "region table %u: entry %u overlaps entry %u", n, i, j);
 		}
 	}
@@ -122,7 +118,8 @@ vhdx_status vhdx_regions_load(struct vhdx_image *img, uint8_t *scratch)
 	} else {
 		u = 0;
 		if (crc[0] != crc[1])
-			vhdx_warn(img, "region tables 1 and 2 differ (checksums %x and %x); using region table 1", crc[0],
+			vhdx_warn(img, "region tables 1 and 2 differ (checksums 0x%x and 0x%x); using region table 1",
+				  crc[0],
 				  crc[1]);
 	}
 	use = &c[u];

@@ -58,7 +58,7 @@ vhdx_status vhdx_replay(struct vhdx_image *img, const uint8_t random[32])
 	if (L->last_offset > io->size && !io->resize)
 		return vhdx_fail(img, VHDX_E_UNSUPPORTED,
 				 "log replay: LastFileOffset %llu needs the file to grow from %llu bytes, which this device cannot do; nothing was written",
-				 L->last_offset, io->size);
+				 (unsigned long long)L->last_offset, (unsigned long long)io->size);
 	work = io->alloc(io->ctx, ZERO_CHUNK + SECTOR);
 	if (!work)
 		return vhdx_fail(img, VHDX_E_NOMEM, "log replay: no memory for a work buffer");
@@ -79,7 +79,8 @@ vhdx_status vhdx_replay(struct vhdx_image *img, const uint8_t random[32])
 	r.grown_hi = 0;
 	if (L->last_offset > io->size) {
 		if (io->resize(io->ctx, L->last_offset)) {
-			st = vhdx_fail(img, VHDX_E_IO, "log replay: growing the file to %llu bytes failed", L->last_offset);
+			st = vhdx_fail(img, VHDX_E_IO, "log replay: growing the file to %llu bytes failed",
+				       (unsigned long long)L->last_offset);
 			goto out;
 		}
 		io->size = L->last_offset;

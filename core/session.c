@@ -21,8 +21,8 @@ static vhdx_status session_write(struct vhdx_image *img, const uint8_t random[32
 		return st;
 	if (img->log_pending)
 		return vhdx_fail(img, VHDX_E_LOG_PENDING,
-				 "header %u: LogGuid %G is not zero: the log must be replayed first; nothing was written",
-				 (unsigned)img->current + 1, &img->header[img->current].log_guid);
+				 "header %u: LogGuid %s is not zero: the log must be replayed first; nothing was written",
+				 (unsigned)img->current + 1, VHDX_GUID_STR(&img->header[img->current].log_guid));
 	st = vhdx_header_block(img, &block);
 	if (st)
 		return st;

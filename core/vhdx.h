@@ -7,6 +7,7 @@
 #ifndef VHDX_H
 #define VHDX_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -260,6 +261,15 @@ struct vhdx_allocate_result {
 
 vhdx_status vhdx_allocate(struct vhdx_image *img, uint64_t offset, uint64_t length, const uint8_t random[32],
 			  const struct vhdx_allocate_opts *opts, struct vhdx_allocate_result *res);
+
+/*
+ * The project's one formatter (core/fmt.c): C printf's meanings for flags '0' '-', width, l/ll/z, and s (ls: a
+ * CHAR16 string), c, d, i, u, x, X, p, %%; a GUID goes through vhdx_guid_format and %s.  Always NUL-terminates;
+ * returns the length the whole text would have.  VHDX_PRINTF lets the compiler check every caller's arguments.
+ */
+#define VHDX_PRINTF(f, a) __attribute__((format(printf, f, a)))
+size_t vhdx_vfmt(char *buf, size_t size, const char *fmt, va_list ap) VHDX_PRINTF(3, 0);
+size_t vhdx_fmt(char *buf, size_t size, const char *fmt, ...) VHDX_PRINTF(3, 4);
 
 /* Creating an image. */
 struct vhdx_create_params {

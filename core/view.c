@@ -13,7 +13,8 @@ vhdx_status vhdx_pread(struct vhdx_image *img, uint64_t off, void *buf, size_t l
 
 	if (vhdx_add_overflow(off, len, &end) || end > img->file_size)
 		return vhdx_fail(img, VHDX_E_CORRUPT, "%s: bytes %llu..%llu lie beyond the end of the file (%llu bytes)",
-				 what, off, off + (uint64_t)len, img->file_size);
+				 what, (unsigned long long)off, (unsigned long long)(off + (uint64_t)len),
+				 (unsigned long long)img->file_size);
 	if (off < real)
 		have = (size_t)(end <= real ? len : real - off);
 	if (have) {

@@ -35,7 +35,7 @@ static int fail(struct blk *k, EFI_STATUS st, const char *what, EFI_LBA lba)
 {
 	k->b->last = st;
 	if (k->errors < 8)
-		con_say("%ls: %s at block %llu: %r", k->b->name, what, (uint64_t)lba, st);
+		con_say("%ls: %s at block %llu: %s", k->b->name, what, (unsigned long long)lba, efi_status_name(st));
 	else if (k->errors == 8)
 		con_say("%ls: further device errors not shown", k->b->name);
 	k->errors++;

@@ -42,12 +42,12 @@ extern EFI_GUID g_guid_rng;
 extern EFI_GUID g_guid_shell_params;
 extern EFI_GUID g_guid_dp_to_text;
 
-/* console.c: ASCII format strings; %s char*, %ls CHAR16*, %c, %d %u %x (int), %lu %lx (UINTN), %llu %llx
- * (uint64_t), %r (EFI_STATUS by name), %%.  Widths: a number before d/u/x pads with spaces, 0N with zeros. */
-size_t fmt_v(char *buf, size_t size, const char *fmt, va_list ap);
-size_t fmt(char *buf, size_t size, const char *fmt, ...);
-void con_print(const char *fmt, ...);
-void con_say(const char *fmt, ...); /* "vhdxboot: " ... "\n" */
+/* console.c: printf format strings as core/fmt.c reads them (%ls takes a CHAR16 string; a status goes through
+ * efi_status_name and %s), checked by the compiler. */
+size_t fmt_v(char *buf, size_t size, const char *fmt, va_list ap) VHDX_PRINTF(3, 0);
+size_t fmt(char *buf, size_t size, const char *fmt, ...) VHDX_PRINTF(3, 4);
+void con_print(const char *fmt, ...) VHDX_PRINTF(1, 2);
+void con_say(const char *fmt, ...) VHDX_PRINTF(1, 2); /* "vhdxboot: " ... "\n" */
 const char *efi_status_name(EFI_STATUS st);
 
 /* memory.c: pool memory, and a buffer aligned for a device */

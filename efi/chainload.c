@@ -22,8 +22,9 @@ EFI_STATUS chainload_dp(EFI_DEVICE_PATH *dp, const CHAR16 *shown, const CHAR16 *
 		return st;
 	st = g_bs->LoadImage(FALSE, g_image, dp, NULL, 0, &child);
 	if (EFI_ERROR(st) && g_shim_verified)
-		con_say("%ls: shim trusts it but LoadImage refused (%r): shim hooks LoadImage only in Secure Boot "
-			"mode when it carries a vendor certificate; without that hook only db counts", shown, st);
+		con_say("%ls: shim trusts it but LoadImage refused (%s): shim hooks LoadImage only in Secure Boot "
+			"mode when it carries a vendor certificate; without that hook only db counts", shown,
+			efi_status_name(st));
 	if (EFI_ERROR(st)) {
 		int sb = secure_boot_state();
 		const char *sbtext = sb == 1 ? "Secure Boot is on" : sb == 0 ? "Secure Boot is off" : "no Secure Boot";
@@ -38,7 +39,7 @@ EFI_STATUS chainload_dp(EFI_DEVICE_PATH *dp, const CHAR16 *shown, const CHAR16 *
 		else if (st == EFI_NOT_FOUND)
 			con_say("%ls: LoadImage: EFI_NOT_FOUND (no such file)", shown);
 		else
-			con_say("%ls: LoadImage: %r", shown, st);
+			con_say("%ls: LoadImage: %s", shown, efi_status_name(st));
 		/* a security violation still loads the image (deferred); the spec has the caller unload it */
 		if (child)
 			g_bs->UnloadImage(child);
@@ -66,9 +67,9 @@ EFI_STATUS chainload_dp(EFI_DEVICE_PATH *dp, const CHAR16 *shown, const CHAR16 *
 	CHAR16 *exit_data = NULL;
 	st = g_bs->StartImage(child, &exit_size, &exit_data);
 	if (exit_data && exit_size >= sizeof(CHAR16) && exit_data[0])
-		con_say("%ls returned %r: %ls", shown, st, exit_data);
+		con_say("%ls returned %s: %ls", shown, efi_status_name(st), exit_data);
 	else
-		con_say("%ls returned %r", shown, st);
+		con_say("%ls returned %s", shown, efi_status_name(st));
 	if (exit_data)
 		g_bs->FreePool(exit_data);
 	mem_free(opts);

@@ -1,122 +1,22 @@
 /*
  * console.c - short readable lines on the firmware console (which OVMF mirrors to the serial port).
  *
- * A small formatter of our own (ASCII format strings, CHAR16 arguments through %ls), and the names of EFI
- * statuses, so that messages read "EFI_SECURITY_VIOLATION" rather than a number.
+ * Formatting is the core's (vhdx_vfmt: ASCII format strings, CHAR16 arguments through %ls); the names of EFI
+ * statuses (efi_status_name, for a %s) make messages read "EFI_SECURITY_VIOLATION" rather than a number.
  */
 #include "boot.h"
 
-struct out {
-	char *buf;
-	size_t size, n;
-};
-
-static void put(struct out *o, char c)
-{
-	if (o->n + 1 < o->size)
-		o->buf[o->n] = c;
-	o->n++;
-}
-
-static void put_num(struct out *o, uint64_t v, unsigned base, int neg, unsigned width, char pad)
-{
-	char tmp[24];
-	unsigned n = 0;
-	do {
-		unsigned d = (unsigned)(v % base);
-		tmp[n++] = (char)(d < 10 ? '0' + d : 'a' + d - 10);
-		v /= base;
-	} while (v);
-	if (neg)
-		tmp[n++] = '-';
-	while (width > n) {
-		put(o, pad);
-		width--;
-	}
-	while (n)
-		put(o, tmp[--n]);
-}
-
+/* The core's formatter (core/fmt.c) is the only one: the console adds the "vhdxboot: " prefix and CHAR16 output. */
 size_t fmt_v(char *buf, size_t size, const char *f, va_list ap)
 {
-	struct out o = { buf, size, 0 };
-	for (; *f; f++) {
-		if (*f != '%') {
-			put(&o, *f);
-			continue;
-		}
-		f++;
-		char pad = ' ';
-		unsigned width = 0;
-		if (*f == '0') {
-			pad = '0';
-			f++;
-		}
-		while (*f >= '0' && *f <= '9')
-			width = width * 10 + (unsigned)(*f++ - '0');
-		int lng = 0;
-		while (*f == 'l') {
-			lng++;
-			f++;
-		}
-		switch (*f) {
-		case 's':
-			if (lng) {
-				const CHAR16 *s = va_arg(ap, const CHAR16 *);
-				if (!s)
-					s = L"(null)";
-				for (; *s; s++)
-					put(&o, *s < 0x80 ? (char)*s : '?');
-			} else {
-				const char *s = va_arg(ap, const char *);
-				if (!s)
-					s = "(null)";
-				while (*s)
-					put(&o, *s++);
-			}
-			break;
-		case 'c':
-			put(&o, (char)va_arg(ap, int));
-			break;
-		case 'd': {
-			int64_t v = lng ? va_arg(ap, int64_t) : va_arg(ap, int);
-			put_num(&o, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, 10, v < 0, width, pad);
-			break;
-		}
-		case 'u':
-		case 'x': {
-			uint64_t v = lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned);
-			put_num(&o, v, *f == 'u' ? 10 : 16, 0, width, pad);
-			break;
-		}
-		case 'r': {
-			const char *s = efi_status_name(va_arg(ap, EFI_STATUS));
-			while (*s)
-				put(&o, *s++);
-			break;
-		}
-		case '%':
-			put(&o, '%');
-			break;
-		case 0:
-			f--;
-			break;
-		default:
-			put(&o, '%');
-			put(&o, *f);
-			break;
-		}
-	}
-	if (size)
-		buf[o.n < size ? o.n : size - 1] = 0;
-	return o.n;
+	return vhdx_vfmt(buf, size, f, ap);
 }
 
 size_t fmt(char *buf, size_t size, const char *f, ...)
 {
 	va_list ap;
 	va_start(ap, f);
-	size_t n = fmt_v(buf, size, f, ap);
+	size_t n = vhdx_vfmt(buf, size, f, ap);
 	va_end(ap);
 	return n;
 }
@@ -207,6 +107,6 @@ const char *efi_status_name(EFI_STATUS st)
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (names[i].st == st)
 			return names[i].name;
-	fmt(other, sizeof other, "%s 0x%llx", EFI_ERROR(st) ? "error" : "warning", (uint64_t)st);
+	fmt(other, sizeof other, "%s 0x%llx", EFI_ERROR(st) ? "error" : "warning", (unsigned long long)st);
 	return other;
 }

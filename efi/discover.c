@@ -64,10 +64,11 @@ void discover_free(struct found_disk *list, UINTN count)
 
 void discover_print(const struct found_disk *list, UINTN count)
 {
-	con_say("%lu VHDX device%s found", (uint64_t)count, count == 1 ? "" : "s");
+	con_say("%llu VHDX device%s found", (unsigned long long)count, count == 1 ? "" : "s");
 	for (UINTN i = 0; i < count; i++)
-		con_print("  [%lu] %ls  %llu MiB, %u-byte blocks%s\n", (uint64_t)i, list[i].text,
-			  list[i].size >> 20, list[i].block_size, list[i].read_only ? ", read-only" : "");
+		con_print("  [%llu] %ls  %llu MiB, %u-byte blocks%s\n", (unsigned long long)i, list[i].text,
+			  (unsigned long long)(list[i].size >> 20), list[i].block_size,
+			  list[i].read_only ? ", read-only" : "");
 }
 
 static int file_exists(EFI_HANDLE volume, const CHAR16 *path)
@@ -111,7 +112,8 @@ EFI_STATUS find_image_file(const CHAR16 *path, EFI_HANDLE *volume)
 	}
 	g_bs->FreePool(hs);
 	if (found > 1) {
-		con_say("%ls is on %lu volumes: refusing to guess which one is meant", path, (uint64_t)found);
+		con_say("%ls is on %llu volumes: refusing to guess which one is meant", path,
+			(unsigned long long)found);
 		return EFI_INVALID_PARAMETER;
 	}
 	return found ? EFI_SUCCESS : EFI_NOT_FOUND;

@@ -71,8 +71,8 @@ EFI_STATUS policy_load_embedded(struct boot_policy *p)
 	if (!text)
 		return EFI_SUCCESS;
 	p->embedded = 1;
-	con_say("embedded policy: %lu bytes in the module's %s section; policy keys from %ls and the command line "
-		"are ignored", (uint64_t)len, POLICY_SECTION, VHDXBOOT_CONF);
+	con_say("embedded policy: %llu bytes in the module's %s section; policy keys from %ls and the command line "
+		"are ignored", (unsigned long long)len, POLICY_SECTION, VHDXBOOT_CONF);
 	const char *q = text, *end = text + len;
 	UINTN line = 0;
 	while (q < end && *q) {
@@ -102,7 +102,7 @@ EFI_STATUS policy_load_embedded(struct boot_policy *p)
 		while (v < b && is_ws(*v))
 			v++;
 		char where[48];
-		fmt(where, sizeof where, "embedded policy line %lu", (uint64_t)line);
+		fmt(where, sizeof where, "embedded policy line %llu", (unsigned long long)line);
 		CHAR16 *key = u16_from_ascii(a, (UINTN)(ke - a));
 		CHAR16 *val = eq < b ? u16_from_ascii(v, (UINTN)(b - v)) : NULL;
 		int ki = key ? policy_key_index(key, u16_len(key)) : -1;

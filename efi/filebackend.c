@@ -14,7 +14,7 @@ struct fbk {
 static int ffail(struct fbk *k, EFI_STATUS st, const char *what, uint64_t off)
 {
 	k->b->last = st;
-	con_say("%ls: %s at offset %llu: %r", k->b->name, what, off, st);
+	con_say("%ls: %s at offset %llu: %s", k->b->name, what, (unsigned long long)off, efi_status_name(st));
 	return -1;
 }
 

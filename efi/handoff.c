@@ -111,7 +111,8 @@ void handoff_publish(const struct vhdx_image *img, EFI_HANDLE holder, const CHAR
 	char id[VHDX_GUID_TEXT];
 	vhdx_guid_format(&img->disk_id, id);
 	if (EFI_ERROR(st)) {
-		con_say("handoff: setting %ls: %r; the OS will not find the image by itself", HANDOFF_NAME, st);
+		con_say("handoff: setting %ls: %s; the OS will not find the image by itself", HANDOFF_NAME,
+			efi_status_name(st));
 		return;
 	}
 	con_say("handoff: %ls = disk %s, %s, OS %s", HANDOFF_NAME, id,

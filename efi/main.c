@@ -74,12 +74,12 @@ static EFI_STATUS choose_backend(struct session *s)
 		EFI_HANDLE vol = NULL;
 		st = find_image_file(s->opt.image, &vol);
 		if (EFI_ERROR(st)) {
-			con_say("image file %ls: %r", s->opt.image, st);
+			con_say("image file %ls: %s", s->opt.image, efi_status_name(st));
 			return st;
 		}
 		st = file_backend_open(&s->be, vol, s->opt.image);
 		if (EFI_ERROR(st)) {
-			con_say("image file %ls: open: %r", s->opt.image, st);
+			con_say("image file %ls: open: %s", s->opt.image, efi_status_name(st));
 			return st;
 		}
 		CHAR16 *t = dp_text(dp_of(vol));
@@ -95,7 +95,7 @@ static EFI_STATUS choose_backend(struct session *s)
 	UINTN n = 0;
 	st = discover_disks(&list, &n);
 	if (EFI_ERROR(st)) {
-		con_say("looking for VHDX devices: %r", st);
+		con_say("looking for VHDX devices: %s", efi_status_name(st));
 		return st;
 	}
 	const CHAR16 *sel = s->opt.disk ? s->opt.disk : L"auto";
@@ -113,10 +113,10 @@ static EFI_STATUS choose_backend(struct session *s)
 		discover_print(list, n);
 		break;
 	case DISK_INDEX_RANGE:
-		con_say("--disk %ls: there are %lu VHDX devices", sel, (uint64_t)n);
+		con_say("--disk %ls: there are %llu VHDX devices", sel, (unsigned long long)n);
 		break;
 	case DISK_MATCHES:
-		con_say("--disk %ls matches %lu VHDX devices", sel, (uint64_t)hits);
+		con_say("--disk %ls matches %llu VHDX devices", sel, (unsigned long long)hits);
 		discover_print(list, n);
 		break;
 	}
@@ -129,7 +129,7 @@ static EFI_STATUS choose_backend(struct session *s)
 	discover_free(list, n);
 	st = blk_backend_open(&s->be, s->be_handle);
 	if (EFI_ERROR(st)) {
-		con_say("%ls: %r", s->be.name, st);
+		con_say("%ls: %s", s->be.name, efi_status_name(st));
 		return st;
 	}
 	s->be_open = 1;
@@ -161,7 +161,7 @@ static int read_with_progress(void *ctx, uint64_t off, void *buf, size_t len)
 {
 	progress.bytes += len;
 	if (progress.bytes >= progress.next) {
-		con_say("validating: %llu MiB read", progress.bytes >> 20);
+		con_say("validating: %llu MiB read", (unsigned long long)(progress.bytes >> 20));
 		progress.next += PROGRESS_STEP;
 	}
 	return progress.read(ctx, off, buf, len);
@@ -170,15 +170,17 @@ static int read_with_progress(void *ctx, uint64_t off, void *buf, size_t len)
 static void say_io(const struct vhdx_image *img)
 {
 	const struct vhdx_stats *t = &img->stats;
-	con_say("I/O: %llu reads (%llu KiB), %llu writes (%llu KiB), %llu flushes", t->reads, t->read_bytes >> 10,
-		t->writes, t->write_bytes >> 10, t->flushes);
+	con_say("I/O: %llu reads (%llu KiB), %llu writes (%llu KiB), %llu flushes", (unsigned long long)t->reads,
+		(unsigned long long)(t->read_bytes >> 10),
+		(unsigned long long)t->writes, (unsigned long long)(t->write_bytes >> 10),
+		(unsigned long long)t->flushes);
 }
 
 /* Validation, then the header update when everything allows it.  Sets s->result on a refusal. */
 static void check_and_update(struct session *s)
 {
 	struct vhdx_image *img = &s->img;
-	con_say("validating %ls (%llu MiB)...", s->be.name, s->be.io.size >> 20);
+	con_say("validating %ls (%llu MiB)...", s->be.name, (unsigned long long)(s->be.io.size >> 20));
 	progress.read = s->be.io.read;
 	progress.bytes = 0;
 	progress.next = PROGRESS_STEP;
@@ -194,13 +196,14 @@ static void check_and_update(struct session *s)
 	s->img_open = 1;
 	const struct vhdx_header *h = &img->header[img->current];
 	con_say("valid: virtual size %llu MiB, block size %u KiB, %u-byte sectors, header %d current, sequence %llu",
-		img->virtual_size >> 20, img->block_size >> 10, img->logical_sector_size, img->current + 1,
-		h->sequence);
+		(unsigned long long)(img->virtual_size >> 20), img->block_size >> 10, img->logical_sector_size,
+		img->current + 1,
+		(unsigned long long)h->sequence);
 	for (unsigned i = 0; i < img->warnings && i < VHDX_MAX_WARNINGS; i++)
 		con_say("warning: %s", img->warning[i]);
 	if (img->log_pending)
 		con_say("log pending: %u entries (sequence %llu..%llu); reads see them replayed in memory",
-			img->log.entries, img->log.tail_seq, img->log.head_seq);
+			img->log.entries, (unsigned long long)img->log.tail_seq, (unsigned long long)img->log.head_seq);
 	/* issue 11: a differencing image's whole chain is found and validated before the policy and any write */
 	if (img->has_parent) {
 		EFI_STATUS cs = chain_attach(&s->chain, img, s->be_handle, s->be_is_file ? s->opt.image : NULL);
@@ -248,8 +251,9 @@ static void check_and_update(struct session *s)
 		return;
 	}
 	if (replayed)
-		con_say("log replay: %u entries applied, sequence %llu -> %llu", rep.entries, before,
-			rep.sequence_replayed);
+		con_say("log replay: %u entries applied, sequence %llu -> %llu", rep.entries,
+			(unsigned long long)before,
+			(unsigned long long)rep.sequence_replayed);
 	if (vs != VHDX_OK) {
 		con_say("%ls: session update failed: %s: %s%s%s", s->be.name, vhdx_status_message(vs), img->msg,
 			EFI_ERROR(s->be.last) ? "; device: " : "", EFI_ERROR(s->be.last) ? efi_status_name(s->be.last) : "");
@@ -259,10 +263,11 @@ static void check_and_update(struct session *s)
 	}
 	s->updated = 1;
 	h = &img->header[img->current];
-	con_say("session update: sequence %llu -> %llu, random from %s", before, h->sequence, source);
+	con_say("session update: sequence %llu -> %llu, random from %s", (unsigned long long)before,
+		(unsigned long long)h->sequence, source);
 	say_guid("new FileWriteGuid", &h->file_write_guid);
 	fmt(s->wrote, sizeof s->wrote, "%ssession update (sequence %llu -> %llu)", replayed ? "log replay and " : "",
-	    before, h->sequence);
+	    (unsigned long long)before, (unsigned long long)h->sequence);
 }
 
 static EFI_STATUS run(struct session *s)
@@ -307,7 +312,7 @@ static EFI_STATUS run(struct session *s)
 	const struct vhdx_header *h = s->img_open ? &s->img.header[s->img.current] : NULL;
 	char hdr[64];
 	if (h)
-		fmt(hdr, sizeof hdr, "header %d, sequence %llu", s->img.current + 1, h->sequence);
+		fmt(hdr, sizeof hdr, "header %d, sequence %llu", s->img.current + 1, (unsigned long long)h->sequence);
 	else
 		fmt(hdr, sizeof hdr, "no valid header in use");
 	int go = s->opt.next && (!EFI_ERROR(s->result) || s->opt.on_error == ON_ERROR_CONTINUE);
@@ -380,6 +385,6 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		else
 			blk_backend_close(&s.be);
 	}
-	con_say("exit status %r", st);
+	con_say("exit status %s", efi_status_name(st));
 	return st;
 }

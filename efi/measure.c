@@ -55,7 +55,8 @@ EFI_STATUS measure_image(const struct vhdx_image *img, const uint8_t *content_sh
 		return st;
 	}
 	if (EFI_ERROR(st)) {
-		con_say("measure: HashLogExtendEvent (PCR %d): %r: the image is not measured", VHDX_MEASURE_PCR, st);
+		con_say("measure: HashLogExtendEvent (PCR %d): %s: the image is not measured", VHDX_MEASURE_PCR,
+			efi_status_name(st));
 		return st;
 	}
 	uint8_t d[VHDX_SHA256_SIZE];

@@ -50,7 +50,7 @@ EFI_STATUS options_read_config(struct boot_options *o)
 	if (st == EFI_NOT_FOUND)
 		return EFI_SUCCESS;
 	if (EFI_ERROR(st)) {
-		con_say("cannot read %ls: %r", path, st);
+		con_say("cannot read %ls: %s", path, efi_status_name(st));
 		return st;
 	}
 	char *text = data;

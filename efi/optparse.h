@@ -22,8 +22,8 @@
 #define VHDXBOOT_PRINTF(f, a)
 #endif
 
-size_t fmt(char *buf, size_t size, const char *f, ...);
-void con_say(const char *f, ...); /* "vhdxboot: " ... "\n" */
+size_t fmt(char *buf, size_t size, const char *f, ...) VHDXBOOT_PRINTF(3, 4);
+void con_say(const char *f, ...) VHDXBOOT_PRINTF(1, 2); /* "vhdxboot: " ... "\n" */
 
 #define VHDXBOOT_CONF_NAME "vhdxboot.conf"
 #define OPT_MAX_TOKENS 64

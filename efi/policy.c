@@ -26,7 +26,8 @@ static void say_progress(void *arg, uint64_t done, uint64_t total)
 {
 	(void)arg;
 	if (done >= hash_progress.next || done == total) {
-		con_say("require-sha256: hashed %llu of %llu MiB", done >> 20, total >> 20);
+		con_say("require-sha256: hashed %llu of %llu MiB", (unsigned long long)(done >> 20),
+			(unsigned long long)(total >> 20));
 		while (hash_progress.next <= done)
 			hash_progress.next += HASH_PROGRESS_STEP;
 	}
@@ -63,7 +64,8 @@ static EFI_STATUS hash_disk(struct vhdx_image *img, uint8_t out[VHDX_SHA256_SIZE
 	int64_t t1 = clock_seconds();
 	uint64_t secs = (t0 < 0 || t1 < t0) ? 0 : (uint64_t)(t1 - t0); /* RTC seconds; 0 across midnight */
 	con_say("require-sha256: hashed %llu MiB (read %llu MiB of stored blocks) in about %llu s",
-		img->virtual_size >> 20, (img->stats.read_bytes - before) >> 20, secs);
+		(unsigned long long)(img->virtual_size >> 20),
+		(unsigned long long)((img->stats.read_bytes - before) >> 20), (unsigned long long)secs);
 	return EFI_SUCCESS;
 }
 
@@ -85,7 +87,8 @@ EFI_STATUS policy_check(struct boot_policy *p, struct vhdx_image *img)
 	if (p->have & POLICY_SHA256) {
 		EFI_STATUS st = hash_disk(img, digest);
 		if (EFI_ERROR(st)) {
-			con_say("policy: mismatch: require-sha256: the virtual disk could not be hashed (%r)", st);
+			con_say("policy: mismatch: require-sha256: the virtual disk could not be hashed (%s)",
+				efi_status_name(st));
 			bad++;
 		} else {
 			have_digest = 1;

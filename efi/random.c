@@ -52,7 +52,7 @@ EFI_STATUS random_get(uint8_t *out, UINTN len, const char **source)
 		return EFI_SUCCESS;
 	}
 	if (st != EFI_NOT_FOUND)
-		con_say("EFI_RNG_PROTOCOL failed: %r; trying " EFIARCH_HWRNG, st);
+		con_say("EFI_RNG_PROTOCOL failed: %s; trying " EFIARCH_HWRNG, efi_status_name(st));
 	st = hwrng_get(out, len);
 	if (!EFI_ERROR(st)) {
 		*source = EFIARCH_HWRNG;

@@ -84,17 +84,18 @@ EFI_STATUS shim_verify_dp(const EFI_DEVICE_PATH *dp, const CHAR16 *shown)
 	}
 	mem_free(path);
 	if (EFI_ERROR(st)) {
-		con_say("%ls: shim is present but the next stage cannot be read for SHIM_LOCK Verify: %r", shown, st);
+		con_say("%ls: shim is present but the next stage cannot be read for SHIM_LOCK Verify: %s", shown,
+			efi_status_name(st));
 		return st;
 	}
 	st = shim->verify(data, (UINT32)size);
 	mem_free(data);
 	if (EFI_ERROR(st)) {
-		con_say("%ls: shim (SHIM_LOCK Verify) refuses it: %r (not signed by a key shim trusts: db, MokList or "
-			"shim's vendor certificate; or revoked by dbx/MokListX/SBAT)", shown, st);
+		con_say("%ls: shim (SHIM_LOCK Verify) refuses it: %s (not signed by a key shim trusts: db, MokList or "
+			"shim's vendor certificate; or revoked by dbx/MokListX/SBAT)", shown, efi_status_name(st));
 		return st == EFI_ACCESS_DENIED ? st : EFI_SECURITY_VIOLATION;
 	}
 	g_shim_verified = 1;
-	con_say("%ls: verified by shim (SHIM_LOCK Verify: %lu bytes)", shown, (uint64_t)size);
+	con_say("%ls: verified by shim (SHIM_LOCK Verify: %llu bytes)", shown, (unsigned long long)size);
 	return EFI_SUCCESS;
 }

@@ -74,8 +74,9 @@ static EFI_STATUS EFIAPI vd_read(EFI_BLOCK_IO_PROTOCOL *this, UINT32 media_id, E
 		/* never hand out a half-filled buffer as if it were data */
 		memset(buf, 0, size);
 		if (vd->errors++ < 4)
-			con_say("virtual disk: read of %lu bytes at block %llu failed: %s: %s", (uint64_t)size,
-				(uint64_t)lba, vhdx_status_message(vs), vd->img->msg);
+			con_say("virtual disk: read of %llu bytes at block %llu failed: %s: %s",
+				(unsigned long long)size,
+				(unsigned long long)lba, vhdx_status_message(vs), vd->img->msg);
 		return EFI_DEVICE_ERROR;
 	}
 	vd->reads++;
@@ -104,7 +105,8 @@ EFI_STATUS vdisk_install(struct vdisk **out, struct vhdx_image *img, EFI_HANDLE 
 	*out = NULL;
 	uint32_t bs = img->logical_sector_size;
 	if ((bs != 512 && bs != 4096) || img->virtual_size < bs || img->virtual_size % bs) {
-		con_say("virtual disk: cannot present %u-byte sectors over %llu bytes", bs, img->virtual_size);
+		con_say("virtual disk: cannot present %u-byte sectors over %llu bytes", bs,
+			(unsigned long long)img->virtual_size);
 		return EFI_UNSUPPORTED;
 	}
 	/* issue 11: a differencing image reads through its parents (core/read.c); every level must be attached */
@@ -157,17 +159,18 @@ EFI_STATUS vdisk_install(struct vdisk **out, struct vhdx_image *img, EFI_HANDLE 
 	EFI_STATUS st = g_bs->InstallMultipleProtocolInterfaces(&vd->handle, &g_guid_device_path, vd->dp,
 								&g_guid_block_io, &vd->bio, NULL);
 	if (EFI_ERROR(st)) {
-		con_say("virtual disk: installing the block device: %r", st);
+		con_say("virtual disk: installing the block device: %s", efi_status_name(st));
 		mem_free(vd->dp);
 		mem_free(vd);
 		return st;
 	}
 	CHAR16 *t = dp_text(vd->dp);
-	con_say("virtual disk: %llu MiB, %u-byte sectors, read-only, at %ls", img->virtual_size >> 20, bs, t);
+	con_say("virtual disk: %llu MiB, %u-byte sectors, read-only, at %ls",
+		(unsigned long long)(img->virtual_size >> 20), bs, t);
 	mem_free(t);
 	st = g_bs->ConnectController(vd->handle, NULL, NULL, TRUE);
 	if (EFI_ERROR(st) && st != EFI_NOT_FOUND)
-		con_say("virtual disk: connecting drivers: %r", st);
+		con_say("virtual disk: connecting drivers: %s", efi_status_name(st));
 	*out = vd;
 	return EFI_SUCCESS;
 }
@@ -202,13 +205,15 @@ EFI_STATUS vdisk_boot(struct vdisk *vd, const CHAR16 *path, const CHAR16 *args)
 	if (hs)
 		g_bs->FreePool(hs);
 	if (!file_dp) {
-		con_say("virtual disk: %ls not found (%lu FAT volume%s inside the image)", path, (uint64_t)volumes,
+		con_say("virtual disk: %ls not found (%llu FAT volume%s inside the image)", path,
+			(unsigned long long)volumes,
 			volumes == 1 ? "" : "s");
 		return EFI_NOT_FOUND;
 	}
 	st = chainload_dp(file_dp, path, args);
 	mem_free(file_dp);
-	con_say("virtual disk: %llu reads, %llu KiB", vd->reads, vd->read_bytes >> 10);
+	con_say("virtual disk: %llu reads, %llu KiB", (unsigned long long)vd->reads,
+		(unsigned long long)(vd->read_bytes >> 10));
 	return st;
 }
 
@@ -221,7 +226,7 @@ void vdisk_uninstall(struct vdisk *vd)
 								  &g_guid_block_io, &vd->bio, NULL);
 	if (EFI_ERROR(st)) {
 		/* someone still holds it: leave the memory in place rather than free what the firmware points at */
-		con_say("virtual disk: uninstall: %r (left installed)", st);
+		con_say("virtual disk: uninstall: %s (left installed)", efi_status_name(st));
 		return;
 	}
 	vd->magic = 0;

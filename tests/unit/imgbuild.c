@@ -254,7 +254,7 @@ int ib_build(struct ib *b, const struct ib_params *pp)
 		p.log_length = 0;
 	b->p = p;
 
-	cr = (VHDX_CHUNK_BYTES * p.lss) / p.block_size;
+	cr = (VHDX_CHUNK_SECTORS * p.lss) / p.block_size;
 	pb = (p.virtual_size + p.block_size - 1) / p.block_size;
 	need = p.has_parent ? (pb + cr - 1) / cr * (cr + 1) : pb + (pb - 1) / cr;
 	batlen = p.bat_length ? p.bat_length : (need * 8 + MiB - 1) / MiB * MiB;
@@ -278,17 +278,16 @@ int ib_build(struct ib *b, const struct ib_params *pp)
 
 	/* headers */
 	for (int i = 0; i < 2; i++) {
-		uint8_t *h = ib_hdr(b, i);
-		struct vhdx_guid fw = ib_guid(1), dw = ib_guid(2);
-		vhdx_put32(h + VHDX_HDR_SIG, VHDX_HDR_SIGNATURE);
-		vhdx_put64(h + VHDX_HDR_SEQUENCE, i ? IB_SEQ2 : IB_SEQ1);
-		put_guid(h + VHDX_HDR_FILE_WRITE, &fw);
-		put_guid(h + VHDX_HDR_DATA_WRITE, &dw);
-		vhdx_put16(h + VHDX_HDR_LOG_VERSION, 0);
-		vhdx_put16(h + VHDX_HDR_VERSION, 1);
-		vhdx_put32(h + VHDX_HDR_LOG_LENGTH, p.log_length);
-		vhdx_put64(h + VHDX_HDR_LOG_OFFSET, MiB);
-		ib_hdr_fix(b, i);
+		/* the core's own serialiser (header.c): one copy of the field layout, which sets the checksum too */
+		struct vhdx_header h = { 0 };
+		h.sequence = i ? IB_SEQ2 : IB_SEQ1;
+		h.file_write_guid = ib_guid(1);
+		h.data_write_guid = ib_guid(2);
+		h.log_version = 0;
+		h.version = 1;
+		h.log_length = p.log_length;
+		h.log_offset = MiB;
+		vhdx_header_serialize(ib_hdr(b, i), &h);
 	}
 
 	/* region tables */

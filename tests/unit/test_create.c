@@ -85,7 +85,7 @@ static void round_trip(const char *name, uint64_t vsize, uint32_t bs, uint32_t l
 		return;
 	}
 	uint32_t ebs = bs ? bs : 32 * (uint32_t)MiB, elss = lss ? lss : 512;
-	uint64_t pb = (vsize + ebs - 1) / ebs, cr = (VHDX_CHUNK_BYTES * elss) / ebs, entries = pb + (pb - 1) / cr;
+	uint64_t pb = (vsize + ebs - 1) / ebs, cr = (VHDX_CHUNK_SECTORS * elss) / ebs, entries = pb + (pb - 1) / cr;
 	uint64_t bat_len = (entries * 8 + MiB - 1) / MiB * MiB, payload_off = 3 * MiB + bat_len, present = 0;
 	for (uint64_t k = 0; k < pb; k++)
 		present += fixed || (with_source && k < 64 && !((zero_mask >> k) & 1));
