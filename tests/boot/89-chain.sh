@@ -8,7 +8,9 @@
 # DataWriteGuid; (b) a decoy with the same VirtualDiskId but another DataWriteGuid (its loader.conf names the entry
 # "dcoy.conf") next to the right parent; (c) child and parent as files on one FAT volume, found by relative_path;
 # (d) a missing parent (only the decoy present): refused, the GUID named, nothing written; (e) after the boots the
-# parents are byte-identical, each child got exactly its session update, and `vhdx check` of the chain is clean.
+# parents are byte-identical, each child got exactly its session update, and `vhdx check` of the chain is clean;
+# (f) two levels: a grandchild (test.conf replaced once more) and the child as files on a FAT volume, the golden
+# parent on a virtio disk only: level 1 by relative_path, level 2's relative_path misses, found by DataWriteGuid.
 source "$(dirname "$0")/lib/common.bash"
 source "$ROOT/tests/boot/lib/osparts.sh"
 need_tools
@@ -43,9 +45,9 @@ python3 "$MKDISK" "$G/raw" 24 "$fat" 512 >/dev/null
 cp "$G/raw" "$G/raw.child"
 mcopy -o -i "$G/raw.child@@1M" "$G/test.conf.child" ::/loader/entries/test.conf
 
-# write_child CHILD: the sectors where raw.child differs from raw, written into the differencing image CHILD
-write_child() {
-	python3 - "$G/raw" "$G/raw.child" "$1" <<'PY'
+# write_diff OLD NEW IMAGE: the sectors where raw disk NEW differs from OLD, written into the differencing IMAGE
+write_diff() {
+	python3 - "$1" "$2" "$3" <<'PY'
 import os, sys
 sys.path.insert(0, os.path.join(os.environ["ROOT"], "tests", "tools"))
 from diffwriter import DiffImage
@@ -88,7 +90,7 @@ setup_ok=1
 mkdir -p "$G/vm" "$G/base"
 "$VHDX" create --block-size 1M --from "$G/raw" "$G/base/parent.vhdx" >"$G/make.log" 2>&1 || setup_ok=0
 "$VHDX" create --parent "$G/base/parent.vhdx" "$G/vm/child.vhdx" >>"$G/make.log" 2>&1 || setup_ok=0
-runs=$( ((setup_ok)) && write_child "$G/vm/child.vhdx" 2>>"$G/make.log")
+runs=$( ((setup_ok)) && write_diff "$G/raw" "$G/raw.child" "$G/vm/child.vhdx" 2>>"$G/make.log")
 if ((!setup_ok)) || [[ -z $runs ]]; then
 	notok "setup: images" "$(tail -2 "$G/make.log" | tr '\n' ' ')"
 	exit 1
@@ -239,3 +241,53 @@ expect "missing: nothing inside is started" log_lacks 'PAYLOAD-MARKER'
 expect "missing: no session update" log_lacks '^vhdxboot: session update'
 expect "missing: every byte of the child unchanged (sha256)" test "$(sha256sum <"$C/child.vhdx")" = "$sum0"
 unchanged "missing: the decoy is byte-identical" "$G/decoy.vhdx" "$C/decoy.vhdx"
+
+# ---- (f) two levels: grandchild -> child (files, relative_path) -> golden parent (a device, by DataWriteGuid) -----
+new_case depth2
+case_config 'next = vhdx:' 'image = \vm2\grand.vhdx'
+cp "$G/raw.child" "$C/raw.grand"
+printf 'title grandchild\nefi /payload.efi\noptions marker=GRANDCHILD-VERSION poweroff\n' >"$C/test.conf"
+mcopy -o -i "$C/raw.grand@@1M" "$C/test.conf" ::/loader/entries/test.conf
+# beside the child's folder on the host, so that its relative_path is ..\vm\child.vhdx as on the FAT volume
+mkdir -p "$G/vm2"
+grand_ok=0
+"$VHDX" create --parent "$G/vm/child.vhdx" "$G/vm2/grand.vhdx" >"$C/make.log" 2>&1 &&
+	write_diff "$G/raw.child" "$C/raw.grand" "$G/vm2/grand.vhdx" >>"$C/make.log" 2>&1 && grand_ok=1
+"$VHDX" export --parent "$G/vm/child.vhdx" --parent "$G/base/parent.vhdx" "$G/vm2/grand.vhdx" "$C/grand.raw" \
+	>>"$C/make.log" 2>&1
+grand_same() { [[ $grand_ok == 1 && -s $C/grand.raw ]] && cmp -s "$C/grand.raw" "$C/raw.grand"; }
+expect "depth2: the grandchild's export through two levels is the twice-changed disk" grand_same
+rm -f "$C/grand.raw"
+CDW=$(guid data_write_guid "$G/vm/child.vhdx")
+mkfs.vfat -C -n IMAGES "$C/fat.img" 65536 >/dev/null
+mmd -i "$C/fat.img" ::/vm ::/vm2
+mcopy -i "$C/fat.img" "$G/vm2/grand.vhdx" ::/vm2/grand.vhdx
+mcopy -i "$C/fat.img" "$G/vm/child.vhdx" ::/vm/child.vhdx
+cp "$G/base/parent.vhdx" "$C/parent.vhdx"
+attach_virtio "$C/fat.img"
+attach_virtio "$C/parent.vhdx" addr=0x11
+with_rng
+boot_guest
+show_log
+mcopy -o -i "$C/fat.img" ::/vm2/grand.vhdx "$C/grand.after.vhdx"
+mcopy -o -i "$C/fat.img" ::/vm/child.vhdx "$C/child.after.vhdx"
+expect "depth2: level 1, the child, by relative_path" \
+	log_has "^vhdxboot: parent 1: DataWriteGuid $CDW found: file \\\\vm\\\\child.vhdx .*itself differencing"
+expect "depth2: level 2's relative_path is not on the volume: said" \
+	log_has '^vhdxboot: parent 2: relative_path "..\\base\\parent.vhdx": \\base\\parent.vhdx: EFI_NOT_FOUND'
+expect "depth2: level 2, the golden parent, on the device by DataWriteGuid" \
+	log_has "^vhdxboot: parent 2: DataWriteGuid $PDW found: device PciRoot\(0x0\)/Pci\(0x11,0x0\)"
+expect "depth2: two parents attached" log_has '^vhdxboot: chain: 2 parents attached'
+expect "depth2: the booted stage shows the grandchild's test.conf" log_has '^PAYLOAD-MARKER: GRANDCHILD-VERSION'
+unchanged "depth2: the child (a parent here) is byte-identical" "$G/vm/child.vhdx" "$C/child.after.vhdx"
+unchanged "depth2: the golden parent is byte-identical" "$G/base/parent.vhdx" "$C/parent.vhdx"
+if out=$(python3 "$IMGCHECK" session "$G/vm2/grand.vhdx" "$C/grand.after.vhdx" 1 2>&1); then
+	ok "depth2: the grandchild got exactly one session update and nothing else"
+else
+	notok "depth2: the grandchild got exactly one session update and nothing else" "$(echo "$out" | tr '\n' ';')"
+fi
+if out=$("$VHDX" check --parent "$C/child.after.vhdx" --parent "$C/parent.vhdx" "$C/grand.after.vhdx" 2>&1); then
+	ok "depth2: vhdx check of the grandchild with both parents is clean"
+else
+	notok "depth2: vhdx check of the grandchild with both parents is clean" "$(echo "$out" | tail -1)"
+fi
