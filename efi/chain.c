@@ -36,11 +36,6 @@ struct place {
 	const CHAR16 *path;     /* NULL: a device */
 };
 
-static void guid_text(const struct vhdx_guid *g, char out[VHDX_GUID_TEXT])
-{
-	vhdx_guid_format(g, out);
-}
-
 static void level_close(struct chain_level *lv)
 {
 	if (lv->img_open)
@@ -70,8 +65,8 @@ static EFI_STATUS offer(struct vhdx_image *child, unsigned depth, struct chain_l
 		return efi_status_of(vs);
 	}
 	lv->img_open = 1;
-	guid_text(&lv->img.header[lv->img.current].data_write_guid, dw);
-	guid_text(&lv->img.disk_id, id);
+	vhdx_guid_format(&lv->img.header[lv->img.current].data_write_guid, dw);
+	vhdx_guid_format(&lv->img.disk_id, id);
 	vs = vhdx_attach_parent(child, &lv->img);
 	if (vs != VHDX_OK) {
 		con_say("parent %u: candidate %ls (VirtualDiskId %s, DataWriteGuid %s) refused: %s", depth, lv->be.name,
@@ -172,9 +167,9 @@ static EFI_STATUS find_parent(struct chain *c, struct vhdx_image *child, unsigne
 	UINTN searched = 0;
 	int have2 = (loc->keys & VHDX_LOC_LINKAGE2) != 0;
 
-	guid_text(&loc->linkage, want);
+	vhdx_guid_format(&loc->linkage, want);
 	if (have2)
-		guid_text(&loc->linkage2, alt);
+		vhdx_guid_format(&loc->linkage2, alt);
 	con_say("parent %u: looking for DataWriteGuid %s (Parent Locator parent_linkage%s%s%s)", depth, want,
 		have2 ? "; or " : "", have2 ? alt : "", have2 ? ", parent_linkage2" : "");
 	if (at->path && (loc->keys & VHDX_LOC_RELATIVE) && !EFI_ERROR(try_relative(child, depth, at, lv)))
