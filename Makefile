@@ -1,5 +1,5 @@
-# vhdxboot - top-level build.  `make` builds everything, `make test` runs every test, `make bench` the benchmarks,
-# `make demo` the boot module end to end under QEMU.  Each room adds its own rules in a fragment below.
+# vhdxboot - top-level build.  `make` builds everything (and installs nothing), `make test` installs what the
+# tests need and runs every test, `make bench` the benchmarks, `make demo` the boot module end to end under QEMU.  Each room adds its own rules in a fragment below.
 
 BUILD    ?= build
 CC       ?= cc
@@ -35,18 +35,18 @@ $(CORE_LIB): $(filter-out $(CORE_MEM_OBJ),$(CORE_OBJ))
 	@rm -f $@
 	ar rcs $@ $^
 
--include host/host.mk
--include efi/efi.mk
--include tests/tests.mk
--include $(wildcard tests/*/*.mk)
+# A missing fragment is an error, not a silently smaller build; the suites' fragments are whatever exists.
+include host/host.mk
+include efi/efi.mk
+include tests/tests.mk
+include $(wildcard tests/*/*.mk)
 # issue 13: manual pages, make install / uninstall, make deb
--include install.mk
+include install.mk
 
 all: $(ALL_TARGETS)
 
-# On a fresh machine the build itself needs packages (gnu-efi for the boot module): tests/deps.sh installs what is
-# missing (as root) before anything is built.  Order-only, so it runs once and never forces a rebuild.
-$(ALL_TARGETS): | deps
+# Plain `make` only builds: it installs nothing.  Packages (gnu-efi for the boot module, the test tools) come
+# from tests/deps.sh, which `make test`, `make bench` and `make demo` run first (and CI runs before anything).
 
 clean:
 	rm -rf $(BUILD)

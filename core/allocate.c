@@ -81,7 +81,7 @@ static vhdx_status used_end(struct vhdx_image *img, uint64_t *out)
 		count = st ? 0 : vhdx_le32(t + VHDX_RGN_COUNT);
 		for (uint32_t k = 0; k < count && k < VHDX_RGN_MAX_ENTRIES; k++) {
 			const uint8_t *e = t + VHDX_RGN_ENTRIES + (size_t)k * VHDX_RGN_ENTRY_SIZE;
-			end = max64(end, vhdx_le64(e + 16) + vhdx_le32(e + 24));
+			end = max64(end, vhdx_le64(e + VHDX_RGNE_FILE_OFFSET) + vhdx_le32(e + VHDX_RGNE_LENGTH));
 		}
 	}
 	img->io->free(img->io->ctx, t, VHDX_REGION_SIZE);

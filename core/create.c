@@ -189,9 +189,9 @@ static vhdx_status cr_check(struct cr *c)
 static void put_meta_entry(uint8_t *e, const struct vhdx_guid *g, uint32_t off, uint32_t len, uint32_t flags)
 {
 	vhdx_guid_store(e, g);
-	vhdx_put32(e + 16, off);
-	vhdx_put32(e + 20, len);
-	vhdx_put32(e + 24, flags);
+	vhdx_put32(e + VHDX_METAE_OFFSET, off);
+	vhdx_put32(e + VHDX_METAE_LENGTH, len);
+	vhdx_put32(e + VHDX_METAE_FLAGS, flags);
 }
 
 /* The first CR_META_USED bytes of the metadata region; the rest is zero. */
@@ -350,14 +350,14 @@ static vhdx_status cr_region_tables(struct cr *c)
 	vhdx_put32(t, VHDX_RGN_SIGNATURE);
 	vhdx_put32(t + VHDX_RGN_COUNT, 2);
 	vhdx_guid_store(e, &bat);
-	vhdx_put64(e + 16, c->bat_off);
-	vhdx_put32(e + 24, (uint32_t)c->bat_len);
-	vhdx_put32(e + 28, VHDX_RGN_REQUIRED);
+	vhdx_put64(e + VHDX_RGNE_FILE_OFFSET, c->bat_off);
+	vhdx_put32(e + VHDX_RGNE_LENGTH, (uint32_t)c->bat_len);
+	vhdx_put32(e + VHDX_RGNE_FLAGS, VHDX_RGN_REQUIRED);
 	e += VHDX_RGN_ENTRY_SIZE;
 	vhdx_guid_store(e, &meta);
-	vhdx_put64(e + 16, c->meta_off);
-	vhdx_put32(e + 24, (uint32_t)VHDX_MiB);
-	vhdx_put32(e + 28, VHDX_RGN_REQUIRED);
+	vhdx_put64(e + VHDX_RGNE_FILE_OFFSET, c->meta_off);
+	vhdx_put32(e + VHDX_RGNE_LENGTH, (uint32_t)VHDX_MiB);
+	vhdx_put32(e + VHDX_RGNE_FLAGS, VHDX_RGN_REQUIRED);
 	vhdx_put32(t + VHDX_RGN_CHECKSUM, vhdx_crc32c(0, t, VHDX_REGION_SIZE));
 
 	st = cr_write(c, VHDX_REGION1_OFFSET, t, VHDX_REGION_SIZE, "region table 1");

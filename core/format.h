@@ -39,6 +39,10 @@
 #define VHDX_RGN_ENTRIES 16
 #define VHDX_RGN_ENTRY_SIZE 32
 #define VHDX_RGN_MAX_ENTRIES 2047
+/* one region table entry: GUID, then these */
+#define VHDX_RGNE_FILE_OFFSET 16
+#define VHDX_RGNE_LENGTH 24
+#define VHDX_RGNE_FLAGS 28
 #define VHDX_RGN_REQUIRED 1U
 
 /* metadata */
@@ -46,6 +50,10 @@
 #define VHDX_META_COUNT 10
 #define VHDX_META_ENTRIES 32
 #define VHDX_META_ENTRY_SIZE 32
+/* one metadata table entry: item GUID, then these */
+#define VHDX_METAE_OFFSET 16
+#define VHDX_METAE_LENGTH 20
+#define VHDX_METAE_FLAGS 24
 #define VHDX_META_MAX_ENTRIES 2047
 #define VHDX_META_TABLE_SIZE (64 * 1024)
 #define VHDX_META_MAX_ITEM VHDX_MiB

@@ -65,7 +65,8 @@ static vhdx_status check_table(struct vhdx_image *img, const uint8_t *t, struct 
 	img->metadata_count = count;
 	for (uint32_t i = 0; i < count; i++) {
 		const uint8_t *e = t + VHDX_META_ENTRIES + i * VHDX_META_ENTRY_SIZE;
-		uint32_t off = vhdx_le32(e + 16), len = vhdx_le32(e + 20), flags = vhdx_le32(e + 24);
+		uint32_t off = vhdx_le32(e + VHDX_METAE_OFFSET), len = vhdx_le32(e + VHDX_METAE_LENGTH);
+		uint32_t flags = vhdx_le32(e + VHDX_METAE_FLAGS);
 		struct vhdx_guid g;
 		int k;
 
@@ -86,7 +87,7 @@ static vhdx_status check_table(struct vhdx_image *img, const uint8_t *t, struct 
 						 i, off, len, img->meta_length);
 			for (uint32_t j = 0; j < i; j++) {
 				const uint8_t *o = t + VHDX_META_ENTRIES + j * VHDX_META_ENTRY_SIZE;
-				uint32_t jo = vhdx_le32(o + 16), jl = vhdx_le32(o + 20);
+				uint32_t jo = vhdx_le32(o + VHDX_METAE_OFFSET), jl = vhdx_le32(o + VHDX_METAE_LENGTH);
 				if (jl && vhdx_overlaps(off, len, jo, jl))
 					return vhdx_fail(img, VHDX_E_CORRUPT, "metadata table: entry %u overlaps entry %u", i, j);
 			}

@@ -10,6 +10,10 @@
 #define LOC_HEADER 20     /* type GUID, u16 reserved, u16 count */
 #define LOC_COUNT 18
 #define LOC_ENTRY 12      /* u32 key offset, u32 value offset, u16 key length, u16 value length */
+#define LOC_E_KEY_OFF 0
+#define LOC_E_VALUE_OFF 4
+#define LOC_E_KEY_LEN 8
+#define LOC_E_VALUE_LEN 10
 #define KEY_MAX 32        /* bytes of ASCII: longer keys are none of the five */
 #define GUID_BRACED 38    /* "{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}" */
 
@@ -93,7 +97,8 @@ static vhdx_status parse_entry(struct vhdx_image *img, const uint8_t *item, uint
 			       struct vhdx_parent_locator *loc)
 {
 	const uint8_t *e = item + LOC_HEADER + i * LOC_ENTRY;
-	uint64_t ko = vhdx_le32(e), vo = vhdx_le32(e + 4), kl = vhdx_le16(e + 8), vl = vhdx_le16(e + 10);
+	uint64_t ko = vhdx_le32(e + LOC_E_KEY_OFF), vo = vhdx_le32(e + LOC_E_VALUE_OFF);
+	uint64_t kl = vhdx_le16(e + LOC_E_KEY_LEN), vl = vhdx_le16(e + LOC_E_VALUE_LEN);
 	char key[KEY_MAX], value[VHDX_LOCATOR_PATH_MAX];
 	unsigned bit = 0;
 	int r;

@@ -44,8 +44,8 @@ static vhdx_status check_copy(struct vhdx_image *img, const uint8_t *t, unsigned
 	for (uint32_t i = 0; i < c->count; i++) {
 		const uint8_t *e = t + VHDX_RGN_ENTRIES + (size_t)i * VHDX_RGN_ENTRY_SIZE;
 		struct vhdx_guid g;
-		uint64_t off = vhdx_le64(e + 16), end;
-		uint32_t len = vhdx_le32(e + 24), flags = vhdx_le32(e + 28);
+		uint64_t off = vhdx_le64(e + VHDX_RGNE_FILE_OFFSET), end;
+		uint32_t len = vhdx_le32(e + VHDX_RGNE_LENGTH), flags = vhdx_le32(e + VHDX_RGNE_FLAGS);
 
 		vhdx_guid_load(&g, e);
 		if (vhdx_guid_equal(&g, &guid_bat)) {
@@ -77,7 +77,8 @@ static vhdx_status check_copy(struct vhdx_image *img, const uint8_t *t, unsigned
 			return bad(c, VHDX_E_CORRUPT, "region table %u: entry %u overlaps the log", n, i);
 		for (uint32_t j = 0; j < i; j++) {
 			const uint8_t *o = t + VHDX_RGN_ENTRIES + (size_t)j * VHDX_RGN_ENTRY_SIZE;
-			if (vhdx_overlaps(off, len, vhdx_le64(o + 16), vhdx_le32(o + 24)))
+			if (vhdx_overlaps(off, len, vhdx_le64(o + VHDX_RGNE_FILE_OFFSET),
+					  vhdx_le32(o + VHDX_RGNE_LENGTH)))
 				return bad(c, VHDX_E_CORRUPT, "region table %u: entry %u overlaps entry %u", n, i, j);
 		}
 	}

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""embed.py OUT.c FILE.sparse... - turns the sparse base images (see gen_bases.py) into C for fuzzlib.c."""
+"""embed.py OUT.c FILE.sparse... - turns the sparse base images (see gen_bases.py) into C for fz_bases.c."""
 import os
 import struct
 import sys

@@ -16,7 +16,9 @@ FUZZ_CORE_OBJ := $(patsubst core/%.c,$(FUZZ_DIR)/core/%.o,$(filter-out core/mem.
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(FUZZ_SRC))
 FUZZ_BASES   := $(wildcard tests/fuzz/bases/*.sparse)
-FUZZ_LIB_OBJ := $(FUZZ_DIR)/fuzzlib.o $(FUZZ_DIR)/bases.o
+# the fuzzing library, one concern a file: fz_file (sparse file), fz_alloc, fz_bases, fz_input, fz_oracle
+FUZZ_LIB_SRC := $(wildcard tests/fuzz/fz_*.c)
+FUZZ_LIB_OBJ := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%.o,$(FUZZ_LIB_SRC)) $(FUZZ_DIR)/bases.o
 
 .PHONY: fuzz fuzz-build fuzz-smoke fuzz-try
 
@@ -31,7 +33,7 @@ $(FUZZ_DIR)/bases.c: tests/fuzz/embed.py $(FUZZ_BASES)
 $(FUZZ_DIR)/bases.o: $(FUZZ_DIR)/bases.c tests/fuzz/fuzzlib.h $(CORE_HDR)
 	$(FUZZ_CC) -std=gnu11 -O0 -Icore -Itests/fuzz -c $< -o $@
 
-$(FUZZ_DIR)/fuzzlib.o: tests/fuzz/fuzzlib.c tests/fuzz/fuzzlib.h $(CORE_HDR)
+$(FUZZ_DIR)/fz_%.o: tests/fuzz/fz_%.c tests/fuzz/fuzzlib.h tests/fuzz/fuzzpriv.h $(CORE_HDR)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(filter-out -fsanitize=fuzzer,$(FUZZ_CFLAGS)) -fsanitize=fuzzer-no-link -c $< -o $@
 

@@ -5,7 +5,7 @@
     mkseeds.py raw DIR        write raw-mode seeds for fuzz_open into DIR (1.5 MiB files: not committed;
                               tests/fuzz/smoke.sh puts them into the working corpus under build/)
 
-Base numbers follow fuzzlib.c: the images fz_bases_init() creates, then the bases listed in bases/ORDER.
+Base numbers follow fz_bases.c: the images fz_bases_init() creates, then the bases listed in bases/ORDER.
 """
 import os
 import struct

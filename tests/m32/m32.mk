@@ -41,7 +41,7 @@ $(M32_DIR)/unit/%.o: tests/unit/%.c $(wildcard tests/unit/*.h) $(CORE_HDR) $(EFI
 	$(M32_CC) $(M32_HOST_CFLAGS) -Iefi -Itests/unit -c $< -o $@ 2>$@.warn || { cat $@.warn; exit 1; }; cat $@.warn
 
 $(filter-out $(M32_UNIT_MEM),$(M32_UNIT_BINS)): $(M32_DIR)/unit/test_%: $(M32_DIR)/unit/test_%.o $(M32_UNIT_HLP) $(M32_LIB)
-	$(M32_CC) $(M32_HOST_CFLAGS) $^ -o $@
+	$(M32_CC) $(M32_HOST_CFLAGS) $(filter-out $(M32_LIB),$^) $(M32_LIB) -o $@
 
 # test_options also links the boot module's firmware-free files (efi/optparse.h)
 M32_EFI_OBJ := $(patsubst efi/%.c,$(M32_DIR)/efi/%.o,$(EFI_PORTABLE_SRC))
@@ -63,14 +63,14 @@ $(M32_DIR)/fuzz/bases.c: tests/fuzz/embed.py $(wildcard tests/fuzz/bases/*.spars
 	@mkdir -p $(dir $@)
 	python3 tests/fuzz/embed.py $@ $(wildcard tests/fuzz/bases/*.sparse)
 
-$(M32_DIR)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzzlib.c tests/fuzz/replay_main.c $(M32_DIR)/fuzz/bases.c $(M32_FZ_CORE) tests/fuzz/fuzzlib.h $(CORE_HDR)
+$(M32_DIR)/fuzz/replay_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/fz_*.c) tests/fuzz/replay_main.c $(M32_DIR)/fuzz/bases.c $(M32_FZ_CORE) tests/fuzz/fuzzlib.h tests/fuzz/fuzzpriv.h $(CORE_HDR)
 	$(M32_CC) -m32 -std=gnu11 -Wall -Wextra -O1 -g -D_GNU_SOURCE -Icore -Itests/fuzz $(M32_SAN) -o $@ \
-		$< tests/fuzz/fuzzlib.c tests/fuzz/replay_main.c $(M32_DIR)/fuzz/bases.c $(M32_FZ_CORE)
+		$< $(wildcard tests/fuzz/fz_*.c) tests/fuzz/replay_main.c $(M32_DIR)/fuzz/bases.c $(M32_FZ_CORE)
 
 # replay_options: the option harness needs the boot module's firmware-free files and the core, not fuzzlib
 $(M32_DIR)/fuzz/replay_options: tests/fuzz/fuzz_options.c tests/fuzz/replay_main.c $(EFI_PORTABLE_SRC) tests/unit/optshim.c $(EFI_PORTABLE_HDR) $(M32_FZ_CORE)
 	@mkdir -p $(dir $@)
-	$(M32_CC) -m32 -std=gnu11 -Wall -Wextra -O1 -g -D_GNU_SOURCE -Iefi -Itests/unit $(M32_SAN) -o $@ \
+	$(M32_CC) -m32 -std=gnu11 -Wall -Wextra -O1 -g -D_GNU_SOURCE -Icore -Iefi -Itests/unit $(M32_SAN) -o $@ \
 		$< tests/fuzz/replay_main.c $(EFI_PORTABLE_SRC) tests/unit/optshim.c $(M32_FZ_CORE)
 
 m32: $(M32_CORE_OBJ) $(M32_LIB) $(M32_UNIT_BINS) $(M32_FZ_BINS)
