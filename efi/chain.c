@@ -26,6 +26,7 @@ struct chain_level {
 };
 
 struct chain {
+	EFI_HANDLE child_device; /* the bottom child's device (NULL: a file): never offered as a parent */
 	unsigned n;             /* levels attached */
 	struct chain_level *level[VHDX_CHAIN_MAX_DEPTH];
 };
@@ -106,10 +107,10 @@ static EFI_STATUS try_relative(struct vhdx_image *child, unsigned depth, const s
 	return st;
 }
 
-/* Handles already in the chain (the child's device and the parents' devices): never offered again. */
-static int in_chain(const struct chain *c, const struct place *child, EFI_HANDLE h)
+/* Handles already in the chain (the bottom child's device and the parents' devices): never offered again. */
+static int in_chain(const struct chain *c, EFI_HANDLE h)
 {
-	if (!child->path && child->handle == h)
+	if (c->child_device == h)
 		return 1;
 	for (unsigned i = 0; i < c->n; i++)
 		if (!c->level[i]->is_file && c->level[i]->handle == h)
@@ -118,8 +119,8 @@ static int in_chain(const struct chain *c, const struct place *child, EFI_HANDLE
 }
 
 /* Every VHDX device and partition of the firmware, in handle order; 0 when one became the parent. */
-static EFI_STATUS try_devices(struct chain *c, struct vhdx_image *child, unsigned depth, const struct place *at,
-			      struct chain_level *lv, UINTN *searched)
+static EFI_STATUS try_devices(struct chain *c, struct vhdx_image *child, unsigned depth, struct chain_level *lv,
+			      UINTN *searched)
 {
 	struct found_disk *list = NULL;
 	UINTN n = 0;
@@ -132,7 +133,7 @@ static EFI_STATUS try_devices(struct chain *c, struct vhdx_image *child, unsigne
 	}
 	st = EFI_NOT_FOUND;
 	for (UINTN i = 0; i < n && EFI_ERROR(st); i++) {
-		if (in_chain(c, at, list[i].handle))
+		if (in_chain(c, list[i].handle))
 			continue;
 		(*searched)++;
 		lv->be.name = u16_dup(list[i].text);
@@ -176,7 +177,7 @@ static EFI_STATUS find_parent(struct chain *c, struct vhdx_image *child, unsigne
 		return EFI_SUCCESS;
 	if (at->path && !(loc->keys & VHDX_LOC_RELATIVE))
 		con_say("parent %u: the Parent Locator has no relative_path; searching the devices", depth);
-	if (!EFI_ERROR(try_devices(c, child, depth, at, lv, &searched)))
+	if (!EFI_ERROR(try_devices(c, child, depth, lv, &searched)))
 		return EFI_SUCCESS;
 	con_say("parent %u: DataWriteGuid %s (parent_linkage) not found: %llu VHDX device%s searched%s; refusing the image",
 		depth, want, (unsigned long long)searched, searched == 1 ? "" : "s",
@@ -193,6 +194,7 @@ EFI_STATUS chain_attach(struct chain **out, struct vhdx_image *child, EFI_HANDLE
 	*out = c;
 	if (!c)
 		return EFI_OUT_OF_RESOURCES;
+	c->child_device = file ? NULL : handle;
 	while (cur->has_parent) {
 		unsigned depth = c->n + 1;
 		if (c->n == VHDX_CHAIN_MAX_DEPTH) {

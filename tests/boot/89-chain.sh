@@ -10,7 +10,8 @@
 # (d) a missing parent (only the decoy present): refused, the GUID named, nothing written; (e) after the boots the
 # parents are byte-identical, each child got exactly its session update, and `vhdx check` of the chain is clean;
 # (f) two levels: a grandchild (test.conf replaced once more) and the child as files on a FAT volume, the golden
-# parent on a virtio disk only: level 1 by relative_path, level 2's relative_path misses, found by DataWriteGuid.
+# parent on a virtio disk only: level 1 by relative_path, level 2's relative_path misses, found by DataWriteGuid;
+# (g) two levels, every level a virtio disk.
 source "$(dirname "$0")/lib/common.bash"
 source "$ROOT/tests/boot/lib/osparts.sh"
 need_tools
@@ -291,3 +292,25 @@ if out=$("$VHDX" check --parent "$C/child.after.vhdx" --parent "$C/parent.vhdx" 
 else
 	notok "depth2: vhdx check of the grandchild with both parents is clean" "$(echo "$out" | tail -1)"
 fi
+
+# ---- (g) two levels, every level a virtio disk: each parent by DataWriteGuid; the bottom child's own disk is never
+# offered as a candidate, at either level
+new_case devices2
+case_config 'next = vhdx:' "disk = $CHILD_DP"
+cp "$G/vm2/grand.vhdx" "$C/grand.vhdx"
+cp "$G/vm/child.vhdx" "$C/child.vhdx"
+cp "$G/base/parent.vhdx" "$C/parent.vhdx"
+attach_virtio "$C/grand.vhdx" addr=0x10
+attach_virtio "$C/child.vhdx" addr=0x11
+attach_virtio "$C/parent.vhdx" addr=0x12
+with_rng
+boot_guest
+show_log
+expect "devices2: level 1 on its disk" log_has "^vhdxboot: parent 1: DataWriteGuid $CDW found: device PciRoot\(0x0\)/Pci\(0x11,0x0\)"
+expect "devices2: level 2 on its disk" log_has "^vhdxboot: parent 2: DataWriteGuid $PDW found: device PciRoot\(0x0\)/Pci\(0x12,0x0\)"
+expect "devices2: the parent found at level 1 is not offered again at level 2" \
+	log_lacks '^vhdxboot: parent 2: candidate PciRoot\(0x0\)/Pci\(0x11,'
+expect "devices2: the bottom child's disk is never offered" log_lacks 'candidate PciRoot\(0x0\)/Pci\(0x10,'
+expect "devices2: the booted stage shows the grandchild's test.conf" log_has '^PAYLOAD-MARKER: GRANDCHILD-VERSION'
+unchanged "devices2: the child (a parent here) is byte-identical" "$G/vm/child.vhdx" "$C/child.vhdx"
+unchanged "devices2: the golden parent is byte-identical" "$G/base/parent.vhdx" "$C/parent.vhdx"
