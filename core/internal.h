@@ -10,7 +10,7 @@
  *   layer log:   logwalk log                         find the active log sequence; overlay it on a read
  *   layer view:  view                                vhdx_pread: raw read + overlay, what the parsers read
  *   layer parse: header region metadata bat parent   parse and validate one structure each
- *   layer open:  image read                          vhdx_open (validation in order), virtual-disk reads
+ *   layer open:  image read extent                   vhdx_open (validation in order), virtual-disk reads, extents
  *   layer use:   digest measure                      what is computed from an open image (issue 12)
  *   layer write: hdrwrite replay session create      writers: header copies, replay, session update, create
  *   layer logw:  logwrite allocate                   the log writer; allocation (BAT updates) through it

@@ -403,4 +403,20 @@ uint32_t vhdx_locator_build(uint8_t *out, uint32_t cap, const struct vhdx_guid *
 			    const char *volume_path, const char *absolute_win32_path);
 #define VHDX_LOCATOR_BUILD_MAX (60 * 1024) /* the largest locator vhdx_create writes */
 
+/*
+ * Where virtual bytes live (issue 11, core/extent.c), for callers that point at the files themselves (`vhdx map`):
+ * the bytes from off on (len > 0, inside the virtual disk) come from one level of the chain - 0 the image asked,
+ * 1 its parent, and so on - at file_off in that level's file, for ext->len bytes (1 to len, never past a block of
+ * any level passed through); or read as zeros (image NULL).  The same answer vhdx_read acts on: FULLY_PRESENT
+ * blocks, PARTIALLY_PRESENT blocks run by run through the sector bitmap, else the parent.  Call again from
+ * off + ext->len for the rest.
+ */
+struct vhdx_extent {
+	const struct vhdx_image *image; /* the level holding the bytes; NULL: zeros */
+	unsigned level;                 /* 0: img, 1: its parent, ... (the level passed last when image is NULL) */
+	uint64_t file_off;              /* in image's file */
+	uint64_t len;                   /* bytes */
+};
+vhdx_status vhdx_extent(struct vhdx_image *img, uint64_t off, uint64_t len, struct vhdx_extent *ext);
+
 #endif

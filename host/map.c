@@ -4,8 +4,12 @@
  * Once Linux runs, the firmware's virtual disk is gone; the kernel reads the VHDX's payload blocks directly through
  * `linear` segments, one per run of present blocks whose file offsets follow each other, and absent blocks as
  * `zero` segments.  That gives kernel-native speed with no VHDX code in the I/O path, and it is only correct while
- * nothing changes the BAT: so a pending log is replayed first (or refused read-only), differencing images are
- * refused, and a read-write table must cover present blocks only (a write to a `zero` segment would be lost).
+ * nothing changes the BAT: so a pending log is replayed first (or refused read-only), and a read-write table must
+ * cover present blocks only (a write to a `zero` segment would be lost).
+ *
+ * A differencing chain (issue 11) maps read-only only: its segments point into every level's file (vhdx_extent
+ * says which level holds each run), and a write through such a table would land in a parent, which is never
+ * written.  Each level needs its own device; they are named in chain order (--device once per level).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,7 +24,8 @@
 #define DM_SECTOR 512u /* device-mapper tables count 512-byte sectors, whatever the devices' block size */
 
 static const char map_usage[] =
-	"usage: vhdx map [--partition N|root|usr|esp|PARTUUID] [--rw] [--device DEV] [--offset BYTES] IMAGE\n"
+	"usage: vhdx map [--partition N|root|usr|esp|PARTUUID] [--rw] [--device DEV]... [--offset BYTES]...\n"
+	"                [--parent PATH]... IMAGE\n"
 	"\n"
 	"Print a device-mapper table (for 'dmsetup create NAME') of the virtual disk of IMAGE, an image file or the\n"
 	"block device holding the VHDX: a 'linear' segment per run of present blocks that lie one after another in the\n"
@@ -32,16 +37,25 @@ static const char map_usage[] =
 	"                   a pending log is replayed first (without --rw it is refused: nothing is written)\n"
 	"  --device DEV     the device the linear segments point at (default: IMAGE, when it is a block device)\n"
 	"  --offset BYTES   where the VHDX starts on DEV (default 0; a multiple of 512)\n"
+	"  --parent PATH    a differencing IMAGE's parent (repeatable: the parent's parent next), else found by the\n"
+	"                   Parent Locator's relative_path beside the image, then its absolute_win32_path\n"
 	"  -h, --help       this text\n"
+	"\n"
+	"A differencing IMAGE maps read-only only (--rw is refused): each segment points at the level of the chain\n"
+	"that holds its sectors (a zero segment where no level does).  Levels are numbered IMAGE 0, its parent 1, its\n"
+	"parent's parent 2...; the Nth --device and the Nth --offset are level N-1's.  A level without a --device\n"
+	"uses its own path when that is a block device.\n"
 	"\n"
 	"Exit 0 table printed, 1 refused (the image, its GPT, absent blocks under --rw), 2 usage or I/O error.\n";
 
+#define LEVELS (VHDX_CHAIN_MAX_DEPTH + 1) /* a differencing image and its parents */
+
 struct map_out {
-	const char *dev;
-	uint64_t dev_off;   /* bytes: where the VHDX starts on dev */
+	const char *dev[LEVELS];
+	uint64_t dev_off[LEVELS]; /* bytes: where each level's VHDX starts on its device */
 	uint64_t start;     /* bytes: virtual position where the pending segment starts (relative to the range) */
 	uint64_t len;       /* bytes in the pending segment (0: none) */
-	int linear;
+	int linear;         /* 0: zero; else 1 + the level the pending segment points into */
 	uint64_t file_off;  /* linear: file offset of the pending segment's start */
 	uint64_t segments;
 	uint64_t absent, absent_bytes; /* blocks (and bytes of the range) not present */
@@ -56,7 +70,7 @@ static void emit(struct map_out *o)
 	int n = 0;
 	if (!o->dry && o->linear)
 		n = printf("%" PRIu64 " %" PRIu64 " linear %s %" PRIu64 "\n", o->start / DM_SECTOR, o->len / DM_SECTOR,
-			   o->dev, (o->dev_off + o->file_off) / DM_SECTOR);
+			   o->dev[o->linear - 1], (o->dev_off[o->linear - 1] + o->file_off) / DM_SECTOR);
 	else if (!o->dry)
 		n = printf("%" PRIu64 " %" PRIu64 " zero\n", o->start / DM_SECTOR, o->len / DM_SECTOR);
 	if (n < 0)
@@ -66,7 +80,8 @@ static void emit(struct map_out *o)
 	o->len = 0;
 }
 
-/* Adds len bytes of the range: file data at file_off, or zeros (linear == 0); merges with the pending segment. */
+/* Adds len bytes of the range: level linear-1's data at file_off, or zeros (linear == 0); merges with the pending
+ * segment. */
 static void add(struct map_out *o, int linear, uint64_t file_off, uint64_t len)
 {
 	if (o->len && o->linear == linear && (!linear || o->file_off + o->len == file_off)) {
@@ -101,6 +116,26 @@ static int walk(struct vhdx_image *img, const char *path, uint64_t lo, uint64_t 
 			add(o, 0, 0, n);
 		}
 		pos += n;
+	}
+	emit(o);
+	return 0;
+}
+
+/* A differencing chain (issue 11): the runs of [lo, hi) level by level, as vhdx_extent finds them. */
+static int walk_chain(struct vhdx_image *img, const char *path, uint64_t lo, uint64_t hi, struct map_out *o)
+{
+	for (uint64_t pos = lo; pos < hi;) {
+		struct vhdx_extent e;
+		vhdx_status st = vhdx_extent(img, pos, hi - pos, &e);
+		if (st)
+			return host_report(path, st, img->msg, NULL);
+		if (pos % DM_SECTOR || e.len % DM_SECTOR) { /* runs are whole logical sectors: cannot happen */
+			host_error(path, "extent at byte %" PRIu64 " (%" PRIu64 " bytes) is not whole 512-byte sectors", pos,
+				   e.len);
+			return EXIT_BAD;
+		}
+		add(o, e.image ? (int)e.level + 1 : 0, e.file_off, e.len);
+		pos += e.len;
 	}
 	emit(o);
 	return 0;
@@ -149,6 +184,122 @@ static int settle_log(struct host_file *f, struct vhdx_image *img, const char *p
 	return 0;
 }
 
+/* The range of the virtual disk to map: all of it, or the selected partition of its GPT.  0 or an exit code. */
+static int select_range(struct vhdx_image *img, const char *path, const char *sel, uint64_t *lo, uint64_t *hi)
+{
+	struct host_gpt gpt;
+	const struct host_gpt_part *p;
+	char msg[320];
+
+	*lo = 0;
+	*hi = img->virtual_size;
+	if (!sel)
+		return 0;
+	if (host_gpt_read(img, &gpt, msg, sizeof(msg))) {
+		host_error(path, "%s", msg);
+		return EXIT_BAD;
+	}
+	if (gpt.used_backup)
+		host_error(path, "warning: the primary GPT is damaged; using the backup");
+	p = host_gpt_select(&gpt, sel, msg, sizeof(msg));
+	if (p) {
+		*lo = p->first_lba * gpt.sector;
+		*hi = (p->last_lba + 1) * gpt.sector;
+	}
+	host_gpt_free(&gpt);
+	if (!p) {
+		host_error(path, "%s", msg);
+		return EXIT_BAD;
+	}
+	return 0;
+}
+
+/*
+ * Each level's device: its --device, else its own path when that is a block device.  Every level's log must be
+ * settled, as for a single image: the table points at the file's bytes, which a pending log would change.
+ */
+static int chain_devices(const struct host_chain *ch, unsigned ndev, struct map_out *o)
+{
+	struct stat sb;
+
+	if (ndev > ch->n)
+		return host_usage_error("map", "%u --device options for a chain of %u level%s (IMAGE and its parents)", ndev,
+					ch->n, ch->n == 1 ? "" : "s");
+	for (unsigned i = 0; i < ch->n; i++) {
+		if (ch->img[i].log_pending) {
+			host_error(ch->path[0], "level %u of the chain (%s) has a pending log: it must be replayed before the "
+				   "chain can be mapped (its BAT may change); nothing was written. Replay it: vhdx replay %s",
+				   i, ch->path[i], ch->path[i]);
+			return EXIT_BAD;
+		}
+		if (i < ndev)
+			continue;
+		if (stat(ch->path[i], &sb) || !S_ISBLK(sb.st_mode))
+			return host_usage_error("map", "level %u of the chain, %s, is not a block device: name the device that "
+						"holds it with a further --device (%u given; a loop device over a file: "
+						"losetup --find --show --read-only %s)", i, ch->path[i], ndev, ch->path[i]);
+		o->dev[i] = ch->path[i];
+	}
+	return 0;
+}
+
+/* Read-only, through the chain when IMAGE is a differencing image (with a single image, a chain of one level). */
+static int map_ro(struct host_chain *ch, const char *path, const char *sel, unsigned ndev, struct map_out *o)
+{
+	uint64_t lo, hi;
+	int rc = host_chain_open(ch, path);
+
+	if (rc)
+		return rc;
+	if (ch->n == 1 && ch->img[0].log_pending) /* the single-image message, naming vhdx replay */
+		rc = settle_log(&ch->file[0], &ch->img[0], path, 0);
+	if (!rc)
+		rc = chain_devices(ch, ndev, o);
+	if (!rc)
+		rc = select_range(&ch->img[0], path, sel, &lo, &hi);
+	if (!rc)
+		rc = ch->n == 1 ? walk(&ch->img[0], path, lo, hi, o) : walk_chain(&ch->img[0], path, lo, hi, o);
+	host_chain_close(ch);
+	return rc;
+}
+
+/* --rw: a single image only (a chain's table would send writes into its parents). */
+static int map_rw(const struct host_chain *ch, const char *path, const char *sel, unsigned ndev, struct map_out *o)
+{
+	struct host_file f;
+	struct vhdx_image img;
+	uint64_t lo, hi;
+	int opened, rc;
+
+	if (ch->nparent_opt) {
+		host_error(path, "--rw with --parent: a differencing chain is mapped read-only only: its table points into "
+			   "the parents, which are never written; nothing was opened for writing. Map it without --rw");
+		return EXIT_BAD;
+	}
+	rc = host_image_open(&f, &img, path, HOST_RDWR, &opened); /* validates only: nothing is written yet */
+	if (rc)
+		return rc;
+	if (img.has_parent) {
+		host_error(path, "--rw: a differencing image is mapped read-only only: its table points into its parents, "
+			   "which are never written; nothing was written. Map it without --rw");
+		host_image_close(&f, &img);
+		return EXIT_BAD;
+	}
+	if (ndev > 1) {
+		host_image_close(&f, &img);
+		return host_usage_error("map", "%u --device options for an image without a parent (one level)", ndev);
+	}
+	rc = settle_log(&f, &img, path, 1);
+	if (!rc)
+		rc = select_range(&img, path, sel, &lo, &hi);
+	if (!rc)
+		rc = check_present(&img, path, sel, lo, hi);
+	if (!rc)
+		rc = walk(&img, path, lo, hi, o);
+	host_image_close(&f, &img);
+	return rc;
+}
+
 int cmd_map(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -157,25 +308,34 @@ int cmd_map(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },            { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *sel = NULL, *dev = NULL, *path;
-	uint64_t dev_off = 0, lo, hi;
-	int rw = 0, c, rc, opened;
-	struct host_file f;
-	struct vhdx_image img;
+	const char *sel = NULL, *path;
+	unsigned ndev = 0, noff = 0;
+	int rw = 0, c, rc;
+	struct host_chain ch;
+	struct map_out o = { .dry = 0 };
 	struct stat sb;
-	char msg[320];
 
+	rc = host_chain_options(&ch, "map", &argc, argv); /* differencing chains (issue 11): --parent PATH */
+	if (rc >= 0)
+		return rc;
 	opterr = 0;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': sel = optarg; break;
 		case 'w': rw = 1; break;
-		case 'd': dev = optarg; break;
+		case 'd':
+			if (ndev == LEVELS)
+				return host_usage_error("map", "more than %d --device options", LEVELS);
+			o.dev[ndev++] = optarg;
+			break;
 		case 'o':
-			if (host_parse_size(optarg, &dev_off) || dev_off % DM_SECTOR)
+			if (noff == LEVELS)
+				return host_usage_error("map", "more than %d --offset options", LEVELS);
+			if (host_parse_size(optarg, &o.dev_off[noff]) || o.dev_off[noff] % DM_SECTOR)
 				return host_usage_error("map", "--offset '%s' is not a byte count that is a multiple of 512",
 							optarg);
+			noff++;
 			break;
 		default: return host_opt_common("map", c, map_usage, argv);
 		}
@@ -187,55 +347,17 @@ int cmd_map(int argc, char **argv)
 		host_error(path, "%s", strerror(errno));
 		return EXIT_USAGE;
 	}
-	if (!dev) {
+	if (!ndev) {
 		if (!S_ISBLK(sb.st_mode))
 			return host_usage_error("map", "%s is not a block device: name the device that holds the VHDX "
 						"with --device (a loop device over a file: losetup --find --show %s)",
 						path, path);
-		dev = path;
+		o.dev[ndev++] = path;
 	}
-	rc = host_image_open(&f, &img, path, rw ? HOST_RDWR : HOST_RDONLY, &opened);
-	if (rc)
-		return rc;
-	if (img.has_parent) {
-		host_error(path, "a differencing image cannot be mapped (its blocks live in a chain of files)");
-		host_image_close(&f, &img);
-		return EXIT_BAD;
-	}
-	rc = settle_log(&f, &img, path, rw);
-	if (rc) {
-		host_image_close(&f, &img);
-		return rc;
-	}
-	lo = 0;
-	hi = img.virtual_size;
-	if (sel) {
-		struct host_gpt gpt;
-		const struct host_gpt_part *p;
-		if (host_gpt_read(&img, &gpt, msg, sizeof(msg))) {
-			host_error(path, "%s", msg);
-			host_image_close(&f, &img);
-			return EXIT_BAD;
-		}
-		if (gpt.used_backup)
-			host_error(path, "warning: the primary GPT is damaged; using the backup");
-		p = host_gpt_select(&gpt, sel, msg, sizeof(msg));
-		if (p) {
-			lo = p->first_lba * gpt.sector;
-			hi = (p->last_lba + 1) * gpt.sector;
-		}
-		host_gpt_free(&gpt);
-		if (!p) {
-			host_error(path, "%s", msg);
-			host_image_close(&f, &img);
-			return EXIT_BAD;
-		}
-	}
-	struct map_out o = { .dev = dev, .dev_off = dev_off };
-	rc = rw ? check_present(&img, path, sel, lo, hi) : 0;
-	if (!rc)
-		rc = walk(&img, path, lo, hi, &o);
-	host_image_close(&f, &img);
+	if (noff > ndev)
+		return host_usage_error("map", "%u --offset options for %u device%s (the Nth --offset is the Nth device's)",
+					noff, ndev, ndev == 1 ? "" : "s");
+	rc = rw ? map_rw(&ch, path, sel, ndev, &o) : map_ro(&ch, path, sel, ndev, &o);
 	if (!rc && (o.write_err || fflush(stdout))) {
 		host_error("-", "writing the table failed");
 		rc = EXIT_USAGE;

@@ -76,16 +76,12 @@ def qemu(name, size, opts, writes):
     save(name, buf)
 
 
-def differencing():
-    """A differencing disk by hand: HasParent, a parent locator, PARTIALLY_PRESENT blocks and a sector bitmap."""
-    vs, bs = 8 * MiB - 512, MiB
-    buf = V.build_image(virtual_size=vs, block_size=bs, blocks={0: (6, None, 0x11), 3: (2, None, 0)})
+def add_locator(buf, keys):
+    """HasParent and a Parent Locator item with the (key, value) pairs, at metadata item offset 0x10100."""
     meta = V.find_region(buf, V.GUID_METADATA)["offset"]
     fp = V.meta_item(buf, meta, V.GUID_FILE_PARAMS)
     struct.pack_into("<I", buf, meta + fp["offset"] + 4, 2)  # HasParent
     ents = V.meta_entries(buf, meta)
-    keys = [("parent_linkage", "{83C3B4A2-6D3E-4C2B-9C55-2B3E0E9B1F00}"), ("relative_path", ".\\parent.vhdx"),
-            ("absolute_win32_path", "C:\\vms\\parent.vhdx")]
     loc = bytearray(V.GUID_PARENT_TYPE)
     loc += struct.pack("<HH", 0, len(keys))
     strings = bytearray()
@@ -103,6 +99,14 @@ def differencing():
     ents.append(dict(guid=V.GUID_PARENT_LOC, offset=lo, length=len(loc), flags=4))
     V.write_meta_table(buf, meta, ents)
     buf[meta + lo:meta + lo + len(loc)] = loc
+
+
+def differencing():
+    """A differencing disk by hand: HasParent, a parent locator, PARTIALLY_PRESENT blocks and a sector bitmap."""
+    vs, bs = 8 * MiB - 512, MiB
+    buf = V.build_image(virtual_size=vs, block_size=bs, blocks={0: (6, None, 0x11), 3: (2, None, 0)})
+    add_locator(buf, [("parent_linkage", "{83C3B4A2-6D3E-4C2B-9C55-2B3E0E9B1F00}"), ("relative_path", ".\\parent.vhdx"),
+                      ("absolute_win32_path", "C:\\vms\\parent.vhdx")])
     # block 1 PARTIALLY_PRESENT and the sector bitmap of chunk 0 (BAT index chunk_ratio), each one MiB at the end
     cr = V.chunk_ratio(bs, 512)
     pp = len(buf)
@@ -114,6 +118,37 @@ def differencing():
     buf[sb:sb + 64] = b"\xff" * 64
     V.set_bat(buf, cr, sb | 6)
     save("vhdxlib-diff", trim_payload(buf))
+
+
+def differencing_runs():
+    """A differencing disk whose sector bitmap has runs of every shape (issue 11: fuzz_parent): all five locator
+    keys; block 0 FULLY_PRESENT; block 1 PARTIALLY_PRESENT with single sectors, runs across bitmap bytes, a long
+    run and the block's last sector; block 2 PARTIALLY_PRESENT but for one clear byte; block 3 NOT_PRESENT; block
+    4 ZERO; block 5 UNMAPPED; block 6 PARTIALLY_PRESENT with no sector of its own; block 7 (the last) NOT_PRESENT."""
+    vs, bs, spb = 8 * MiB, MiB, MiB // 512
+    buf = V.build_image(virtual_size=vs, block_size=bs, blocks={0: (6, None, 0x31), 4: (2, None, 0),
+                                                               5: (3, None, 0)})
+    add_locator(buf, [("parent_linkage", "{5A1E0C77-0D6B-4F4E-9A3C-7B2E1D0F6C11}"),
+                      ("parent_linkage2", "{0B8F2D4C-3E1A-4C6B-8D7E-9F1A2B3C4D5E}"),
+                      ("relative_path", "..\\golden\\base.vhdx"),
+                      ("volume_path", "\\\\?\\Volume{26a21bda-a627-11d7-9931-806e6f6e6963}\\golden\\base.vhdx"),
+                      ("absolute_win32_path", "C:\\golden\\base.vhdx")])
+    cr = V.chunk_ratio(bs, 512)
+    sb = len(buf)
+    buf += bytearray(MiB)
+    V.set_bat(buf, cr, sb | 6)
+    runs = {1: [(0, 1), (3, 7), (15, 2), (31, 1), (100, 512), (spb - 1, 1)], 2: [(0, 64), (72, spb - 72)], 6: []}
+    for blk, rs in runs.items():
+        at = len(buf)
+        buf += bytearray(MiB)
+        for i in range(0, 16384, 2):  # the first 32 sectors hold data of the block's own
+            buf[at + i] = (blk * 29 + i // 512) & 0xFF
+            buf[at + i + 1] = 0xC0 | blk
+        V.set_bat(buf, V.bat_index(blk, cr), at | 7)
+        for first, n in rs:
+            for s in range(blk * spb + first, blk * spb + first + n):
+                buf[sb + s // 8] |= 1 << (s % 8)
+    save("vhdxlib-diff-runs", trim_payload(buf, keep=16384))
 
 
 def logged():
@@ -160,6 +195,7 @@ def main():
     save("vhdxlib-4k", trim_payload(V.build_image(virtual_size=20 * MiB, block_size=2 * MiB, logical_sector=4096,
                                                   physical_sector=4096, seqs=(3, 2)), 2 * MiB))
     differencing()
+    differencing_runs()  # issue 11
     logged()
     # QEMU's dirty-log sample: keep the structures and the log, drop the payload beyond 8 MiB
     fx = os.path.join(ROOT, "tests", "fixtures", "iotest-dirtylog-10G-4M.vhdx.bz2")
@@ -169,4 +205,8 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:]:  # only the named generators (no qemu needed for the vhdxlib ones): gen_bases.py differencing_runs
+        for name in sys.argv[1:]:
+            globals()[name]()
+    else:
+        main()

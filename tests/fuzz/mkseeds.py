@@ -142,6 +142,55 @@ def allocate_seeds():
     write("allocate", "loglen", img(b0, patches=[(A_HDR2, 68, d(0))]))
 
 
+def parent_seeds():
+    """fuzz_parent (issue 11): chain mode over every base, with each way of making the parent; locator mode with
+    items of every shape.  Tail: [p0 p1] then read ops (see fuzz_parent.c)."""
+    def chain(b, p0=0, p1=0xFF, flags2=0, patches=(), o=None):
+        o = o or ((1, 0, 8 * MiB), (1, MiB - 700, 70000), (1, 2 * MiB + 3 * 512 + 5, 4096 * 3), (2, 1, 600))
+        return img(b, flags2=flags2, patches=patches) + bytes([p0, p1]) + ops(*o)
+    for i, n in enumerate(BASES):
+        write("parent", f"base-{n}", chain(i))
+    for n in ("vhdxlib-diff", "vhdxlib-diff-runs"):
+        b = base(n)
+        for p0, what in ((0, "linkage"), (1, "linkage2"), (2, "wrong-guid"), (3, "no-parent"), (4, "writable"),
+                         (8, "other-lss"), (0x10, "bs2M"), (0x30, "bs32M")):
+            write("parent", f"{what}-{n}", chain(b, p0=p0, p1=0xA5))
+        write("parent", f"fail-parent-read-{n}", chain(b, flags2=3 << 2))
+        # the sector bitmap patched: bytes of the chunk's bitmap (block 1's sectors are bits 2048..4095)
+        write("parent", f"bitmap-{n}", chain(b, patches=[(A_END, 2 * MiB, b"\x0f\xf0\x55\xaa")]))
+    # locator mode: flags2 bit 1; the item follows the 4-byte header
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "tests", "tools"))
+    import vhdxlib as V
+    def item(pairs, count=None, fix=None):
+        head = V.GUID_PARENT_TYPE
+        out = bytearray(head) + struct.pack("<HH", 0, len(pairs) if count is None else count)
+        table, strings = bytearray(), bytearray()
+        base_off = 20 + 12 * len(pairs)
+        for k, v in pairs:
+            kb, vb = k.encode("utf-16-le"), v.encode("utf-16-le", "surrogatepass")
+            ko = base_off + len(strings)
+            strings += kb
+            vo = base_off + len(strings)
+            strings += vb
+            table += struct.pack("<IIHH", ko, vo, len(kb), len(vb))
+        out += table + strings
+        if fix:
+            fix(out)
+        return bytes([0, 0, 0, 2]) + bytes(out)
+    link = "{83C3B4A2-6D3E-4C2B-9C55-2B3E0E9B1F00}"
+    write("parent", "loc-all-keys", item([("parent_linkage", link), ("parent_linkage2", link.lower()),
+                                          ("relative_path", "..\\base.vhdx"), ("volume_path", "\\\\?\\Volume{1}\\b.vhdx"),
+                                          ("absolute_win32_path", "C:\\b.vhdx"), ("vendor", "x")]))
+    write("parent", "loc-unicode", item([("parent_linkage", link), ("relative_path", "d\u00e9j\u00e0\\\U0001F600.vhdx")]))
+    write("parent", "loc-bad-surrogate", item([("parent_linkage", link), ("relative_path", "a\ud800b")]))
+    write("parent", "loc-dup", item([("parent_linkage", link), ("parent_linkage", link)]))
+    write("parent", "loc-no-linkage", item([("relative_path", "a.vhdx")]))
+    write("parent", "loc-count-high", item([("parent_linkage", link)], count=4000))
+    write("parent", "loc-offset-out", item([("parent_linkage", link)],
+                                           fix=lambda b: struct.pack_into("<I", b, 24, 60000)))
+    write("parent", "loc-long-path", item([("parent_linkage", link), ("absolute_win32_path", "x" * 1500)]))
+
+
 def raw_seeds(out):
     """Raw-mode inputs: byte 0 selects raw mode, then the first 1.5 MiB of an image (built by vhdxlib)."""
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "tests", "tools"))
@@ -162,3 +211,4 @@ if __name__ == "__main__":
         image_seeds()
         create_seeds()
         allocate_seeds()
+        parent_seeds()  # issue 11

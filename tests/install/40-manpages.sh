@@ -18,7 +18,7 @@ python3 "$ROOT/tests/install/mancheck.py" "$VHDX" "$ROOT"
 # negative control: a copy of the pages without --json (vhdx info) and without the "image" key must be reported
 mkdir -p "$WORK/root/man" "$WORK/root/efi"
 cp "$ROOT"/man/*.scd "$WORK/root/man/"
-cp "$ROOT/efi/options.c" "$WORK/root/efi/"
+cp "$ROOT/efi/options.c" "$ROOT/efi/optparse.c" "$WORK/root/efi/"
 sed -i '/^\*--json\*/d' "$WORK/root/man/vhdx.1.scd"
 sed -i '/^\*image\* = /d' "$WORK/root/man/vhdxboot.conf.5.scd"
 out=$(python3 "$ROOT/tests/install/mancheck.py" "$VHDX" "$WORK/root" 2>&1)

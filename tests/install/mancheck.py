@@ -6,7 +6,7 @@
                    reverse; --help and --version are terms of the OPTIONS section
   vhdxboot(8)      every option in the module's usage text (options_usage in efi/options.c) is a term of OPTIONS
                    and the reverse
-  vhdxboot.conf(5) every key of the module's key table (keys[] in efi/options.c) is a term of KEYS and the reverse
+  vhdxboot.conf(5) every key of the module's key table (keys[] in efi/optparse.c) is a term of KEYS and the reverse
 
 Prints `ok - manpages: ...` / `not ok - manpages: ...: what is missing where`, so after a merge it names the
 options a page lacks.  Usage: mancheck.py VHDX ROOT
@@ -131,7 +131,8 @@ module_opts = help_options(usage)
 man8 = term_options(sections(f"{ROOT}/man/vhdxboot.8.scd", "#").get("OPTIONS", []))
 report("vhdxboot.efi options", module_opts, man8, "options_usage() in efi/options.c", "vhdxboot.8 OPTIONS")
 
-# vhdxboot.conf(5): the module's key table
+# vhdxboot.conf(5): the module's key table (the firmware-free option parser)
+src = open(f"{ROOT}/efi/optparse.c", encoding="utf-8").read()
 table = re.search(r"\bkeys\[\]\s*=\s*\{(.*?)\};", src, re.S)
 keys = set(re.findall(r'\{\s*"([a-z][a-z0-9-]*)"', table.group(1))) if table else set()
 man5 = set()
@@ -139,6 +140,6 @@ for line in sections(f"{ROOT}/man/vhdxboot.conf.5.scd", "#").get("KEYS", []):
     m = re.match(r"^\*([a-z][a-z0-9-]*)\*", line)
     if m:
         man5.add(m.group(1))
-report("vhdxboot.conf keys", keys, man5, "keys[] in efi/options.c", "vhdxboot.conf.5 KEYS")
+report("vhdxboot.conf keys", keys, man5, "keys[] in efi/optparse.c", "vhdxboot.conf.5 KEYS")
 
 sys.exit(1 if failed else 0)

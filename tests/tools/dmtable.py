@@ -3,11 +3,11 @@
 
   dmtable.py TABLE EXPECTED_RAW RAW_OFFSET RAW_LENGTH [--rw]
 
-TABLE's `linear` segments must name one file (the device or the image file given to `vhdx map --device`); the
-table is resolved the way device-mapper would (linear: that file's bytes at the segment's sector; zero: zeros) and
-compared with EXPECTED_RAW's bytes RAW_OFFSET..RAW_OFFSET+RAW_LENGTH.  Also checked: segments start at 0, follow
-one another without gaps and cover RAW_LENGTH exactly; no two neighbours could have been merged (two zeros, or two
-linears whose device sectors follow on); with --rw, no zero segment at all.
+TABLE's `linear` segments name files (the devices or image files given to `vhdx map --device`: one, or one per
+level of a differencing chain); the table is resolved the way device-mapper would (linear: that file's bytes at the
+segment's sector; zero: zeros) and compared with EXPECTED_RAW's bytes RAW_OFFSET..RAW_OFFSET+RAW_LENGTH.  Also
+checked: segments start at 0, follow one another without gaps and cover RAW_LENGTH exactly; no two neighbours
+could have been merged (two zeros, or two linears whose device sectors follow on); with --rw, no zero segment.
 Prints one reason per problem; exit 0 when the table is right.  Last line: `segments N`.
 """
 import sys
