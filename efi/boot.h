@@ -141,6 +141,14 @@ void vdisk_uninstall(struct vdisk *vd);
 void handoff_publish(const struct vhdx_image *img, EFI_HANDLE holder, const CHAR16 *file, int os_write, int updated);
 void handoff_clear(void);
 
+/* chain.c (issue 11): the parents of a differencing image, found (relative_path beside a file image, then the VHDX
+ * devices by DataWriteGuid), opened read-only and attached level by level.  EFI_NOT_FOUND: a parent is missing
+ * (said on the console, GUID named).  chain_release after the child is closed; *out may hold a partial chain. */
+struct chain;
+EFI_STATUS chain_attach(struct chain **out, struct vhdx_image *child, EFI_HANDLE handle, const CHAR16 *file);
+void chain_release(struct chain **c);
+EFI_STATUS file_backend_open_readonly(struct backend *b, EFI_HANDLE volume, const CHAR16 *path);
+
 /* status mapping */
 EFI_STATUS efi_status_of(vhdx_status st);
 

@@ -69,7 +69,8 @@ static int f_flush(void *ctx)
 	return 0;
 }
 
-EFI_STATUS file_backend_open(struct backend *b, EFI_HANDLE volume, const CHAR16 *path)
+/* writable: try read-write first; 0 (issue 11: a parent) opens for reading only and leaves no write path */
+static EFI_STATUS open_file(struct backend *b, EFI_HANDLE volume, const CHAR16 *path, int writable)
 {
 	struct fbk *k = mem_zalloc(sizeof *k);
 	if (!k)
@@ -80,9 +81,9 @@ EFI_STATUS file_backend_open(struct backend *b, EFI_HANDLE volume, const CHAR16 
 		mem_free(k);
 		return EFI_NOT_FOUND;
 	}
-	int ro = 0;
-	const char *why = NULL;
-	if (!EFI_ERROR(fs_volume_read_only(k->root, &ro)) && ro)
+	int ro = !writable;
+	const char *why = writable ? NULL : "a parent of a differencing image is never written";
+	if (writable && !EFI_ERROR(fs_volume_read_only(k->root, &ro)) && ro)
 		why = "the volume is read-only";
 	EFI_STATUS st = EFI_WRITE_PROTECTED;
 	if (!ro)
@@ -110,14 +111,24 @@ EFI_STATUS file_backend_open(struct backend *b, EFI_HANDLE volume, const CHAR16 
 	b->io.read_only = ro;
 	b->ro_reason = ro ? why : NULL;
 	b->io.read = f_read;
-	b->io.write = f_write;
-	b->io.flush = f_flush;
+	b->io.write = writable ? f_write : NULL;
+	b->io.flush = writable ? f_flush : NULL;
 	backend_set_alloc(&b->io);
 	b->priv = k;
 	b->last = EFI_SUCCESS;
 	if (!b->name)
 		b->name = u16_dup(path);
 	return EFI_SUCCESS;
+}
+
+EFI_STATUS file_backend_open(struct backend *b, EFI_HANDLE volume, const CHAR16 *path)
+{
+	return open_file(b, volume, path, 1);
+}
+
+EFI_STATUS file_backend_open_readonly(struct backend *b, EFI_HANDLE volume, const CHAR16 *path)
+{
+	return open_file(b, volume, path, 0);
 }
 
 void file_backend_close(struct backend *b)

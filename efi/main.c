@@ -63,6 +63,7 @@ struct session {
 	EFI_STATUS result;         /* the refusal, or EFI_SUCCESS */
 	char wrote[160];           /* what was written, for the summary */
 	int updated;               /* the session update was written (issue 10: the handoff variable says so) */
+	struct chain *chain;       /* issue 11: a differencing image's parents (chain.c) */
 };
 
 /* Which VHDX: --image PATH (a file) or a Block I/O device picked by --disk. */
@@ -203,6 +204,15 @@ static void check_and_update(struct session *s)
 	if (img->log_pending)
 		con_say("log pending: %u entries (sequence %llu..%llu); reads see them replayed in memory",
 			img->log.entries, (unsigned long long)img->log.tail_seq, (unsigned long long)img->log.head_seq);
+	/* issue 11: a differencing image's whole chain is found and validated before the policy and any write */
+	if (img->has_parent) {
+		EFI_STATUS cs = chain_attach(&s->chain, img, s->be_handle, s->be_is_file ? s->opt.image : NULL);
+		if (EFI_ERROR(cs)) {
+			s->result = cs;
+			fmt(s->wrote, sizeof s->wrote, "nothing (differencing image: its parent chain is incomplete)");
+			return;
+		}
+	}
 	/* issue 12: measure, and hold the image against the pinned policy before anything is written */
 	if (EFI_ERROR(policy_check(&s->opt.policy, img))) {
 		s->result = EFI_SECURITY_VIOLATION;
@@ -342,6 +352,7 @@ static EFI_STATUS run(struct session *s)
 		vhdx_close(&s->img);
 		s->img_open = 0;
 	}
+	chain_release(&s->chain); /* issue 11: after the child */
 	/* the backend is released before the next stage runs: it may well open the same device */
 	if (s->be_open) {
 		if (s->be_is_file)
@@ -367,6 +378,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	EFI_STATUS st = run(&s);
 	if (s.img_open)
 		vhdx_close(&s.img);
+	chain_release(&s.chain); /* issue 11: after the child */
 	if (s.be_open) {
 		if (s.be_is_file)
 			file_backend_close(&s.be);

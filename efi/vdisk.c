@@ -6,7 +6,8 @@
  * node with our GUID and the image's virtual disk ID as data, so two images never share a path.  After a
  * recursive ConnectController the firmware's partition and FAT drivers bind; the next stage is loaded from the
  * first FAT volume below that handle that holds the path.  Reads go through vhdx_read (the BAT, zeros for
- * absent blocks); any failure is EFI_DEVICE_ERROR, never wrong data.
+ * absent blocks; for a differencing image its parents where it holds nothing, issue 11); any failure is
+ * EFI_DEVICE_ERROR, never wrong data.
  */
 #include "boot.h"
 
@@ -108,10 +109,15 @@ EFI_STATUS vdisk_install(struct vdisk **out, struct vhdx_image *img, EFI_HANDLE 
 			(unsigned long long)img->virtual_size);
 		return EFI_UNSUPPORTED;
 	}
-	if (img->has_parent) {
-		con_say("virtual disk: differencing images cannot be booted from yet");
-		return EFI_UNSUPPORTED;
-	}
+	/* issue 11: a differencing image reads through its parents (core/read.c); every level must be attached */
+	for (const struct vhdx_image *p = img; p->has_parent; p = p->parent)
+		if (!p->parent) {
+			char g[VHDX_GUID_TEXT];
+			vhdx_guid_format(&p->locator->linkage, g);
+			con_say("virtual disk: the parent with DataWriteGuid %s (parent_linkage) is not attached: not presenting a disk that cannot be read",
+				g);
+			return EFI_UNSUPPORTED;
+		}
 	struct vdisk *vd = mem_zalloc(sizeof *vd);
 	if (!vd)
 		return EFI_OUT_OF_RESOURCES;

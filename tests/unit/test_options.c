@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "chainpath.h" /* issue 11 */
 #include "optshim.h"
 #include "t.h"
 
@@ -451,6 +452,80 @@ static void disk(void)
 	}
 }
 
+/* -------- issue 11: a parent's path from the child's folder and the locator's relative_path (chainpath.c) -------- */
+
+static void chain_paths(void)
+{
+	static const struct {
+		const char *child, *rel, *want; /* want NULL: refused, with a reason containing `why` */
+		const char *why;
+	} cases[] = {
+		{ "\\vm\\child.vhdx", "..\\base\\parent.vhdx", "\\base\\parent.vhdx", NULL },
+		{ "\\vm\\child.vhdx", ".\\parent.vhdx", "\\vm\\parent.vhdx", NULL },
+		{ "\\vm\\child.vhdx", "parent.vhdx", "\\vm\\parent.vhdx", NULL },
+		{ "vm\\child.vhdx", "parent.vhdx", "\\vm\\parent.vhdx", NULL },          /* no leading separator */
+		{ "child.vhdx", ".\\p.vhdx", "\\p.vhdx", NULL },                       /* child in the root */
+		{ "\\a\\b\\c\\child.vhdx", "..\\..\\x\\.\\y\\\\p.vhdx", "\\a\\x\\y\\p.vhdx", NULL },
+		{ "/a/child.vhdx", "../b/p.vhdx", "\\b\\p.vhdx", NULL },                /* forward slashes taken too */
+		{ "\\vm\\child.vhdx", "..\\..\\p.vhdx", NULL, "above the root" },
+		{ "child.vhdx", "..\\p.vhdx", NULL, "above the root" },
+		{ "\\vm\\child.vhdx", "base\\", NULL, "folder" },
+		{ "\\vm\\child.vhdx", "base\\..", NULL, "folder" },
+		{ "\\vm\\child.vhdx", ".", NULL, "folder" },
+		{ "\\vm\\child.vhdx", "", NULL, "folder" },
+		{ "\\vm\\child.vhdx", "p\xC3\xA9.vhdx", "\\vm\\p\xC3\xA9.vhdx", NULL }, /* BMP: one unit */
+		{ "\\vm\\child.vhdx", "p\xF0\x9F\x98\x80.vhdx", "\\vm\\p\xF0\x9F\x98\x80.vhdx", NULL }, /* a pair */
+		{ "\\vm\\child.vhdx", "p\xC3.vhdx", NULL, "UTF-8" },                   /* truncated sequence */
+		{ "\\vm\\child.vhdx", "p\xC0\xAF.vhdx", NULL, "UTF-8" },               /* overlong "/" */
+		{ "\\vm\\child.vhdx", "p\xED\xA0\x80.vhdx", NULL, "UTF-8" },           /* a surrogate */
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		const char *why = NULL;
+		uint16_t *child = opt_u16(cases[c].child); /* a static ring: not freed */
+		uint16_t *got = chain_relative_path(child, cases[c].rel, &why);
+		if (!cases[c].want) {
+			CHECK(!got && why && strstr(why, cases[c].why), "relative_path \"%s\" from \"%s\": refused (%s)",
+			      cases[c].rel, cases[c].child, why ? why : "no reason");
+		} else {
+			/* the expected path as UTF-16: decoded by the same rules from its UTF-8 spelling */
+			char text[256];
+			size_t o = 0;
+			for (size_t i = 0; got && got[i] && o + 4 < sizeof text; i++) {
+				uint32_t u = got[i];
+				if (u >= 0xD800 && u < 0xDC00 && got[i + 1])
+					u = 0x10000 + ((u - 0xD800) << 10) + (got[++i] - 0xDC00);
+				if (u < 0x80) {
+					text[o++] = (char)u;
+				} else if (u < 0x800) {
+					text[o++] = (char)(0xC0 | u >> 6), text[o++] = (char)(0x80 | (u & 0x3F));
+				} else if (u < 0x10000) {
+					text[o++] = (char)(0xE0 | u >> 12), text[o++] = (char)(0x80 | ((u >> 6) & 0x3F));
+					text[o++] = (char)(0x80 | (u & 0x3F));
+				} else {
+					text[o++] = (char)(0xF0 | u >> 18), text[o++] = (char)(0x80 | ((u >> 12) & 0x3F));
+					text[o++] = (char)(0x80 | ((u >> 6) & 0x3F)), text[o++] = (char)(0x80 | (u & 0x3F));
+				}
+			}
+			text[o] = 0;
+			CHECK(got && !strcmp(text, cases[c].want), "relative_path \"%s\" from \"%s\": \"%s\" (want \"%s\"%s%s)",
+			      cases[c].rel, cases[c].child, got ? text : "(refused)", cases[c].want, why ? ": " : "",
+			      why ? why : "");
+		}
+		mem_free(got);
+	}
+	/* out of memory at each allocation: refused with a reason, nothing leaked */
+	for (long k = 1; k <= 2; k++) {
+		const char *why = NULL;
+		uint16_t *child = opt_u16("\\vm\\child.vhdx"); /* a static ring: not freed */
+		opt_shim_reset();
+		opt_fail_alloc = k;
+		uint16_t *got = chain_relative_path(child, "..\\p.vhdx", &why);
+		opt_fail_alloc = 0;
+		CHECK(!got && why && strstr(why, "memory"), "allocation %ld failing: refused (%s)", k, why ? why : "-");
+		mem_free(got);
+	}
+}
+
 int main(void)
 {
 	tokenizer();
@@ -461,6 +536,7 @@ int main(void)
 	config_utf16();
 	disk();
 	pins();
+	chain_paths(); /* issue 11 */
 	CHECK_EQ_INT((int)opt_live, 0, "no allocation outlives the tests");
 	return t_done();
 }
