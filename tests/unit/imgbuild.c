@@ -460,3 +460,28 @@ unsigned ib_warned(const struct vhdx_image *img, const char *frag)
 			return i + 1;
 	return 0;
 }
+
+void ib_set_data_write_guid(struct ib *b, const struct vhdx_guid *g)
+{
+	for (int i = 0; i < 2; i++) {
+		vhdx_guid_store(ib_hdr(b, i) + VHDX_HDR_DATA_WRITE, g);
+		ib_hdr_fix(b, i);
+	}
+}
+
+void ib_set_parent_linkage(struct ib *b, const struct vhdx_guid *g)
+{
+	uint8_t *it = NULL;
+	char text[VHDX_GUID_TEXT];
+
+	for (unsigned k = 0; k < b->meta_count; k++) {
+		struct vhdx_guid e, loc = VHDX_GUID_PARENT_LOCATOR;
+		vhdx_guid_load(&e, ib_meta_entry(b, k));
+		if (vhdx_guid_equal(&e, &loc))
+			it = ib_meta_item(b, k);
+	}
+	vhdx_guid_format(g, text);
+	/* the first entry's value offset (bytes 24..27 of the item), past its "{" */
+	for (int c = 0; c < VHDX_GUID_TEXT - 1; c++)
+		vhdx_put16(it + vhdx_le32(it + 24) + 2 + 2 * c, (uint8_t)text[c]);
+}

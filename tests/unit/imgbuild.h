@@ -123,4 +123,9 @@ const char *ib_opened(const struct ib *b, struct vhdx_image *img, struct memback
 /* index+1 of the first warning containing frag, 0 if none */
 unsigned ib_warned(const struct vhdx_image *img, const char *frag);
 
+/* differencing chains: DataWriteGuid in both headers (checksums fixed); the child's parent_linkage (the locator
+ * imgbuild writes for has_parent has one entry, parent_linkage, whose value becomes g) */
+void ib_set_data_write_guid(struct ib *b, const struct vhdx_guid *g);
+void ib_set_parent_linkage(struct ib *b, const struct vhdx_guid *g);
+
 #endif

@@ -22,31 +22,6 @@ struct level {
 
 static struct level L[LEVELS]; /* L[0] the base, L[2] the grandchild that is mapped */
 
-static void set_dwg(struct ib *b, const struct vhdx_guid *g)
-{
-	for (int i = 0; i < 2; i++) {
-		vhdx_guid_store(ib_hdr(b, i) + VHDX_HDR_DATA_WRITE, g);
-		ib_hdr_fix(b, i);
-	}
-}
-
-/* the locator imgbuild writes has one entry, parent_linkage: its value becomes g */
-static void set_linkage(struct ib *b, const struct vhdx_guid *g)
-{
-	uint8_t *it = NULL;
-	char text[VHDX_GUID_TEXT];
-
-	for (unsigned k = 0; k < b->meta_count; k++) {
-		struct vhdx_guid e, loc = VHDX_GUID_PARENT_LOCATOR;
-		vhdx_guid_load(&e, ib_meta_entry(b, k));
-		if (vhdx_guid_equal(&e, &loc))
-			it = ib_meta_item(b, k);
-	}
-	vhdx_guid_format(g, text);
-	for (int c = 0; c < VHDX_GUID_TEXT - 1; c++)
-		vhdx_put16(it + vhdx_le32(it + 24) + 2 + 2 * c, (uint8_t)text[c]);
-}
-
 /* block blk of a child: PARTIALLY_PRESENT with the sector runs (first, count) present */
 static void partial(struct level *l, uint64_t blk, const uint64_t *runs, unsigned nruns)
 {
@@ -104,9 +79,9 @@ static int build(void)
 	mark(&L[2], 4, 0x69);
 	mark(&L[2], 5, 0xC3);
 	for (int i = 0; i < LEVELS; i++) {
-		set_dwg(&L[i].b, &dw[i]);
+		ib_set_data_write_guid(&L[i].b, &dw[i]);
 		if (i)
-			set_linkage(&L[i].b, &dw[i - 1]);
+			ib_set_parent_linkage(&L[i].b, &dw[i - 1]);
 		const char *r = ib_opened(&L[i].b, &L[i].img, &L[i].mb);
 		if (!t_report(!r, r, "level %d opens", i))
 			return -1;

@@ -131,32 +131,6 @@ struct level {
 	struct vhdx_image img;
 };
 
-/* sets DataWriteGuid in both headers */
-static void set_dwg(struct ib *b, const struct vhdx_guid *g)
-{
-	for (int i = 0; i < 2; i++) {
-		vhdx_guid_store(ib_hdr(b, i) + VHDX_HDR_DATA_WRITE, g);
-		ib_hdr_fix(b, i);
-	}
-}
-
-/* sets the child's parent_linkage (the locator imgbuild writes has one entry: parent_linkage) */
-static void set_linkage(struct ib *b, const struct vhdx_guid *g)
-{
-	uint8_t *it = NULL;
-	char text[VHDX_GUID_TEXT];
-
-	for (unsigned k = 0; k < b->meta_count; k++) {
-		struct vhdx_guid e, loc = VHDX_GUID_PARENT_LOCATOR;
-		vhdx_guid_load(&e, ib_meta_entry(b, k));
-		if (vhdx_guid_equal(&e, &loc))
-			it = ib_meta_item(b, k);
-	}
-	vhdx_guid_format(g, text);
-	for (int c = 0; c < VHDX_GUID_TEXT - 1; c++)
-		vhdx_put16(it + vhdx_le32(it + 24) + 2 + 2 * c, (uint8_t)text[c]);
-}
-
 /* block b of the child: PARTIALLY_PRESENT, with the sectors in [first, first + count) of it present */
 static void partial(struct ib *b, uint64_t blk, uint64_t *bitmap_off, const uint64_t *runs, unsigned nruns)
 {
@@ -195,13 +169,13 @@ static void chain_reads(void)
 	ib_build(&L[0].b, &pp);
 	for (uint64_t k = 0; k < L[0].b.payload_blocks; k++)
 		ib_alloc_block(&L[0].b, k);
-	set_dwg(&L[0].b, &dw);
+	ib_set_data_write_guid(&L[0].b, &dw);
 	ib_build(&L[1].b, &cp);
 	/* the child's own data differs from the parent's: its blocks hold the pattern shifted by the child's layout */
 	ib_alloc_block(&L[1].b, 1);
 	partial(&L[1].b, 2, &bm, runs2, 4);
 	ib_bat_set(&L[1].b, ib_bat_index(&L[1].b, 3), VHDX_BAT_ZERO);
-	set_linkage(&L[1].b, &dw);
+	ib_set_parent_linkage(&L[1].b, &dw);
 	/* the child's own bytes must differ from the parent's, or a read from the wrong level would pass */
 	uint64_t o1 = ib_bat_get(&L[1].b, ib_bat_index(&L[1].b, 1)) & VHDX_BAT_OFFSET_MASK;
 	uint64_t o2 = ib_bat_get(&L[1].b, ib_bat_index(&L[1].b, 2)) & VHDX_BAT_OFFSET_MASK;
@@ -285,9 +259,9 @@ static void attach_rules(void)
 	for (int i = 0; i < N; i++) {
 		ib_build(&L[i].b, i == N - 1 ? &pp : &cp);
 		struct vhdx_guid g = ib_guid(100 + (unsigned)i), link = ib_guid(101 + (unsigned)i);
-		set_dwg(&L[i].b, &g);
+		ib_set_data_write_guid(&L[i].b, &g);
 		if (i < N - 1)
-			set_linkage(&L[i].b, &link);
+			ib_set_parent_linkage(&L[i].b, &link);
 		r = ib_opened(&L[i].b, &L[i].img, &L[i].mb);
 		if (!t_report(!r, r, "attach: level %d opens", i))
 			return;
@@ -319,8 +293,8 @@ static void attach_rules(void)
 	struct ib_params sp = { .has_parent = 1 };
 	ib_build(&S.b, &sp);
 	struct vhdx_guid self = ib_guid(300);
-	set_dwg(&S.b, &self);
-	set_linkage(&S.b, &self);
+	ib_set_data_write_guid(&S.b, &self);
+	ib_set_parent_linkage(&S.b, &self);
 	static struct level S2;
 	r = ib_opened(&S.b, &S.img, &S.mb);
 	const char *r2 = ib_opened(&S.b, &S2.img, &S2.mb); /* the same file opened twice */
@@ -335,12 +309,12 @@ static void attach_rules(void)
 	static struct level B;
 	ib_build(&B.b, &big);
 	struct vhdx_guid l = ib_guid(100 + N - 1);
-	set_linkage(&B.b, &l);
+	ib_set_parent_linkage(&B.b, &l);
 	r = ib_opened(&B.b, &B.img, &B.mb);
 	if (t_report(!r, r, "attach: bigger child opens")) {
 		static struct level P;
 		ib_build(&P.b, &pp);
-		set_dwg(&P.b, &l);
+		ib_set_data_write_guid(&P.b, &l);
 		if (!ib_opened(&P.b, &P.img, &P.mb)) {
 			P.mb.read_only = P.mb.io.read_only = 1;
 			CHECK_STATUS(vhdx_attach_parent(&B.img, &P.img), VHDX_E_UNSUPPORTED, "attach: a different virtual size refused");
