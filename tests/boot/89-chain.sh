@@ -11,7 +11,8 @@
 # parents are byte-identical, each child got exactly its session update, and `vhdx check` of the chain is clean;
 # (f) two levels: a grandchild (test.conf replaced once more) and the child as files on a FAT volume, the golden
 # parent on a virtio disk only: level 1 by relative_path, level 2's relative_path misses, found by DataWriteGuid;
-# (g) two levels, every level a virtio disk.
+# (g) two levels, every level a virtio disk; (h) Debian's kernel from the golden parent runs the initramfs the
+# child replaced.
 source "$(dirname "$0")/lib/common.bash"
 source "$ROOT/tests/boot/lib/osparts.sh"
 need_tools
@@ -314,3 +315,55 @@ expect "devices2: the bottom child's disk is never offered" log_lacks 'candidate
 expect "devices2: the booted stage shows the grandchild's test.conf" log_has '^PAYLOAD-MARKER: GRANDCHILD-VERSION'
 unchanged "devices2: the child (a parent here) is byte-identical" "$G/vm/child.vhdx" "$C/child.vhdx"
 unchanged "devices2: the golden parent is byte-identical" "$G/base/parent.vhdx" "$C/parent.vhdx"
+
+# ---- (h) a Linux system from a golden parent: Debian's kernel and a busybox initramfs on the parent's inner ESP,
+# systemd-boot starting them; the child replaces the initramfs, and the system that runs is the child's ----------
+new_case linux
+OS=$BUILD/cache/os
+if ! ensure_osparts "$OS"; then
+	notok "linux: OS parts" "no kernel / systemd-boot / busybox-static (installed, or via apt-get download)"
+else
+	case_config 'next = vhdx:' "disk = $CHILD_DP"
+	python3 "$ROOT/tests/boot/lib/mkinitrd.py" "$C/initrd.golden" "$OS/busybox" GOLDEN-INITRD
+	python3 "$ROOT/tests/boot/lib/mkinitrd.py" "$C/initrd.child" "$OS/busybox" CHILD-INITRD
+	fat=$C/part.fat
+	mkfs.vfat -C -n GOLDENOS "$fat" 49152 >/dev/null
+	mmd -i "$fat" ::/EFI ::/EFI/BOOT ::/loader ::/loader/entries
+	mcopy -i "$fat" "$SDBOOT" ::/EFI/BOOT/BOOTX64.EFI
+	mcopy -i "$fat" "$OS/vmlinuz" ::/vmlinuz
+	mcopy -i "$fat" "$C/initrd.golden" ::/initrd.img
+	printf 'timeout 0\ndefault test.conf\nconsole-mode keep\n' >"$C/loader.conf"
+	printf 'title golden OS\nlinux /vmlinuz\ninitrd /initrd.img\noptions console=ttyS0 panic=-1 loglevel=4 rdinit=/init\n' \
+		>"$C/test.conf"
+	mcopy -i "$fat" "$C/loader.conf" ::/loader/loader.conf
+	mcopy -i "$fat" "$C/test.conf" ::/loader/entries/test.conf
+	python3 "$MKDISK" "$C/raw" 64 "$fat" 512 >/dev/null
+	cp "$C/raw" "$C/raw.child"
+	mcopy -o -i "$C/raw.child@@1M" "$C/initrd.child" ::/initrd.img
+	linux_ok=0
+	"$VHDX" create --block-size 1M --from "$C/raw" "$C/parent.vhdx" >"$C/make.log" 2>&1 &&
+		"$VHDX" create --parent "$C/parent.vhdx" "$C/child.vhdx" >>"$C/make.log" 2>&1 &&
+		write_diff "$C/raw" "$C/raw.child" "$C/child.vhdx" >>"$C/make.log" 2>&1 && linux_ok=1
+	rm -f "$C/raw" "$C/raw.child" "$fat"
+	cp "$C/child.vhdx" "$C/child0.vhdx"
+	cp "$C/parent.vhdx" "$C/parent0.vhdx"
+	expect "linux: golden parent and child made (the child holds the new initramfs)" test "$linux_ok" = 1
+	attach_virtio "$C/child.vhdx" addr=0x10
+	attach_virtio "$C/parent.vhdx" addr=0x11
+	with_rng
+	QEMU_MEM=512 BOOT_TIMEOUT=${LINUX_BOOT_TIMEOUT:-400} boot_guest
+	rc=$?
+	show_log
+	grep -E '^(LINUX-MARKER|\[ *[0-9.]+\] (Linux version|Run /init))' "$C/log" | sed 's/^/#   /'
+	expect "linux: guest powered off by init (qemu exit 0)" test "$rc" -eq 0
+	expect "linux: the parent is found on the other disk" \
+		log_has "^vhdxboot: parent 1: DataWriteGuid $(guid data_write_guid "$C/parent0.vhdx") found: device"
+	expect "linux: the kernel (from the parent) ran the child's initramfs" log_has '^LINUX-MARKER: CHILD-INITRD kernel [0-9]'
+	expect "linux: not the parent's" log_lacks 'LINUX-MARKER: GOLDEN-INITRD'
+	unchanged "linux: the parent is byte-identical" "$C/parent0.vhdx" "$C/parent.vhdx"
+	if out=$(python3 "$IMGCHECK" session "$C/child0.vhdx" "$C/child.vhdx" 1 2>&1); then
+		ok "linux: the child got exactly one session update and nothing else"
+	else
+		notok "linux: the child got exactly one session update and nothing else" "$(echo "$out" | tr '\n' ';')"
+	fi
+fi
