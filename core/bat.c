@@ -232,7 +232,8 @@ vhdx_status vhdx_bat_entry(struct vhdx_image *img, uint64_t index, uint64_t *ent
  * that a chunk with partial blocks has one. */
 vhdx_status vhdx_bitmap_block(struct vhdx_image *img, uint64_t c, uint64_t *off)
 {
-	uint64_t idx = c * (img->chunk_ratio + 1) + img->chunk_ratio, e;
+	/* e starts at 0: gcc -m32 -O3 cannot see that vhdx_bat_entry sets it whenever it returns VHDX_OK */
+	uint64_t idx = c * (img->chunk_ratio + 1) + img->chunk_ratio, e = 0;
 	vhdx_status st = vhdx_bat_entry(img, idx, &e);
 
 	if (st)
