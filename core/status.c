@@ -13,6 +13,7 @@ static const char *const messages[VHDX_STATUS_COUNT] = {
 	[VHDX_E_SEQUENCE] = "header sequence number cannot be raised",
 	[VHDX_E_RANGE] = "access beyond the end of the virtual disk",
 	[VHDX_E_STATE] = "image is not open and validated",
+	[VHDX_E_NOTFOUND] = "not found",
 };
 
 const char *vhdx_status_message(vhdx_status st)

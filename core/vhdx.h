@@ -26,6 +26,7 @@ typedef enum vhdx_status {
 	VHDX_E_SEQUENCE,    /* the header sequence number cannot be raised */
 	VHDX_E_RANGE,       /* a virtual-disk access beyond the end of the disk */
 	VHDX_E_STATE,       /* the image is not open/validated for this operation */
+	VHDX_E_NOTFOUND,    /* a path, device or parent that was asked for does not exist */
 	VHDX_STATUS_COUNT
 } vhdx_status;
 

@@ -17,8 +17,8 @@ reqs=(
 	"ar|binutils"
 	"objcopy|binutils"
 	"ld|binutils"
-	"/usr/include/x86_64-linux-gnu/gnu/stubs-32.h|gcc-multilib"
-	"/usr/lib/gcc/x86_64-linux-gnu/*/32/crtbegin.o|gcc-multilib"
+	"/usr/include/x86_64-linux-gnu/gnu/stubs-32.h|libc6-dev-i386"
+	"/usr/lib/gcc/x86_64-linux-gnu/*/32/crtbegin.o|gcc-12-multilib"
 	"clang|clang"
 	"python3|python3"
 	"bunzip2|bzip2"
@@ -76,7 +76,7 @@ reqs=(
 	"/usr/share/OVMF/OVMF32_CODE_4M.secboot.fd|ovmf-ia32"
 	"/usr/share/OVMF/OVMF32_VARS_4M.fd|ovmf-ia32"
 	"/usr/lib32/crt0-efi-ia32.o|gnu-efi"
-	"/usr/lib/gcc/x86_64-linux-gnu/*/32/libgcc.a|gcc-multilib"
+	"/usr/lib/gcc/x86_64-linux-gnu/*/32/libgcc.a|gcc-12-multilib"
 	"dpkg-deb|dpkg"
 )
 
