@@ -6,7 +6,7 @@
  * files' symbols, reading the table below, so a new file must be added to it.
  *
  *   layer leaf:  mem crc32c crc32c_armv8 sha256 guid guidparse fmt status   no I/O; formatting, checksums, GUIDs
- *   layer io:    io                                  raw read/write/flush through struct vhdx_io
+ *   layer io:    io fsio                             raw read/write/flush through struct vhdx_io; a located file
  *   layer log:   logwalk log                         find the active log sequence; overlay it on a read
  *   layer view:  view                                vhdx_pread: raw read + overlay, what the parsers read
  *   layer parse: header region metadata bat parent   parse and validate one structure each
