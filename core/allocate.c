@@ -1,5 +1,5 @@
 /*
- * allocate.c - make the payload blocks of a virtual-disk range present and zero-filled (issue 10), so that Linux
+ * allocate.c - make the payload blocks of a virtual-disk range present and zero-filled, so that Linux
  * can map the range read-write straight onto the file.
  *
  * Order of events, each step durable before the next (see logwrite.c for the log's part):

@@ -1,6 +1,6 @@
 /*
  * extent.c - where virtual bytes live: which level of a differencing chain holds them, at which file offset, for
- * how long (issue 11).
+ * how long.
  *
  * `vhdx map` turns a chain into device-mapper segments, each pointing straight at one level's file, so it needs
  * the answer vhdx_diff_read (read.c) acts on without reading the data: the child's FULLY_PRESENT blocks, its

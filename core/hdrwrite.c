@@ -36,7 +36,7 @@ vhdx_status vhdx_write_allowed(struct vhdx_image *img, const char *what, uint64_
 		return vhdx_fail(img, VHDX_E_STATE, "%s: the image was not opened and validated", what);
 	if (img->io->read_only || !img->io->write)
 		return vhdx_fail(img, VHDX_E_READONLY, "%s: the medium is read-only; nothing was written", what);
-	if (img->child) /* differencing chains (issue 11): a parent's data is its children's too */
+	if (img->child) /* a parent's data is its differencing children's too */
 		return vhdx_fail(img, VHDX_E_READONLY, "%s: the image is the parent of a differencing image; nothing was written",
 				 what);
 	if (h->sequence > UINT64_MAX - raises)

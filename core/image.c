@@ -85,7 +85,7 @@ void vhdx_close(struct vhdx_image *img)
 	if (img->batwin)
 		img->io->free(img->io->ctx, img->batwin, img->batwin_cap * sizeof(uint64_t));
 	img->batwin = 0;
-	if (img->locator) /* differencing chains (issue 11) */
+	if (img->locator) /* a differencing image's Parent Locator */
 		img->io->free(img->io->ctx, img->locator, sizeof(*img->locator));
 	img->locator = 0;
 	if (img->parent && img->parent->child == img)

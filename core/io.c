@@ -30,7 +30,7 @@ vhdx_status vhdx_pwrite(struct vhdx_image *img, uint64_t off, const void *buf, s
 
 	if (io->read_only || !io->write)
 		return vhdx_fail(img, VHDX_E_READONLY, "%s: the medium is read-only", what);
-	if (img->child) /* differencing chains (issue 11): never write a parent */
+	if (img->child) /* a differencing child reads through this image: never write a parent */
 		return vhdx_fail(img, VHDX_E_READONLY, "%s: the image is a parent of a differencing image", what);
 	if (vhdx_add_overflow(off, len, &end) || end > io->size)
 		return vhdx_fail(img, VHDX_E_ARG, "%s: write at %llu beyond the end of the file", what,

@@ -1,6 +1,6 @@
 /*
- * logwrite.c - the log writer (issue 10): entries exactly as log.c (and QEMU's block/vhdx-log.c) find and replay
- * them, placed in the ring one after another and wrapping at its end.
+ * logwrite.c - the log writer (vhdx_allocate's BAT changes go through it): entries exactly as log.c (and QEMU's
+ * block/vhdx-log.c) find and replay them, placed in the ring one after another and wrapping at its end.
  *
  * A writer session follows the order MS-VHDX prescribes for metadata changes: a fresh LogGuid (with a new
  * FileWriteGuid) goes into the headers and is flushed before the first entry; each entry is written and flushed

@@ -34,7 +34,7 @@ vhdx_status vhdx_read(struct vhdx_image *img, uint64_t off, void *buf, size_t le
 		return vhdx_fail(img, VHDX_E_RANGE, "read: bytes %llu..%llu lie beyond the virtual disk (%llu bytes)",
 				 (unsigned long long)off, (unsigned long long)(off + (uint64_t)len),
 				 (unsigned long long)img->virtual_size);
-	if (img->has_parent) /* differencing chains (issue 11) */
+	if (img->has_parent) /* a differencing image: blocks it does not hold come from its parent */
 		return vhdx_diff_read(img, off, out, len);
 
 	while (len) {
@@ -72,8 +72,9 @@ vhdx_status vhdx_read(struct vhdx_image *img, uint64_t off, void *buf, size_t le
 }
 
 /*
- * Differencing images (issue 11; in this file because a chain read recurses into vhdx_read for the parent,
- * which a file of its own would turn into a call cycle between two files) - virtual reads of a differencing image: its own blocks, and its parent's where it holds nothing.
+ * Virtual reads of a differencing image: its own blocks, and its parent's where it holds nothing.  In this file
+ * because a chain read recurses into vhdx_read for the parent, which a file of its own would turn into a call
+ * cycle between two files.
  *
  * NOT_PRESENT blocks come from the parent whole; PARTIALLY_PRESENT blocks sector by sector through the chunk's
  * sector bitmap (bit set: this file, clear: the parent).  Runs of sectors with the same bit become one read, so

@@ -8,7 +8,7 @@
  * Both session updates: the non-current slot first, flush, then the other, flush; a crash after the first write
  * leaves the new header current and the old one valid.  new_data also gives a new DataWriteGuid (random[16..31]):
  * the format's rule for the first write a reader of the virtual disk could see (an OS mounting its root
- * read-write, issue 10); vhdxboot's own metadata-only session keeps it.
+ * read-write); vhdxboot's own metadata-only session keeps it.
  */
 static vhdx_status session_write(struct vhdx_image *img, const uint8_t random[32], int new_data, const char *what)
 {

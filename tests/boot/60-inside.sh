@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 60-inside: boot from inside the VHDX (issue 4).  A raw GPT disk with an EFI system partition holding the test
+# 60-inside: boot from inside the VHDX.  A raw GPT disk with an EFI system partition holding the test
 # payload, turned into a VHDX by qemu-img convert (dynamic with 1 MiB blocks, dynamic default, fixed) and by
 # `vhdx create --from` with 4 KiB logical sectors; vhdxboot validates it, does the session update, presents the
 # virtual disk as a block device and starts the payload from the partition inside.
@@ -108,7 +108,7 @@ expect "ioerror: exit status is an error" log_has '^vhdxboot: exit status EFI_(N
 runs=$(grep -c '^vhdxboot: session update: ' "$C/log")
 session_checked "ioerror: image got its session update(s) and nothing else ($runs run(s))" "$C/before.vhdx" "$C/d.vhdx" "$runs"
 
-# --- issue 10: the partition inside read through its own Block I/O (the firmware's partition driver over the virtual
+# --- the partition inside read through its own Block I/O (the firmware's partition driver over the virtual
 # disk) with odd request sizes into buffers at odd addresses, then in 1 MiB requests, each pass's CRC-32 against
 # the host's view of the same bytes (qemu-img's export of the image), then random ranges compared byte for byte
 # with that export attached as a raw disk.  The image is dynamic with 1 MiB blocks, its present blocks moved

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 70-linux: a real operating system booted from inside a dynamic VHDX (issue 4).  The VHDX holds a GPT disk
+# 70-linux: a real operating system booted from inside a dynamic VHDX.  The VHDX holds a GPT disk
 # whose EFI system partition has Debian's systemd-boot as \EFI\BOOT\BOOTX64.EFI, a loader entry, a Debian kernel
 # (EFI stub) and a busybox initramfs whose /init prints a marker and powers off.  vhdxboot (BOOTX64.EFI of the
 # outer ESP, "next = vhdx:") validates the image, does the session update, presents the virtual disk and starts

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 89-chain: booting from inside a differencing VHDX (issue 11).  A golden parent (`vhdx create --from` a raw GPT
+# 89-chain: booting from inside a differencing VHDX.  A golden parent (`vhdx create --from` a raw GPT
 # disk whose EFI system partition holds systemd-boot, the test payload and two loader entries) and a child made by
 # `vhdx create --parent`, in which the loader entry test.conf is replaced: mtools changes it on a copy of the raw
 # disk and every sector that differs is written into the child, with sector bitmaps (tests/tools/diffwriter.py's

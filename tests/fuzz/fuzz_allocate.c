@@ -1,5 +1,5 @@
 /*
- * fuzz_allocate.c - libFuzzer harness: vhdx_allocate (issue 10) over a fuzzed image, and the log its writer leaves
+ * fuzz_allocate.c - libFuzzer harness: vhdx_allocate over a fuzzed image, and the log its writer leaves
  * when the machine stops in the middle.
  *
  * Input: the image format of fuzzlib.h.  Flag bit 7: the medium cannot grow (a device: no resize).  flags2 bits

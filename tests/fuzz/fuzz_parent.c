@@ -1,5 +1,5 @@
 /*
- * fuzz_parent.c - libFuzzer harness for differencing chains (issue 11): the Parent Locator parser, attaching a
+ * fuzz_parent.c - libFuzzer harness for differencing chains: the Parent Locator parser, attaching a
  * parent, and reads through the chain (NOT_PRESENT blocks from the parent, PARTIALLY_PRESENT blocks sector by
  * sector through the fuzzed sector bitmap) and vhdx_extent, each compared with a reference written here.
  *

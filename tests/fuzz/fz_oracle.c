@@ -200,7 +200,7 @@ void fz_check_open(struct fz_file *f, struct vhdx_image *img, vhdx_status st)
 		skip_known = getenv("FZ_SKIP_KNOWN") != NULL;
 	if (skip_known && img->log.active && img->file_size > f->io.size + (1ull << 40))
 		return;
-	/* the BAT window, and a differencing image's parsed Parent Locator (issue 11) */
+	/* the BAT window, and a differencing image's parsed Parent Locator */
 	FZ_ASSERT(f->live <= 64 * FZ_KiB + 64 + (img->has_parent ? sizeof(struct vhdx_parent_locator) : 0),
 		  "open keeps %zu bytes", f->live);
 	FZ_ASSERT(!img->has_parent || (img->locator && (img->locator->keys & VHDX_LOC_LINKAGE)),

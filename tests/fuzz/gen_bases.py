@@ -121,7 +121,7 @@ def differencing():
 
 
 def differencing_runs():
-    """A differencing disk whose sector bitmap has runs of every shape (issue 11: fuzz_parent): all five locator
+    """A differencing disk whose sector bitmap has runs of every shape (for fuzz_parent): all five locator
     keys; block 0 FULLY_PRESENT; block 1 PARTIALLY_PRESENT with single sectors, runs across bitmap bytes, a long
     run and the block's last sector; block 2 PARTIALLY_PRESENT but for one clear byte; block 3 NOT_PRESENT; block
     4 ZERO; block 5 UNMAPPED; block 6 PARTIALLY_PRESENT with no sector of its own; block 7 (the last) NOT_PRESENT."""
@@ -195,7 +195,7 @@ def main():
     save("vhdxlib-4k", trim_payload(V.build_image(virtual_size=20 * MiB, block_size=2 * MiB, logical_sector=4096,
                                                   physical_sector=4096, seqs=(3, 2)), 2 * MiB))
     differencing()
-    differencing_runs()  # issue 11
+    differencing_runs()
     logged()
     # QEMU's dirty-log sample: keep the structures and the log, drop the payload beyond 8 MiB
     fx = os.path.join(ROOT, "tests", "fixtures", "iotest-dirtylog-10G-4M.vhdx.bz2")

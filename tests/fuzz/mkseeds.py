@@ -130,7 +130,7 @@ def create_seeds():
 
 
 def allocate_seeds():
-    """fuzz_allocate (issue 10): every base; as a device (flag bit 7); interrupted at the k-th write (flags2 >> 1)."""
+    """fuzz_allocate: every base; as a device (flag bit 7); interrupted at the k-th write (flags2 >> 1)."""
     for i, n in enumerate(BASES):
         write("allocate", f"base-{n}", img(i))
     for n in ("create-dyn-8M-1M", "create-dyn-32M", "create-dyn-4k-odd", "vhdxlib-log", "vhdxlib-diff"):
@@ -143,7 +143,7 @@ def allocate_seeds():
 
 
 def parent_seeds():
-    """fuzz_parent (issue 11): chain mode over every base, with each way of making the parent; locator mode with
+    """fuzz_parent: chain mode over every base, with each way of making the parent; locator mode with
     items of every shape.  Tail: [p0 p1] then read ops (see fuzz_parent.c)."""
     def chain(b, p0=0, p1=0xFF, flags2=0, patches=(), o=None):
         o = o or ((1, 0, 8 * MiB), (1, MiB - 700, 70000), (1, 2 * MiB + 3 * 512 + 5, 4096 * 3), (2, 1, 600))
@@ -211,4 +211,4 @@ if __name__ == "__main__":
         image_seeds()
         create_seeds()
         allocate_seeds()
-        parent_seeds()  # issue 11
+        parent_seeds()

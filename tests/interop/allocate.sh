@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/interop/allocate.sh - `vhdx allocate` (issue 10) against QEMU.
+# tests/interop/allocate.sh - `vhdx allocate` against QEMU.
 #
 #   whole disk: a dynamic image made by qemu-img (1 MiB blocks) with data written by qemu-io at a few offsets;
 #     after `vhdx allocate`: qemu-img check clean, qemu-img compare with the copy taken before says identical,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/interop/chain.sh - differencing chains (issue 11): chains made by `vhdx create --parent`, depth 1 to 3,
+# tests/interop/chain.sh - differencing chains: chains made by `vhdx create --parent`, depth 1 to 3,
 # with data written into every level by tests/tools/diffwriter.py (unaligned offsets, partial sectors, block and
 # sector-bitmap byte boundaries, FULLY and PARTIALLY_PRESENT blocks).  `vhdx export` of the child must equal the
 # writer's own model and what libvhdi's vhdimount shows for the same chain.  Broken chains are refused with the

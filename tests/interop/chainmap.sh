@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/interop/chainmap.sh - `vhdx map` of a differencing chain (issue 11).  Chains of depth 1 to 3 made by
+# tests/interop/chainmap.sh - `vhdx map` of a differencing chain.  Chains of depth 1 to 3 made by
 # `vhdx create --parent` over a GPT disk, data written into every level by tests/tools/diffwriter.py (unaligned,
 # partial sectors, across sector-bitmap bytes, the 2 MiB bitmap window and block edges, whole blocks); each table
 # `vhdx map` prints, resolved as device-mapper would (tests/tools/dmtable.py, one file per level), must equal

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# map.sh - `vhdx map`, the GPT inside a virtual disk, `vhdx handoff`, `vhdx session --data`, `vhdx find` (issue 10).
+# map.sh - `vhdx map`, the GPT inside a virtual disk, `vhdx handoff`, `vhdx session --data`, `vhdx find`.
 # A raw GPT disk (ESP + a Discoverable Partitions root partition) with random data in a few places becomes a
 # dynamic VHDX by qemu-img; every table `vhdx map` prints is resolved as device-mapper would and compared with the
 # raw disk's bytes (tests/tools/dmtable.py).  The guest side (dmsetup in a real initramfs) is tests/boot/75-linuxroot.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""dmtable - checks a device-mapper table printed by `vhdx map` against the bytes it must present (issue 10).
+"""dmtable - checks a device-mapper table printed by `vhdx map` against the bytes it must present.
 
   dmtable.py TABLE EXPECTED_RAW RAW_OFFSET RAW_LENGTH [--rw]
 

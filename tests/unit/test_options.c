@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "chainpath.h" /* issue 11 */
+#include "chainpath.h" /* a differencing image's parent path */
 #include "optshim.h"
 #include "t.h"
 
@@ -452,7 +452,7 @@ static void disk(void)
 	}
 }
 
-/* -------- issue 11: a parent's path from the child's folder and the locator's relative_path (chainpath.c) -------- */
+/* -------- a parent's path from the child's folder and the locator's relative_path (chainpath.c) -------- */
 
 static void chain_paths(void)
 {
@@ -536,7 +536,7 @@ int main(void)
 	config_utf16();
 	disk();
 	pins();
-	chain_paths(); /* issue 11 */
+	chain_paths();
 	CHECK_EQ_INT((int)opt_live, 0, "no allocation outlives the tests");
 	return t_done();
 }

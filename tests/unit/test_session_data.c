@@ -1,5 +1,5 @@
 /*
- * test_session_data.c - vhdx_session_update_data (core/session_data.c, issue 10): the session update an OS asks for
+ * test_session_data.c - vhdx_session_update_data (core/session.c): the session update an OS asks for
  * before it writes its root through a read-write device-mapper table.  Checked: the new FileWriteGuid and
  * DataWriteGuid in both headers, sequence + 2, reserved bytes and content kept; refusals write nothing; and a crash
  * at each of its four operations (write, flush, write, flush) in every crashio mode leaves a file that opens with

@@ -5,7 +5,7 @@
 #
 # Environment: BUILD (default build), BOOT_TIMEOUT (seconds per guest run, default 150), KEEP=1 keeps work dirs,
 #              QEMU_ACCEL (default tcg: OVMF does not get far under KVM here).
-# BOOT_ARCH (set by the suite before sourcing; issue 14): x86_64 (default), aa64 or ia32 -- which build of the
+# BOOT_ARCH (set by the suite before sourcing): x86_64 (default), aa64 or ia32 -- which build of the
 #              module and payload, which QEMU, firmware, machine, default CPU and removable-media file name.
 
 set -u

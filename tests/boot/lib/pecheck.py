@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """pecheck.py ARCH FILE - is FILE a UEFI application the firmware of ARCH (x86_64, aa64, ia32) will load?
 
-Reads the PE headers independently of the binutils that wrote them (issue 14) and checks: the MZ stub and the PE
+Reads the PE headers independently of the binutils that wrote them (so a linker-script or objcopy mistake cannot hide) and checks: the MZ stub and the PE
 signature; the COFF machine type (0x8664, 0xAA64, 0x14C); PE32+ (0x20B) on 64-bit, PE32 (0x10B) on ia32; the
 subsystem 10 (EFI application); an entry point inside an executable section; .text, .data and .sbat sections
 present, inside SizeOfImage, their raw data inside the file; .sbat starting with the "sbat,1," header line; the

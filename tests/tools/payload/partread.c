@@ -1,7 +1,7 @@
 /*
  * partread.c - reads the first partition inside vhdxboot's virtual disk through that partition's own Block I/O
  * (the one the firmware's partition driver puts over our device), as a loader does; started from inside the image
- * ("next = vhdx:\partread.efi").  Issue 10's firmware-phase case.
+ * ("next = vhdx:\partread.efi").  The firmware-phase read benchmark (bench-vdisk.sh) and 60-inside use it.
  *
  * The partitions: "virtual" is the first LogicalPartition whose device path starts with the virtual disk's (the
  * path ending in the vendor node 35D09D52-059D-40A1-8D0B-4C9A929CDCC0); "raw" is a LogicalPartition outside it

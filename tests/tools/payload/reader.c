@@ -1,5 +1,5 @@
 /*
- * reader.c - the read benchmark for vhdxboot's virtual disk (issue 4), run as the next stage from inside the
+ * reader.c - the read benchmark for vhdxboot's virtual disk, run as the next stage from inside the
  * image ("next = vhdx:\reader.efi").
  *
  * It finds two Block I/O devices holding the same bytes: vhdxboot's virtual disk (a device path ending in the
@@ -24,7 +24,7 @@ static EFI_GUID vdisk_vendor = { 0x35d09d52, 0x059d, 0x40a1, { 0x8d, 0x0b, 0x4c,
 
 #define IO 4096u
 
-/* a free-running tick counter: the TSC on x86, the generic timer's virtual count on aarch64 (issue 14) */
+/* a free-running tick counter: the TSC on x86, the generic timer's virtual count on aarch64 */
 static UINT64 rdtsc(void)
 {
 #if defined(__aarch64__)
