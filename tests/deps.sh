@@ -78,6 +78,8 @@ reqs=(
 	"/usr/lib32/crt0-efi-ia32.o|gnu-efi"
 	"/usr/lib/gcc/x86_64-linux-gnu/*/32/libgcc.a|gcc-12-multilib"
 	"dpkg-deb|dpkg"
+	# tests/install/30-deb.sh builds from a clean clone; tests/shape/spdx.sh lists the tracked files
+	"git|git"
 )
 
 if [[ ${1:-} == --list ]]; then
