@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# efi/bench-vdisk.sh - issue 10's firmware-phase bench, for `make bench` (called by efi/bench-boot.sh).
+# tests/bench/vdisk.sh - the firmware-phase bench, for `make bench` (called by tests/bench/boot.sh).
 #
 # A FAT partition (200 MiB of random data in one file) on a raw GPT disk, and the same disk turned into a dynamic
 # VHDX with 1 MiB blocks, every block present (qemu-img convert -S 0).  Each row is one QEMU run with both disks
@@ -19,7 +19,7 @@
 # Environment: BUILD, BENCH_PASSES (default 11), BENCH_REQ_KIB (default 1024), BENCH_DATA_MIB (default 200),
 # BENCH_ROWS, KEEP=1.  Prints "bench:" lines and a table; exit 0 unless a run failed outright.
 set -u
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 2
 export ROOT
 BUILD=${BUILD:-build}
