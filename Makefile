@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # vhdxboot - top-level build.  `make` builds everything it can without the network (and installs nothing),
 # `make fetch` downloads what the build can use beyond the installed packages (into build/cache), `make test`
 # installs what the tests need, fetches, builds and runs every test, `make bench` the benchmarks, `make demo` the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # efi/efi.mk - the UEFI boot module (build/efi/vhdxboot.efi) and the test applications (build/efi/payload.efi,
 # build/efi/reader.efi).
 # Included by the root Makefile.  gnu-efi from Debian: headers, crt0, libgnuefi (_relocate); our own linker script.

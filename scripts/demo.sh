@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # scripts/demo.sh - `make demo`: vhdxboot end to end under QEMU, headless, on this terminal.
 #
 # Installs what is missing (tests/deps.sh), builds, makes a demo VHDX (the project's `vhdx create`, else

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # scripts/fetch-gnuefi-arm64.sh DEST - Debian's gnu-efi for arm64 (crt0, libgnuefi.a, headers), unpacked into DEST.
 #
 # The aarch64 build of the boot module needs gnu-efi's arm64 files, but adding arm64 as a foreign architecture

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/deps.sh - makes sure the Debian packages that the build, the tests and the benchmarks need are installed.
 #
 # Checks commands and files; if any is missing: as root, `apt-get update` and one non-interactive

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/tests.mk - unit-test binaries, the bench program, and the test / bench / deps targets.
 # Included by the root Makefile after host/host.mk and efi/efi.mk.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # efi/arch/aa64.mk - how to build the boot module and the test applications for aarch64 UEFI.
 # Included by efi/arch/arches.mk, which turns these variables into rules (build/aa64/*.efi).
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # efi/arch/arches.mk - the boot module and its test applications for the other UEFI architectures:
 # build/aa64/{vhdxboot,payload,reader}.efi and build/ia32/{...}.efi, from the same sources as x86_64
 # (build/efi/, efi/efi.mk).  Each architecture's tools and flags are in efi/arch/NAME.mk; the rules are made

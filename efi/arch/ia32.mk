@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # efi/arch/ia32.mk - how to build the boot module and the test applications for 32-bit x86 UEFI.
 # Included by efi/arch/arches.mk, which turns these variables into rules (build/ia32/*.efi).
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/bench/boot.sh - the boot module's benchmarks under OVMF/QEMU (TCG), for `make bench`.
 #
 #  1. boot time: from QEMU start to the payload's marker on the console, with vhdxboot in front (validation,

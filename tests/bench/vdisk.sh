@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/bench/vdisk.sh - the firmware-phase bench, for `make bench` (called by tests/bench/boot.sh).
 #
 # A FAT partition (200 MiB of random data in one file) on a raw GPT disk, and the same disk turned into a dynamic

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # 93-aa64: vhdxboot on aarch64 UEFI: build/aa64/*.efi under AAVMF (qemu-efi-aarch64) on QEMU's virt
 # board, disks on virtio.  The cases are tests/boot/lib/archsuite.bash's; the CPUs: cortex-a57 (CRC32, no RNDR)
 # for the no-randomness case, max (FEAT_RNG) for RNDR as the only source.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/boot/lib/archsuite.bash - the boot cases every other UEFI architecture must pass (issue 14), shared by
 # tests/boot/93-aa64.sh and 94-ia32.sh.  Sourced after common.bash (with BOOT_ARCH set); run_arch_suite runs:
 #   pe          vhdxboot.efi and payload.efi are PE images for this architecture (machine, subsystem 10, .sbat);
