@@ -113,13 +113,19 @@ report() { # report STEP TITLE
 }
 report deps "bash tests/deps.sh on a fresh Debian $SUITE"
 report make "make with the network cut off (unshare -n)"
-if [[ -f $work/products ]] && ! grep -q 'No such file' "$work/products"; then
+if [[ ! -f $work/make.rc || $(cat "$work/make.rc") != 0 ]]; then
+	: # make failed or did not run: reported above
+elif ! grep -q 'No such file' "$work/products"; then
 	echo "ok - check-fresh: $BUILD/efi/vhdxboot.efi and $BUILD/host/vhdx built"
-elif [[ -f $work/products ]]; then
+else
 	echo "not ok - check-fresh: products: $(grep 'No such file' "$work/products" | tr '\n' ';')"
 	fail=1
 fi
-[[ -f $work/make.log ]] && grep -E '^make: skipped' "$work/make.log" | sed 's/^/# /'
-[[ -s $work/arches ]] && echo "# also built: $(sed "s|^$work/root/src/||" "$work/arches" | tr '\n' ' ')"
+if [[ -f $work/make.log ]]; then
+	grep -E '^make: skipped' "$work/make.log" | sed 's/^/# /' || true
+fi
+if [[ -s $work/arches ]]; then
+	echo "# also built: $(sed "s|^$work/root/src/||" "$work/arches" | tr '\n' ' ')"
+fi
 echo "check-fresh: ${total}s in all; log in $log; $(find "$cache" -name '*.deb' | wc -l) .debs cached in $cache"
 exit $fail
