@@ -25,11 +25,17 @@ $(BUILD)/tests/unit/test_%: tests/unit/test_%.c $(UNIT_HELPER) $(CORE_LIB) $(UNI
 
 unit: $(UNIT_BINS)
 
+# the Debian parts the boot suites boot (kernel, systemd-boot, busybox), into $(BUILD)/cache once for all suites
+.PHONY: fetch-testparts
+fetch-testparts:
+	@BUILD=$(BUILD) bash scripts/fetch-testparts.sh
+FETCH_TARGETS += fetch-testparts
+
 test-build: all $(UNIT_BINS) $(TEST_DEPS)
 
-# `make test`: dependencies first (the EFI build needs gnu-efi), then the downloads (gnu-efi for arm64), then
-# everything built, then every suite.  A failed download stops nothing: the suites of what it would have built
-# (tests/boot/*-aa64.sh) report it.  Each step is a new make, which sees what the step before installed or fetched.
+# `make test`: dependencies first (the EFI build needs gnu-efi), then the downloads (gnu-efi for arm64, the
+# Debian parts the boot suites boot), then everything built, then every suite.  A failed download stops nothing:
+# the suites that needed it (tests/boot/*-aa64.sh, the Linux boots) report it.  Each step is a new make, which sees what the step before installed or fetched.
 test: deps
 	-@$(MAKE) --no-print-directory fetch
 	@$(MAKE) --no-print-directory test-build
