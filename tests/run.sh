@@ -12,11 +12,12 @@
 #
 # Usage: tests/run.sh [PATTERN...]   run only suites whose path contains one of the patterns
 # Environment: BUILD (default build), VHDX (default $BUILD/host/vhdx), SUITE_TIMEOUT seconds (default 1800),
-#              KEEP_LOGS=1 keeps the per-suite logs directory, JOBS (default 2): how many suites whose path
-#              contains PARALLEL (default tests/boot/) run at once; their output is kept per suite and printed
-#              in order.  Each boot suite works in its own mktemp directory and boots its guests with no network
-#              and no ports or sockets outside it; what they share under build/cache (kernel, systemd-boot,
-#              busybox, the unpacked kernel package) is fetched before they start, so they only read it.
+#              KEEP_LOGS=1 keeps the per-suite logs directory, JOBS (2 with CI=true and in `make test`, else 1):
+#              how many suites whose path contains PARALLEL (default tests/boot/) run at once; their output is
+#              kept per suite and printed in order.  Each boot suite works in its own mktemp directory and
+#              boots its guests with no network and no ports or sockets outside it; what they share under
+#              build/cache (kernel, systemd-boot, busybox, the unpacked kernel package) is fetched before they
+#              start, so they only read it.
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,8 +27,12 @@ export BUILD=${BUILD:-build}
 export VHDX=${VHDX:-$ROOT/$BUILD/host/vhdx}
 export PYTHONDONTWRITEBYTECODE=1
 SUITE_TIMEOUT=${SUITE_TIMEOUT:-1800}
-# the boot suites (QEMU guests, one CPU each) run JOBS at a time; JOBS=1: one after the other
-JOBS=${JOBS:-2}
+# the boot suites (QEMU guests, one CPU each) run JOBS at a time; JOBS=1: one after the other.  2 by default in CI
+# and in `make test`; 1 when the runner is started by hand, on a machine others share
+if [[ -z ${JOBS:-} ]]; then
+	JOBS=1
+	[[ ${CI:-} == true ]] && JOBS=2
+fi
 PARALLEL=${PARALLEL:-tests/boot/}
 [[ $JOBS =~ ^[1-9][0-9]*$ ]] || { echo "not ok - runner: JOBS=$JOBS is not a number of suites"; exit 2; }
 

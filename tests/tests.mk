@@ -36,10 +36,12 @@ test-build: all $(UNIT_BINS) $(TEST_DEPS)
 # `make test`: dependencies first (the EFI build needs gnu-efi), then the downloads (gnu-efi for arm64, the
 # Debian parts the boot suites boot), then everything built, then every suite.  A failed download stops nothing:
 # the suites that needed it (tests/boot/*-aa64.sh, the Linux boots) report it.  Each step is a new make, which sees what the step before installed or fetched.
+# the boot suites two at a time (tests/run.sh: JOBS); JOBS=1 for one after the other
+JOBS ?= 2
 test: deps
 	-@$(MAKE) --no-print-directory fetch
 	@$(MAKE) --no-print-directory test-build
-	@BUILD=$(BUILD) bash tests/run.sh
+	@BUILD=$(BUILD) JOBS=$(JOBS) bash tests/run.sh
 
 # issue 12: SHA-256 throughput of the core (tests/bench/sha256.sh compares it with sha256sum)
 SHA256BENCH := $(BUILD)/tests/bench/sha256bench
