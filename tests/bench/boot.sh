@@ -19,8 +19,9 @@ cd "$ROOT" || exit 2
 export ROOT
 BUILD=${BUILD:-build}
 RUNS=${BENCH_RUNS:-5}
-SUITE=bench-boot
 source tests/boot/lib/common.bash
+# the name in the result lines (common.bash names a suite after its file)
+SUITE=bench-boot
 need_tools
 [[ -f $BUILD/efi/reader.efi ]] || { echo "bench: $BUILD/efi/reader.efi missing (make)"; exit 2; }
 clean() { sed -e 's/\x1b\[[0-9;?=]*[A-Za-z]//g' -e 's/\r//g' "$1"; }

@@ -28,8 +28,9 @@ PASSES=${BENCH_PASSES:-11}
 REQ_KIB=${BENCH_REQ_KIB:-1024}
 DATA_MIB=${BENCH_DATA_MIB:-200}
 ROWS=${BENCH_ROWS:-virtio:inorder:0 nvme:inorder:0 virtio:shuffled:0 nvme:inorder:1}
-SUITE=bench-vdisk
 source tests/boot/lib/common.bash
+# the name in the result lines (common.bash names a suite after its file)
+SUITE=bench-vdisk
 need_tools
 PARTREAD=$BUILD/efi/partread.efi
 [[ -f $PARTREAD ]] || { echo "bench: $PARTREAD missing (make)"; exit 2; }
