@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # efi/efi.mk - the UEFI boot module (build/efi/vhdxboot.efi) and the test applications (build/efi/payload.efi,
 # build/efi/reader.efi).
 # Included by the root Makefile.  gnu-efi from Debian: headers, crt0, libgnuefi (_relocate); our own linker script.
@@ -78,13 +79,13 @@ $(BUILD)/$(EFI_ARCH)/vhdxboot.efi: $(BUILD)/efi/vhdxboot.efi
 # make demo: install what is missing, build, make a VHDX and an ESP, boot OVMF headless, show the module at work,
 # power off.  No prerequisites here: on a fresh machine the build itself needs the packages demo.sh installs first.
 demo:
-	@BUILD=$(BUILD) bash efi/demo.sh
+	@BUILD=$(BUILD) bash scripts/demo.sh
 
 # issue 12: make sign KEY=... CERT=... [POLICY=file] [OUT=...]: embed a policy (.vhdxpol section), then sbsign
 .PHONY: sign
 sign: $(BUILD)/efi/vhdxboot.efi
 	@IN=$(BUILD)/efi/vhdxboot.efi OUT=$(or $(OUT),$(BUILD)/efi/vhdxboot.signed.efi) KEY="$(KEY)" CERT="$(CERT)" \
-		POLICY="$(POLICY)" bash efi/sign.sh
+		POLICY="$(POLICY)" bash scripts/sign.sh
 
 # issue 14: the same module for aarch64 and ia32 (build/aa64, build/ia32)
 include efi/arch/arches.mk

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/deps.sh - makes sure the Debian packages that the build, the tests and the benchmarks need are installed.
 #
 # Checks commands and files; if any is missing: as root, `apt-get update` and one non-interactive
 # `apt-get install`; otherwise prints the one apt-get line to run and exits 1.  Exit 0 when all is present.
 # Safe with CI=true and no terminal.  DEPS_CHECK_ONLY=1: only report, never install.
+# `tests/deps.sh --list`: print the packages of the list below, one a line, and nothing else (the one source of
+# the package list: tests/install/05-deps.sh checks that they install together, scripts/check-fresh.sh uses it).
 set -euo pipefail
-# DEPS_SKIP=1: do nothing (a Debian package build, where debian/control's Build-Depends are the dependencies)
-[[ ${DEPS_SKIP:-0} == 1 ]] && exit 0
 
 # requirement|package: a command name, or an absolute path (glob) that must exist
 reqs=(
@@ -53,7 +54,7 @@ reqs=(
 	"/usr/share/bash-completion/bash_completion|bash-completion"
 	"/usr/lib/systemd/boot/efi/systemd-bootx64.efi|systemd-boot-efi"
 	"/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a|libclang-rt-14-dev"
-	# issue 10 (tests/boot/75-linuxroot.sh): initramfs, device-mapper, ext4 root, Debian kernel modules
+	# tests/boot/75-linuxroot.sh: initramfs, device-mapper, ext4 root, Debian kernel modules
 	"mkinitramfs|initramfs-tools"
 	"dmsetup|dmsetup"
 	"mkfs.ext4|e2fsprogs"
@@ -61,11 +62,11 @@ reqs=(
 	"depmod|kmod"
 	"zstd|zstd"
 	"busybox|busybox-static"
-	# issue 12: a software TPM (swtpm, socket mode: no swtpm_setup needed), Debian's shim, openssl for the test keys
+	# the measured-boot and shim suites: a software TPM (swtpm, socket mode: no swtpm_setup needed), Debian's shim, openssl for the test keys
 	"swtpm|swtpm"
 	"/usr/lib/shim/shimx64.efi|shim-unsigned"
 	"openssl|openssl"
-	# issue 14: aarch64 and ia32 UEFI (gnu-efi for arm64 is fetched by efi/arch/fetch-gnuefi-arm64.sh at build time)
+	# aarch64 and ia32 UEFI (gnu-efi for arm64 is not installed: `make fetch` unpacks it into build/cache)
 	"aarch64-linux-gnu-gcc|gcc-aarch64-linux-gnu"
 	"/usr/aarch64-linux-gnu/lib/libc.a|libc6-dev-arm64-cross"
 	"qemu-aarch64|qemu-user"
@@ -78,7 +79,21 @@ reqs=(
 	"/usr/lib32/crt0-efi-ia32.o|gnu-efi"
 	"/usr/lib/gcc/x86_64-linux-gnu/*/32/libgcc.a|gcc-12-multilib"
 	"dpkg-deb|dpkg"
+	# tests/install/30-deb.sh builds from a clean clone; tests/shape/spdx.sh lists the tracked files
+	"git|git"
 )
+
+if [[ ${1:-} == --list ]]; then
+	for r in "${reqs[@]}"; do
+		echo "${r##*|}"
+	done | awk '!seen[$0]++'
+	exit 0
+elif (($# > 0)); then
+	echo "usage: tests/deps.sh [--list]" >&2
+	exit 2
+fi
+# DEPS_SKIP=1: do nothing (a Debian package build, where debian/control's Build-Depends are the dependencies)
+[[ ${DEPS_SKIP:-0} == 1 ]] && exit 0
 
 have() {
 	local what=$1

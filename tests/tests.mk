@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/tests.mk - unit-test binaries, the bench program, and the test / bench / deps targets.
 # Included by the root Makefile after host/host.mk and efi/efi.mk.
 
@@ -24,12 +25,23 @@ $(BUILD)/tests/unit/test_%: tests/unit/test_%.c $(UNIT_HELPER) $(CORE_LIB) $(UNI
 
 unit: $(UNIT_BINS)
 
+# the Debian parts the boot suites boot (kernel, systemd-boot, busybox), into $(BUILD)/cache once for all suites
+.PHONY: fetch-testparts
+fetch-testparts:
+	@BUILD=$(BUILD) bash scripts/fetch-testparts.sh
+FETCH_TARGETS += fetch-testparts
+
 test-build: all $(UNIT_BINS) $(TEST_DEPS)
 
-# `make test`: dependencies first (the EFI build needs gnu-efi), then everything built, then every suite.
+# `make test`: dependencies first (the EFI build needs gnu-efi), then the downloads (gnu-efi for arm64, the
+# Debian parts the boot suites boot), then everything built, then every suite.  A failed download stops nothing:
+# the suites that needed it (tests/boot/*-aa64.sh, the Linux boots) report it.  Each step is a new make, which sees what the step before installed or fetched.
+# the boot suites two at a time (tests/run.sh: JOBS); JOBS=1 for one after the other
+JOBS ?= 2
 test: deps
+	-@$(MAKE) --no-print-directory fetch
 	@$(MAKE) --no-print-directory test-build
-	@BUILD=$(BUILD) bash tests/run.sh
+	@BUILD=$(BUILD) JOBS=$(JOBS) bash tests/run.sh
 
 # issue 12: SHA-256 throughput of the core (tests/bench/sha256.sh compares it with sha256sum)
 SHA256BENCH := $(BUILD)/tests/bench/sha256bench
@@ -47,6 +59,6 @@ bench: deps
 	@# issue 14: the aarch64 CRC-32C paths under qemu-aarch64 (skipped, with a reason, without the cross compiler)
 	-@$(MAKE) --no-print-directory $(AA64U_CRCBENCH) >/dev/null 2>&1
 	@BUILD=$(BUILD) bash tests/bench/crc-aa64.sh
-	@BUILD=$(BUILD) bash efi/bench-boot.sh
+	@BUILD=$(BUILD) bash tests/bench/boot.sh
 	@BUILD=$(BUILD) bash tests/bench/linuxroot.sh # issue 10: Linux root through the dm table vs a raw partition
 	@$(MAKE) --no-print-directory $(SHA256BENCH) && BUILD=$(BUILD) bash tests/bench/sha256.sh # issue 12

@@ -1,9 +1,12 @@
-# efi/arch/arches.mk - the boot module and its test applications for the other UEFI architectures (issue 14):
+# SPDX-License-Identifier: BSD-2-Clause
+# efi/arch/arches.mk - the boot module and its test applications for the other UEFI architectures:
 # build/aa64/{vhdxboot,payload,reader}.efi and build/ia32/{...}.efi, from the same sources as x86_64
 # (build/efi/, efi/efi.mk).  Each architecture's tools and flags are in efi/arch/NAME.mk; the rules are made
 # here from one template.
 #
-#   make                 x86_64, and every other architecture whose toolchain is present
+#   make                 x86_64, and every other architecture whose compiler and gnu-efi files are here; one line
+#                        says which were left out and why (EFI_SKIPPED)
+#   make fetch           downloads what an architecture needs beyond the installed packages (into build/cache)
 #   make ARCH=aa64       only build/aa64/... (also arm64, aarch64); ARCH=ia32 (i386, i686); ARCH=x86_64 (amd64)
 #   make efi-aa64        the same as a target
 # ARCH counts only on the command line: a stray ARCH in the environment (kernel builds set one) changes nothing.
@@ -40,14 +43,20 @@ $$($(1)_DIR)/%.so: $$($(1)_DIR)/obj/payload/%.o $$($(1)_START) $$($(1)_LDS) | $$
 $$($(1)_DIR)/%.efi: $$($(1)_DIR)/%.so
 	$$(call $(1)_TOPE,$$<,$$@)
 
+# the intermediate .so and payload objects stay: no rebuild next time, no `rm` line at the end of make's output
+.SECONDARY: $$(patsubst %.efi,%.so,$$($(1)_TARGETS)) $$(patsubst %,$$($(1)_DIR)/obj/payload/%.o,$$(PAYLOAD_APPS))
+
 .PHONY: efi-$(1)
 efi-$(1): $$($(1)_TARGETS)
-$$($(1)_TARGETS): | deps
-ifeq ($$($(1)_AVAILABLE),yes)
+ifeq ($$($(1)_MISSING),)
 ALL_TARGETS += $$($(1)_TARGETS)
 TEST_DEPS   += $$($(1)_TARGETS)
+else
+EFI_SKIPPED := $$(EFI_SKIPPED)$$(if $$(EFI_SKIPPED),$$(efi_comma) )$(1) ($$($(1)_MISSING))
 endif
 endef
+EFI_SKIPPED :=
+efi_comma   := ,
 $(foreach a,$(EFI_EXTRA_ARCHES),$(eval $(call efi_arch_rules,$(a))))
 
 .PHONY: efi-x86_64

@@ -1,4 +1,5 @@
-# efi/arch/ia32.mk - how to build the boot module and the test applications for 32-bit x86 UEFI (issue 14).
+# SPDX-License-Identifier: BSD-2-Clause
+# efi/arch/ia32.mk - how to build the boot module and the test applications for 32-bit x86 UEFI.
 # Included by efi/arch/arches.mk, which turns these variables into rules (build/ia32/*.efi).
 #
 # gcc -m32 (gcc-multilib for libgcc), gnu-efi's ia32 files (/usr/lib32, /usr/include/efi/ia32) from the same
@@ -12,7 +13,10 @@ ia32_CC      := gcc -m32
 ia32_LD      := ld -m elf_i386
 ia32_OBJCOPY := objcopy
 ia32_LIBGCC  := $(shell gcc -m32 -print-libgcc-file-name 2>/dev/null)
-ia32_AVAILABLE := $(if $(wildcard /usr/lib32/crt0-efi-ia32.o /usr/include/efi/ia32/efibind.h),$(if $(wildcard $(ia32_LIBGCC)),yes))
+# why plain `make` leaves ia32 out (empty: it builds it); gnu-efi and gcc-12-multilib come from tests/deps.sh
+ia32_MISSING := $(if $(wildcard /usr/lib32/crt0-efi-ia32.o),$(if $(wildcard /usr/include/efi/ia32/efibind.h),$(if \
+	$(wildcard $(ia32_LIBGCC)),,no 32-bit libgcc (gcc-12-multilib); run 'make deps' as root),no \
+	/usr/include/efi/ia32 (gnu-efi); run 'make deps' as root),no /usr/lib32/crt0-efi-ia32.o (gnu-efi); run 'make deps' as root)
 
 ia32_GNUEFI_LIB := /usr/lib32
 ia32_PREREQ  :=

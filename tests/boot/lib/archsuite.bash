@@ -1,5 +1,6 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/boot/lib/archsuite.bash - the boot cases every other UEFI architecture must pass, shared by
-# tests/boot/85-aa64.sh and 86-ia32.sh.  Sourced after common.bash (with BOOT_ARCH set); run_arch_suite runs:
+# tests/boot/93-aa64.sh and 94-ia32.sh.  Sourced after common.bash (with BOOT_ARCH set); run_arch_suite runs:
 #   pe          vhdxboot.efi and payload.efi are PE images for this architecture (machine, subsystem 10, .sbat);
 #               the x86_64 build is not
 #   bootentry   the module as \EFI\BOOT\BOOT<ARCH>.EFI with vhdxboot.conf: validate, session update from

@@ -72,7 +72,7 @@ need_tools() {
 		[[ -f $f ]] || missing+=("$f")
 	done
 	if ((${#missing[@]})); then
-		notok setup "missing: ${missing[*]} (run make deps && make)"
+		notok setup "missing: ${missing[*]} (run make deps, make fetch and make)"
 		exit 1
 	fi
 }

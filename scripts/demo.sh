@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# efi/demo.sh - `make demo`: vhdxboot end to end under QEMU, headless, on this terminal.
+# SPDX-License-Identifier: BSD-2-Clause
+# scripts/demo.sh - `make demo`: vhdxboot end to end under QEMU, headless, on this terminal.
 #
 # Installs what is missing (tests/deps.sh), builds, makes a demo VHDX (the project's `vhdx create`, else
 # qemu-img) and an ESP folder with vhdxboot.efi as \EFI\BOOT\BOOTX64.EFI, a vhdxboot.conf and the test payload,

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# efi/bench-vdisk.sh - issue 10's firmware-phase bench, for `make bench` (called by efi/bench-boot.sh).
+# SPDX-License-Identifier: BSD-2-Clause
+# tests/bench/vdisk.sh - the firmware-phase bench, for `make bench` (called by tests/bench/boot.sh).
 #
 # A FAT partition (200 MiB of random data in one file) on a raw GPT disk, and the same disk turned into a dynamic
 # VHDX with 1 MiB blocks, every block present (qemu-img convert -S 0).  Each row is one QEMU run with both disks
@@ -19,7 +20,7 @@
 # Environment: BUILD, BENCH_PASSES (default 11), BENCH_REQ_KIB (default 1024), BENCH_DATA_MIB (default 200),
 # BENCH_ROWS, KEEP=1.  Prints "bench:" lines and a table; exit 0 unless a run failed outright.
 set -u
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 2
 export ROOT
 BUILD=${BUILD:-build}
@@ -27,8 +28,9 @@ PASSES=${BENCH_PASSES:-11}
 REQ_KIB=${BENCH_REQ_KIB:-1024}
 DATA_MIB=${BENCH_DATA_MIB:-200}
 ROWS=${BENCH_ROWS:-virtio:inorder:0 nvme:inorder:0 virtio:shuffled:0 nvme:inorder:1}
-SUITE=bench-vdisk
 source tests/boot/lib/common.bash
+# the name in the result lines (common.bash names a suite after its file)
+SUITE=bench-vdisk
 need_tools
 PARTREAD=$BUILD/efi/partread.efi
 [[ -f $PARTREAD ]] || { echo "bench: $PARTREAD missing (make)"; exit 2; }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# efi/sign.sh - `make sign`: optionally embed a policy file into vhdxboot.efi as a PE section named .vhdxpol, then
+# SPDX-License-Identifier: BSD-2-Clause
+# scripts/sign.sh - `make sign`: optionally embed a policy file into vhdxboot.efi as a PE section named .vhdxpol, then
 # sign the result with sbsign.  The signature covers every section, so under Secure Boot the embedded policy is as
 # trustworthy as the module itself; at boot, vhdxboot reads it from its own loaded image and ignores policy keys
 # from vhdxboot.conf and the command line.

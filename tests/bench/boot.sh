@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# efi/bench-boot.sh - the boot module's benchmarks under OVMF/QEMU (TCG), for `make bench`.
+# SPDX-License-Identifier: BSD-2-Clause
+# tests/bench/boot.sh - the boot module's benchmarks under OVMF/QEMU (TCG), for `make bench`.
 #
 #  1. boot time: from QEMU start to the payload's marker on the console, with vhdxboot in front (validation,
 #     session update, chainload) vs the payload alone as \EFI\BOOT\BOOTX64.EFI; runs alternated, best runs compared
@@ -9,17 +10,18 @@
 #  3. (issue 4) 4 KiB read throughput of the virtual disk vs the same bytes on a raw virtio disk, measured in the
 #     guest by build/efi/reader.efi started from inside the VHDX (target: sequential ratio >= 0.9)
 #  4. (issue 10) a FAT partition inside the VHDX read through its Block I/O in 1 MiB requests vs the raw disk:
-#     efi/bench-vdisk.sh (target: ratio >= 0.9)
+#     tests/bench/vdisk.sh (target: ratio >= 0.9)
 # Environment: BUILD, BENCH_RUNS (alternations, default 5), KEEP=1.  Prints "bench:" rows; exit 0 unless a run
 # failed outright (missed targets are reported, not fatal).
 set -u
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 2
 export ROOT
 BUILD=${BUILD:-build}
 RUNS=${BENCH_RUNS:-5}
-SUITE=bench-boot
 source tests/boot/lib/common.bash
+# the name in the result lines (common.bash names a suite after its file)
+SUITE=bench-boot
 need_tools
 [[ -f $BUILD/efi/reader.efi ]] || { echo "bench: $BUILD/efi/reader.efi missing (make)"; exit 2; }
 clean() { sed -e 's/\x1b\[[0-9;?=]*[A-Za-z]//g' -e 's/\r//g' "$1"; }
@@ -128,4 +130,4 @@ else:
 PY
 
 # ---- 4: (issue 10) the partition inside the VHDX read through its Block I/O in 1 MiB requests vs the raw disk
-BUILD=$BUILD bash "$ROOT/efi/bench-vdisk.sh"
+BUILD=$BUILD bash "$ROOT/tests/bench/vdisk.sh"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# efi/arch/fetch-gnuefi-arm64.sh DEST - Debian's gnu-efi for arm64 (crt0, libgnuefi.a, headers), unpacked into DEST.
+# SPDX-License-Identifier: BSD-2-Clause
+# scripts/fetch-gnuefi-arm64.sh DEST - Debian's gnu-efi for arm64 (crt0, libgnuefi.a, headers), unpacked into DEST.
 #
 # The aarch64 build of the boot module needs gnu-efi's arm64 files, but adding arm64 as a foreign architecture
 # would change how the whole machine resolves packages.  Instead apt runs with a private state directory (its
