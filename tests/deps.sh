@@ -78,6 +78,12 @@ reqs=(
 	"/usr/lib32/crt0-efi-ia32.o|gnu-efi"
 	"/usr/lib/gcc/x86_64-linux-gnu/*/32/libgcc.a|gcc-12-multilib"
 	"dpkg-deb|dpkg"
+	# NTFS locator tests: images by mkntfs, populated through ntfs-3g, inspected with ntfsinfo; compression set by setfattr
+	"mkntfs|ntfs-3g"
+	"ntfs-3g|ntfs-3g"
+	"ntfsinfo|ntfs-3g"
+	"setfattr|attr"
+	"losetup|mount"
 )
 
 have() {
