@@ -96,6 +96,8 @@ vhdx_status vhdx_ntfs_fixup(struct ntfs_vol *v, uint8_t *b, uint32_t len, const 
 			    uint64_t num);
 /* reads record rec (a base record when seq is non-zero: its sequence number must be seq) into buf */
 vhdx_status vhdx_ntfs_record(struct ntfs_vol *v, uint64_t rec, uint16_t seq, uint8_t *buf);
+/* the header checks of a record already read and fixed up (in use, sequence, bytes_in_use, attrs_offset) */
+vhdx_status vhdx_ntfs_record_check(struct ntfs_vol *v, const uint8_t *buf, uint64_t rec, uint16_t seq);
 
 /* One attribute found in a record: its header and bounds inside the record buffer. */
 struct ntfs_attr {

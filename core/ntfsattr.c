@@ -226,7 +226,8 @@ vhdx_status vhdx_ntfs_mount(struct ntfs_vol *v)
 	/* record 0 sits at the start of the $MFT: read it there, then map the rest through its own runs */
 	if ((st = vhdx_ntfs_alloc(v, v->record_size, "MFT record 0", &b)) ||
 	    (st = vhdx_ntfs_read(v, v->mft_lcn << v->cluster_bits, b, v->record_size, "MFT record 0")) ||
-	    (st = vhdx_ntfs_fixup(v, b, v->record_size, "FILE", "MFT record", 0)))
+	    (st = vhdx_ntfs_fixup(v, b, v->record_size, "FILE", "MFT record", 0)) ||
+	    (st = vhdx_ntfs_record_check(v, b, 0, 0)))
 		return st;
 	while ((r = vhdx_ntfs_attr_next(v, b, &pos, &at, 0)) > 0)
 		if (at.type == NTFS_AT_DATA && vhdx_ntfs_attr_named(&at, "") && at.non_resident &&

@@ -128,7 +128,6 @@ vhdx_status vhdx_ntfs_fixup(struct ntfs_vol *v, uint8_t *b, uint32_t len, const 
 
 vhdx_status vhdx_ntfs_record(struct ntfs_vol *v, uint64_t rec, uint16_t seq, uint8_t *buf)
 {
-	uint32_t used, attrs;
 	vhdx_status st;
 
 	if (rec >= v->mft_records)
@@ -140,6 +139,13 @@ vhdx_status vhdx_ntfs_record(struct ntfs_vol *v, uint64_t rec, uint16_t seq, uin
 	if ((st = vhdx_ntfs_runs_read(v, &v->mft, rec * v->record_size, buf, v->record_size, "$MFT data")) ||
 	    (st = vhdx_ntfs_fixup(v, buf, v->record_size, "FILE", "MFT record", rec)))
 		return st;
+	return vhdx_ntfs_record_check(v, buf, rec, seq);
+}
+
+vhdx_status vhdx_ntfs_record_check(struct ntfs_vol *v, const uint8_t *buf, uint64_t rec, uint16_t seq)
+{
+	uint32_t used, attrs;
+
 	if (!(vhdx_le16(buf + REC_FLAGS) & REC_IN_USE))
 		return vhdx_ntfs_fail(v, VHDX_E_CORRUPT, "NTFS MFT record %llu: flags 0x%04x, the record is not in use",
 				      (unsigned long long)rec, vhdx_le16(buf + REC_FLAGS));
@@ -166,7 +172,7 @@ int vhdx_ntfs_attr_next(struct ntfs_vol *v, const uint8_t *rec, uint32_t *pos, s
 	const uint8_t *a;
 	uint32_t len, name_len, name_off;
 
-	if (off > used || used - off < 4)
+	if (used > v->record_size || off > used || used - off < 4)
 		return vhdx_ntfs_fail(v, VHDX_E_CORRUPT, "NTFS MFT record %llu: attribute at offset %u runs past bytes_in_use %u",
 				      (unsigned long long)recno, off, used), -1;
 	a = rec + off;
