@@ -63,9 +63,26 @@ head -c 9000 /dev/zero >many/x.bin
 echo hi >tiny
 { printf HIBR; head -c 8K /dev/zero; } >hiberfil.sys'
 for i in 0 1 2 4 5 6 7; do seed small $i; done
-volume frag 8M "-c 512" '
+# fill the volume with one-cluster files, free those at even clusters (FIBMAP), then write 2 MiB into the holes:
+# ~500 runs, which no longer fit the file's record, so they spread over extension records (an $ATTRIBUTE_LIST)
+volume frag 16M "" '
 mkdir f
-for i in $(seq 0 1499); do head -c 1024 /dev/zero >f/$i; done
-for i in $(seq 0 2 1499); do rm f/$i; done
-head -c 600000 /dev/zero >frag.bin'
+python3 -c "
+import fcntl, os, struct
+n = 0
+try:
+    while True:
+        open(\"f/%d\" % n, \"wb\").write(bytes(4096))
+        n += 1
+except OSError:
+    pass
+for i in range(n):
+    fd = os.open(\"f/%d\" % i, os.O_RDONLY)
+    blk = struct.unpack(\"i\", fcntl.ioctl(fd, 1, struct.pack(\"i\", 0)))[0]
+    os.close(fd)
+    if blk % 2 == 0:
+        os.unlink(\"f/%d\" % i)
+"
+head -c 2M /dev/zero >frag.bin'
+ntfsinfo -F /frag.bin "$W/frag.img" 2>/dev/null | grep -q "ATTRIBUTE_LIST" || echo "warning: frag.bin has no \$ATTRIBUTE_LIST" >&2
 seed frag 8
