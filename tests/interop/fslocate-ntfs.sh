@@ -23,6 +23,11 @@ if [[ $(id -u) != 0 || ! -e /dev/fuse ]] || ! losetup -f >/dev/null 2>&1; then
 	exit 0
 fi
 
+if "${LOCATE_CMD[@]}" 2>&1 | grep -q "unknown command"; then
+	skip "ntfs-locate" "'$LOCATE' is not a command of this build"
+	exit 0
+fi
+
 W=$(mktemp -d "${TMPDIR:-/tmp}/vhdx-ntfs.XXXXXX")
 MNT=$W/mnt
 mkdir -p "$MNT"
