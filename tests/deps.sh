@@ -82,6 +82,7 @@ reqs=(
 	"mkntfs|ntfs-3g"
 	"ntfs-3g|ntfs-3g"
 	"ntfsinfo|ntfs-3g"
+	"ntfscluster|ntfs-3g"
 	"setfattr|attr"
 	"losetup|mount"
 )

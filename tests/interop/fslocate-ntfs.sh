@@ -12,7 +12,7 @@ export PATH=$PATH:/usr/sbin:/sbin
 LOCATE=${LOCATE:-"$VHDX locate"} # the command under test; split on spaces
 read -r -a LOCATE_CMD <<<"$LOCATE"
 
-for tool in mkntfs ntfs-3g ntfsinfo losetup setfattr python3; do
+for tool in mkntfs ntfs-3g ntfsinfo ntfscluster losetup setfattr python3; do
 	if ! command -v "$tool" >/dev/null; then
 		skip "ntfs-locate" "$tool is missing (tests/deps.sh installs it)"
 		exit 0
@@ -364,12 +364,13 @@ locate nf "$A" /many/absent-name
 	notok "a missing name" "$(oneline <"$W/nf.err")"
 flags_are "clean volume" "$A" /contig.bin clean
 
-# --- images B and C: 512-byte clusters (records span two clusters) and 64 KiB clusters
-for spec in "b 96M 512" "c 256M 65536"; do
-	read -r n size cl <<<"$spec"
+# --- images B to E: 512-byte clusters (records span two clusters), 64 KiB clusters, 128 KiB clusters (the boot
+# sector's negative-exponent encoding, 0xf8), 4 KiB sectors (4 KiB MFT records, eight fixup blocks each)
+for spec in "b 96M 512" "c 256M 65536" "d 512M 131072" "e 64M 4096 -s 4096"; do
+	read -r n size cl more <<<"$spec"
 	img=$W/$n.img
 	truncate -s "$size" "$img"
-	mkntfs -F -Q -c "$cl" "$img" >/dev/null 2>&1 || notok "mkntfs -c $cl" "failed"
+	mkntfs -F -Q -c "$cl" $more "$img" >/dev/null 2>&1 || notok "mkntfs -c $cl $more" "failed"
 	mount_img "$img" || continue
 	mkdir -p "$MNT/x/y"
 	python3 - "$MNT" "$cl" <<'EOF'
