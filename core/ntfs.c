@@ -127,7 +127,7 @@ static vhdx_status data_servable(struct ntfs_vol *v, uint64_t recno, const struc
 				      (unsigned long long)recno, (unsigned long long)s->init_size,
 				      (unsigned long long)s->data_size);
 	for (uint32_t i = 0; i < s->runs.n; i++)
-		if (s->runs.r[i].lcn == NTFS_LCN_HOLE && (s->runs.r[i].vcn << v->cluster_bits) < s->data_size)
+		if (s->runs.r[i].lcn == NTFS_LCN_HOLE && s->data_size && s->runs.r[i].vcn <= (s->data_size - 1) >> v->cluster_bits)
 			return vhdx_ntfs_fail(v, VHDX_E_UNSUPPORTED,
 					      "NTFS MFT record %llu: $DATA runlist: a hole at VCN %llu (%llu clusters)",
 					      (unsigned long long)recno, (unsigned long long)s->runs.r[i].vcn,
@@ -142,11 +142,13 @@ static vhdx_status extents(struct ntfs_vol *v, const struct ntfs_stream *s, stru
 	out->size = s->data_size;
 	for (uint32_t i = 0; i < s->runs.n; i++) {
 		const struct ntfs_run *r = &s->runs.r[i];
-		uint64_t foff = r->vcn << bits, poff = r->lcn << bits, len = r->len << bits;
+		uint64_t foff, poff, len;
 		struct vhdx_fs_extent *prev = out->extent_count ? &out->extents[out->extent_count - 1] : NULL;
 
-		if (foff >= s->data_size)
-			break;
+		if (r->vcn > (s->data_size >> bits) || (foff = r->vcn << bits) >= s->data_size)
+			break; /* runs past the end are allocation only (and the shifts below cannot overflow) */
+		poff = r->lcn << bits; /* real runs lie inside the volume: no overflow */
+		len = r->len << bits;
 		if (len > s->data_size - foff)
 			len = s->data_size - foff;
 		if (prev && prev->part_offset + prev->length == poff) {

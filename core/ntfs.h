@@ -38,7 +38,7 @@
 #define NTFS_FIXUP_STRIDE 512u   /* the update sequence protects every 512 bytes, whatever the sector size */
 #define NTFS_LCN_HOLE UINT64_MAX /* a run without an LCN: a sparse hole */
 #define NTFS_MAX_RUNS (1u << 16) /* runs of one attribute; more is refused */
-#define NTFS_MAX_ALLOCS 48       /* scratch blocks held at once */
+#define NTFS_MAX_ALLOCS 64       /* scratch blocks held at once (32 of them $UpCase pages at most) */
 
 struct ntfs_run {
 	uint64_t vcn, lcn, len; /* clusters; lcn NTFS_LCN_HOLE for a hole */

@@ -198,7 +198,8 @@ vhdx_status vhdx_ntfs_stream(struct ntfs_vol *v, uint64_t recno, const uint8_t *
 	vhdx_ntfs_free(v, ext);
 	vhdx_ntfs_free(v, list);
 	if (st == VHDX_OK && s->found && s->non_resident &&
-	    !(s->flags & NTFS_ATTR_COMPRESSED_MASK) && (s->runs.next_vcn << v->cluster_bits) < s->data_size)
+	    !(s->flags & NTFS_ATTR_COMPRESSED_MASK) && s->data_size &&
+	    s->runs.next_vcn <= (s->data_size - 1) >> v->cluster_bits)
 		st = vhdx_ntfs_fail(v, VHDX_E_CORRUPT,
 				    "NTFS MFT record %llu: attribute 0x%x: data_size %llu, its runs cover %llu clusters of %u bytes",
 				    (unsigned long long)recno, type, (unsigned long long)s->data_size,

@@ -145,8 +145,9 @@ vhdx_status vhdx_ntfs_runs_read(struct ntfs_vol *v, const struct ntfs_runs *runs
 		if (!r)
 			return vhdx_ntfs_fail(v, VHDX_E_CORRUPT, "NTFS %s: byte %llu (VCN %llu) is not in the runlist",
 					      what, (unsigned long long)off, (unsigned long long)(off >> bits));
-		in_run = off - (r->vcn << bits);
-		left = (r->len << bits) - in_run; /* r->len < clusters: no overflow */
+		in_run = off - (r->vcn << bits); /* r->vcn <= off >> bits: no overflow */
+		/* a hole's length is not bounded by the volume: saturate rather than wrap */
+		left = r->len > (UINT64_MAX >> bits) ? UINT64_MAX - in_run : (r->len << bits) - in_run;
 		chunk = len < left ? len : left;
 		if (r->lcn == NTFS_LCN_HOLE)
 			memset(b, 0, chunk);

@@ -332,6 +332,7 @@ mount_img "$A" || exit 1
 head -c 8M /dev/urandom >"$MNT/contig.bin"
 mkdir -p "$MNT/a/b/c/d/e" "$MNT/many" "$MNT/fill"
 head -c 1500000 /dev/urandom >"$MNT/a/b/c/d/e/Deep File.bin"
+head -c 70000 /dev/urandom >"$MNT/a/Ünïcødé-Σίσυφος.bin"
 # fill most of the volume with 16 KiB files, free every other one, then write into the holes
 python3 - "$MNT" <<'EOF'
 import os, sys
@@ -359,6 +360,10 @@ check_files "$A" /contig.bin /frag.bin "/a/b/c/d/e/Deep File.bin" /many/target-i
 locate case "$A" '\A\B\c\D\e\DEEP FILE.BIN'
 if cmp -s "$W/case.out" "$W/f3.out"; then ok "case-insensitive path with backslashes finds the same file"; else
 	notok "case-insensitive path" "$(oneline <"$W/case.err")"; fi
+# and through $UpCase beyond ASCII: Latin-1 and Greek letters in the other case
+locate uni "$A" /A/üNÏCØDÉ-σΊΣΥΦΟΣ.BIN
+if [[ $? == 0 ]] && grep -q '^size 70000$' "$W/uni.out"; then ok "a non-ASCII name in the other case is found"; else
+	notok "non-ASCII name in the other case" "$(oneline <"$W/uni.err")"; fi
 locate nf "$A" /many/absent-name
 [[ $? == 1 ]] && grep -q "not found" "$W/nf.err" && ok "a missing name: exit 1, $(oneline <"$W/nf.err")" ||
 	notok "a missing name" "$(oneline <"$W/nf.err")"

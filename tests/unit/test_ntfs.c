@@ -118,6 +118,14 @@ static void test_runs_read_and_overlap(void)
 	      (unsigned long long)out.bytes_read);
 	CHECK_STATUS(vhdx_ntfs_runs_read(&v, &r, 3 * 4096, buf, 1, "test"), VHDX_E_CORRUPT, "read past the runs");
 
+	/* a hole of 2^60 clusters: its length in bytes does not fit 64 bits, the read must still end */
+	struct ntfs_runs huge = { 0 };
+	static const uint8_t vast[] = { 0x08, 0, 0, 0, 0, 0, 0, 0, 0x10, 0x00 };
+	CHECK_STATUS(decode(vast, sizeof vast, 0, (1ull << 60) - 1, &huge), VHDX_OK, "read: a hole of 2^60 clusters decodes");
+	memset(buf, 0xee, 16);
+	CHECK_STATUS(vhdx_ntfs_runs_read(&v, &huge, 0, buf, 16, "test"), VHDX_OK, "read: the start of a vast hole ends");
+	CHECK(buf[0] == 0 && buf[15] == 0, "read: a vast hole reads as zeros");
+
 	struct ntfs_runs ok = { 0 }, cross = { 0 };
 	static const uint8_t adjacent[] = { 0x11, 0x05, 0x0a, 0x11, 0x02, 0x05, 0x01, 0x01, 0x00 }; /* 10+5, 15+2, hole */
 	static const uint8_t crossed[] = { 0x11, 0x05, 0x0a, 0x11, 0x02, 0x04, 0x00 };             /* 10+5, 14+2 */
