@@ -360,8 +360,9 @@ check_files "$A" /contig.bin /frag.bin "/a/b/c/d/e/Deep File.bin" /many/target-i
 locate case "$A" '\A\B\c\D\e\DEEP FILE.BIN'
 if cmp -s "$W/case.out" "$W/f3.out"; then ok "case-insensitive path with backslashes finds the same file"; else
 	notok "case-insensitive path" "$(oneline <"$W/case.err")"; fi
-# and through $UpCase beyond ASCII: Latin-1 and Greek letters in the other case
-locate uni "$A" /A/üNÏCØDÉ-σΊΣΥΦΟΣ.BIN
+# and through $UpCase beyond ASCII: Latin-1 and Greek letters in the other case (the final sigma stays: the
+# volume's table, which mkntfs wrote, does not fold it to capital sigma, and the lookup follows the volume)
+locate uni "$A" /A/üNÏCØDÉ-σΊΣΥΦΟς.BIN
 if [[ $? == 0 ]] && grep -q '^size 70000$' "$W/uni.out"; then ok "a non-ASCII name in the other case is found"; else
 	notok "non-ASCII name in the other case" "$(oneline <"$W/uni.err")"; fi
 locate nf "$A" /many/absent-name
