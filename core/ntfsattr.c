@@ -158,7 +158,9 @@ static vhdx_status walk_list(struct ntfs_vol *v, struct ntfs_stream *s, uint64_t
 			if (rec != loaded) {
 				if ((st = vhdx_ntfs_record(v, rec, NTFS_REF_SEQ(ref), ext)))
 					return st;
-				if (vhdx_ntfs_record_base(ext) != recno)
+				/* an extension record names its base (with the base's sequence number, so never all
+				   zero: that is a base record, which cannot hold another file's pieces) */
+				if (vhdx_ntfs_record_base(ext) != recno || vhdx_le64(ext + 0x20) == 0)
 					return vhdx_ntfs_fail(v, VHDX_E_CORRUPT,
 							      "NTFS MFT record %llu: base_mft_record %llu, listed by record %llu's $ATTRIBUTE_LIST",
 							      (unsigned long long)rec,
