@@ -81,6 +81,13 @@ reqs=(
 	"dpkg-deb|dpkg"
 	# tests/install/30-deb.sh builds from a clean clone; tests/shape/spdx.sh lists the tracked files
 	"git|git"
+	# NTFS locator tests: images by mkntfs, populated through ntfs-3g, inspected with ntfsinfo; compression set by setfattr
+	"mkntfs|ntfs-3g"
+	"ntfs-3g|ntfs-3g"
+	"ntfsinfo|ntfs-3g"
+	"ntfscluster|ntfs-3g"
+	"setfattr|attr"
+	"losetup|mount"
 )
 
 if [[ ${1:-} == --list ]]; then
