@@ -14,6 +14,7 @@
  *   layer use:   digest measure                      what is computed from an open image (issue 12)
  *   layer write: hdrwrite replay session create      writers: header copies, replay, session update, create
  *   layer logw:  logwrite allocate                   the log writer; allocation (BAT updates) through it
+ *   layer boot:  handoff                             the boot module's handoff variable, encoded and decoded
  */
 #ifndef VHDX_INTERNAL_H
 #define VHDX_INTERNAL_H

@@ -2,7 +2,9 @@
 #ifndef HOST_HOST_H
 #define HOST_HOST_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "file.h"
 #include "vhdx.h"
@@ -24,6 +26,9 @@ int cmd_replay(int argc, char **argv);
 int cmd_map(int argc, char **argv);
 int cmd_find(int argc, char **argv);
 int cmd_handoff(int argc, char **argv);
+/* handoff.c: the handoff variable as efivarfs holds it (4 attribute bytes, then the data) printed to out as the
+ * shell assignments `vhdx handoff` prints.  EXIT_SOUND, or EXIT_BAD with msg naming the field and value. */
+int host_handoff_print(FILE *out, const uint8_t *var, size_t len, char *msg, size_t msglen);
 int cmd_allocate(int argc, char **argv);
 /* issue 13: install-boot (installboot.c) */
 int cmd_install_boot(int argc, char **argv);
