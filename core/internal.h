@@ -15,6 +15,7 @@
  *   layer write: hdrwrite replay session create      writers: header copies, replay, session update, create
  *   layer logw:  logwrite allocate                   the log writer; allocation (BAT updates) through it
  *   layer fs:    fs fat exfat ext4 ntfs ntfsindex ntfsattr ntfsmft ntfsrun ntfsio   read-only file locators (fs.h)
+ *   layer boot:  handoff                             the boot module's handoff variable, encoded and decoded
  */
 #ifndef VHDX_INTERNAL_H
 #define VHDX_INTERNAL_H

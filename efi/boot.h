@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "vhdx.h"
-#include "efiarch.h" /* issue 14: per-architecture names */
+#include "efiarch.h" /* per-architecture names: the removable-media path, the CPU random instruction */
 
 /* core/mem.c provides these in the EFI image as well */
 void *memcpy(void *dst, const void *src, size_t n);
@@ -25,13 +25,14 @@ int memcmp(const void *a, const void *b, size_t n);
 #define VHDXBOOT_NAME "vhdxboot"
 #define VHDXBOOT_CONF L"vhdxboot.conf"
 
-/* main.c: the firmware, as handed to efi_main */
+/* globals.c: the firmware, as handed to efi_main; efi_globals_set keeps it (EFI_LOAD_ERROR: no LoadedImage) */
 extern EFI_HANDLE g_image;
 extern EFI_SYSTEM_TABLE *g_st;
 extern EFI_BOOT_SERVICES *g_bs;
 extern EFI_LOADED_IMAGE *g_loaded; /* our own LoadedImage */
+EFI_STATUS efi_globals_set(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab);
 
-/* the GUIDs we use (defined once in main.c) */
+/* efiguid.c: the GUIDs we use, defined once */
 extern EFI_GUID g_guid_loaded_image;
 extern EFI_GUID g_guid_device_path;
 extern EFI_GUID g_guid_block_io;
@@ -59,7 +60,7 @@ void *mem_alloc_aligned(UINTN len, UINTN align, void **base); /* free *base */
 /* ucs2.h, optparse.h: CHAR16 strings, struct boot_options and the option parsers (no firmware calls) */
 #include "optparse.h"
 
-/* policy.c, embedded.c (issue 12): struct boot_policy and the key parser are in optparse.h (pinparse.c) */
+/* policy.c, embedded.c: struct boot_policy and the key parser are in optparse.h (pinparse.c) */
 EFI_STATUS policy_load_embedded(struct boot_policy *p);
 /* Hashes (if pinned), measures, compares.  EFI_SECURITY_VIOLATION when the image must be refused. */
 EFI_STATUS policy_check(struct boot_policy *p, struct vhdx_image *img);
@@ -121,10 +122,10 @@ EFI_STATUS find_image_file(const CHAR16 *path, EFI_HANDLE *volume);
 /* random.c: 32 bytes from EFI_RNG_PROTOCOL, else the CPU's instruction (RDRAND, RNDR); never anything weaker */
 EFI_STATUS random_get(uint8_t *out, UINTN len, const char **source);
 
-/* issue 14: the CPU's random instruction, random.c's fallback (hwrng_x86.c: RDRAND, hwrng_aa64.c: RNDR; the
+/* the CPU's random instruction, random.c's fallback (hwrng_x86.c: RDRAND, hwrng_aa64.c: RNDR; the
  * name in efiarch.h).  EFI_UNSUPPORTED: no such instruction; EFI_DEVICE_ERROR: it failed or repeats itself. */
 EFI_STATUS hwrng_get(uint8_t *out, UINTN len);
-/* random.c: fills out from a 64-bit source (0 = a good value), refusing a generator stuck on one value */
+/* hwrngfill.c: fills out from a 64-bit source (0 = a good value), refusing a generator stuck on one value */
 EFI_STATUS hwrng_fill(uint8_t *out, UINTN len, int (*next)(uint64_t *v));
 
 /* chainload.c */
@@ -137,19 +138,19 @@ EFI_STATUS vdisk_install(struct vdisk **out, struct vhdx_image *img, EFI_HANDLE 
 EFI_STATUS vdisk_boot(struct vdisk *vd, const CHAR16 *path, const CHAR16 *args);
 void vdisk_uninstall(struct vdisk *vd);
 
-/* handoff.c (issue 10): the volatile variable that tells the OS which image it was booted from */
+/* handoff.c: the volatile variable that tells the OS which image it was booted from (layout: core/handoff.h) */
 void handoff_publish(const struct vhdx_image *img, EFI_HANDLE holder, const CHAR16 *file, int os_write, int updated);
 void handoff_clear(void);
 
-/* chain.c (issue 11): the parents of a differencing image, found (relative_path beside a file image, then the VHDX
+/* parents.c: the parents of a differencing image, found (relative_path beside a file image, then the VHDX
  * devices by DataWriteGuid), opened read-only and attached level by level.  EFI_NOT_FOUND: a parent is missing
- * (said on the console, GUID named).  chain_release after the child is closed; *out may hold a partial chain. */
-struct chain;
-EFI_STATUS chain_attach(struct chain **out, struct vhdx_image *child, EFI_HANDLE handle, const CHAR16 *file);
-void chain_release(struct chain **c);
+ * (said on the console, GUID named).  parents_release after the child is closed; *out may hold a partial chain. */
+struct parents;
+EFI_STATUS parents_attach(struct parents **out, struct vhdx_image *child, EFI_HANDLE handle, const CHAR16 *file);
+void parents_release(struct parents **p);
 EFI_STATUS file_backend_open_readonly(struct backend *b, EFI_HANDLE volume, const CHAR16 *path);
 
-/* status mapping */
+/* statusmap.c: a core status as the EFI_STATUS the module returns */
 EFI_STATUS efi_status_of(vhdx_status st);
 
 #endif

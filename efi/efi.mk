@@ -33,8 +33,8 @@ EFI_SRC     := $(wildcard efi/*.c)
 # the files of efi/ with no firmware calls, which the host tests build too (issue 9; see efi/optparse.h)
 EFI_PORTABLE_SRC := efi/optparse.c efi/disksel.c efi/ucs2.c efi/pinparse.c
 EFI_PORTABLE_HDR := efi/optparse.h efi/ucs2.h
-EFI_PORTABLE_SRC += efi/chainpath.c # issue 11: the parent's path from relative_path
-EFI_PORTABLE_HDR += efi/chainpath.h
+EFI_PORTABLE_SRC += efi/parentpath.c # a differencing image parent's path from relative_path
+EFI_PORTABLE_HDR += efi/parentpath.h
 EFI_HDR     := $(wildcard efi/*.h)
 EFI_OBJ     := $(patsubst efi/%.c,$(BUILD)/efi/%.o,$(EFI_SRC))
 EFI_CORE_OBJ := $(patsubst core/%.c,$(BUILD)/efi/core/%.o,$(CORE_SRC))

@@ -1,56 +1,18 @@
 /*
- * main.c - the flow of vhdxboot.efi:
- *   options -> find the VHDX -> validate (vhdx_open, writes nothing; a pending log is seen replayed in memory)
- *   -> decide what may be written (check-only? read-only medium? a random source?) -> replay the log if one is
- *   pending -> the session header update -> chainload the next stage -> return its status.
- * A refusal (the image fails validation, the replay or the update fails) stops before the next stage unless
- * on-error is "continue"; the image is never written after a refusal.  When nothing may be written, a dirty image
- * still boots read-only through the in-memory replay.
+ * main.c - the flow of vhdxboot.efi, a list of named steps:
+ *   read the options -> find the VHDX -> validate it (vhdx_open writes nothing; a pending log is seen replayed in
+ *   memory) -> attach a differencing image's parents -> hold it against the policy -> decide whether anything may
+ *   be written -> replay a pending log and do the session header update -> summary -> start the next stage.
+ * A step either lets the next one run or stops the list: by refusing (refuse(): the image failed a check or a
+ * write failed; s->result says why) or by having nothing more to do (stop_here(): check-only, a read-only medium,
+ * no random source).  After a refusal the image is never written, and the next stage starts only with
+ * on-error = continue.  When nothing may be written, a dirty image still boots read-only through the in-memory
+ * replay.  Everything a session opened is closed in one place, session_close().
  */
 #include "boot.h"
 
-EFI_HANDLE g_image;
-EFI_SYSTEM_TABLE *g_st;
-EFI_BOOT_SERVICES *g_bs;
-EFI_LOADED_IMAGE *g_loaded;
-
-EFI_GUID g_guid_loaded_image = EFI_LOADED_IMAGE_PROTOCOL_GUID;
-EFI_GUID g_guid_device_path = EFI_DEVICE_PATH_PROTOCOL_GUID;
-EFI_GUID g_guid_block_io = EFI_BLOCK_IO_PROTOCOL_GUID;
-EFI_GUID g_guid_simple_fs = EFI_SIMPLE_FILE_SYSTEM_PROTOCOL_GUID;
-EFI_GUID g_guid_file_info = EFI_FILE_INFO_ID;
-EFI_GUID g_guid_fs_info = EFI_FILE_SYSTEM_INFO_ID;
-EFI_GUID g_guid_rng = EFI_RNG_PROTOCOL_GUID;
-EFI_GUID g_guid_shell_params = EFI_SHELL_PARAMETERS_PROTOCOL_GUID;
-EFI_GUID g_guid_dp_to_text = EFI_DEVICE_PATH_TO_TEXT_PROTOCOL_GUID;
-
-EFI_STATUS efi_status_of(vhdx_status st)
-{
-	switch (st) {
-	case VHDX_OK:
-		return EFI_SUCCESS;
-	case VHDX_E_IO:
-		return EFI_DEVICE_ERROR;
-	case VHDX_E_NOMEM:
-		return EFI_OUT_OF_RESOURCES;
-	case VHDX_E_ARG:
-		return EFI_INVALID_PARAMETER;
-	case VHDX_E_CORRUPT:
-		return EFI_VOLUME_CORRUPTED;
-	case VHDX_E_UNSUPPORTED:
-		return EFI_UNSUPPORTED;
-	case VHDX_E_READONLY:
-		return EFI_WRITE_PROTECTED;
-	case VHDX_E_LOG_PENDING:
-		return EFI_NOT_READY;
-	case VHDX_E_SEQUENCE:
-		return EFI_VOLUME_FULL;
-	case VHDX_E_RANGE:
-		return EFI_END_OF_MEDIA;
-	default:
-		return EFI_ABORTED;
-	}
-}
+#define INSIDE_PREFIX "vhdx:" /* next = vhdx:PATH boots PATH from inside the image's virtual disk */
+#define INSIDE_PREFIX_LEN 5
 
 struct session {
 	struct boot_options opt;
@@ -62,38 +24,77 @@ struct session {
 	int img_open;
 	EFI_STATUS result;         /* the refusal, or EFI_SUCCESS */
 	char wrote[160];           /* what was written, for the summary */
-	int updated;               /* the session update was written (issue 10: the handoff variable says so) */
-	struct chain *chain;       /* issue 11: a differencing image's parents (chain.c) */
+	int updated;               /* the session update was written: the handoff variable tells the OS so */
+	struct parents *parents;   /* a differencing image's parents (parents.c) */
 };
 
-/* Which VHDX: --image PATH (a file) or a Block I/O device picked by --disk. */
-static EFI_STATUS choose_backend(struct session *s)
-{
-	EFI_STATUS st;
-	if (s->opt.image) {
-		EFI_HANDLE vol = NULL;
-		st = find_image_file(s->opt.image, &vol);
-		if (EFI_ERROR(st)) {
-			con_say("image file %ls: %s", s->opt.image, efi_status_name(st));
-			return st;
-		}
-		st = file_backend_open(&s->be, vol, s->opt.image);
-		if (EFI_ERROR(st)) {
-			con_say("image file %ls: open: %s", s->opt.image, efi_status_name(st));
-			return st;
-		}
-		CHAR16 *t = dp_text(dp_of(vol));
-		con_say("image file %ls on %ls", s->opt.image, t);
-		mem_free(t);
-		s->be_is_file = 1;
-		s->be_handle = vol;
-		s->be_open = 1;
-		return EFI_SUCCESS;
-	}
+enum step_result { STEP_NEXT, STEP_STOP };
 
+/* The one way to refuse: the status to return, and what the summary reports as written. */
+static enum step_result refuse(struct session *s, EFI_STATUS why, const char *wrote, ...) VHDX_PRINTF(3, 4);
+static enum step_result refuse(struct session *s, EFI_STATUS why, const char *wrote, ...)
+{
+	va_list ap;
+	va_start(ap, wrote);
+	fmt_v(s->wrote, sizeof s->wrote, wrote, ap);
+	va_end(ap);
+	s->result = why;
+	return STEP_STOP;
+}
+
+/* The checks are done and nothing is to be written: no refusal, the next stage may start. */
+static enum step_result stop_here(struct session *s, const char *why)
+{
+	fmt(s->wrote, sizeof s->wrote, "nothing (%s)", why);
+	return STEP_STOP;
+}
+
+/* The one way to close a session: the image, then its parents, then the medium; safe to call twice. */
+static void session_close(struct session *s)
+{
+	if (s->img_open) {
+		vhdx_close(&s->img);
+		s->img_open = 0;
+	}
+	parents_release(&s->parents); /* after the child, which reads through them */
+	if (s->be_open) {
+		if (s->be_is_file)
+			file_backend_close(&s->be);
+		else
+			blk_backend_close(&s->be);
+		s->be_open = 0;
+	}
+}
+
+/* --image PATH: a file on some simple-file-system volume. */
+static EFI_STATUS open_file_image(struct session *s)
+{
+	EFI_HANDLE vol = NULL;
+	EFI_STATUS st = find_image_file(s->opt.image, &vol);
+	if (EFI_ERROR(st)) {
+		con_say("image file %ls: %s", s->opt.image, efi_status_name(st));
+		return st;
+	}
+	st = file_backend_open(&s->be, vol, s->opt.image);
+	if (EFI_ERROR(st)) {
+		con_say("image file %ls: open: %s", s->opt.image, efi_status_name(st));
+		return st;
+	}
+	CHAR16 *t = dp_text(dp_of(vol));
+	con_say("image file %ls on %ls", s->opt.image, t);
+	mem_free(t);
+	s->be_is_file = 1;
+	s->be_handle = vol;
+	s->be_open = 1;
+	return EFI_SUCCESS;
+}
+
+/* A Block I/O device that starts with the VHDX signature, picked by --disk (default: the only one). */
+static EFI_STATUS open_disk_image(struct session *s)
+{
 	struct found_disk *list = NULL;
 	UINTN n = 0;
-	st = discover_disks(&list, &n);
+	EFI_STATUS st = discover_disks(&list, &n);
 	if (EFI_ERROR(st)) {
 		con_say("looking for VHDX devices: %s", efi_status_name(st));
 		return st;
@@ -140,11 +141,11 @@ static EFI_STATUS choose_backend(struct session *s)
 	return EFI_SUCCESS;
 }
 
-static void say_guid(const char *what, const struct vhdx_guid *g)
+/* Step: which VHDX (--image PATH, else a device picked by --disk). */
+static enum step_result find_image(struct session *s)
 {
-	char t[VHDX_GUID_TEXT];
-	vhdx_guid_format(g, t);
-	con_say("%s %s", what, t);
+	EFI_STATUS st = s->opt.image ? open_file_image(s) : open_disk_image(s);
+	return EFI_ERROR(st) ? refuse(s, st, "nothing (no image)") : STEP_NEXT;
 }
 
 /*
@@ -167,17 +168,8 @@ static int read_with_progress(void *ctx, uint64_t off, void *buf, size_t len)
 	return progress.read(ctx, off, buf, len);
 }
 
-static void say_io(const struct vhdx_image *img)
-{
-	const struct vhdx_stats *t = &img->stats;
-	con_say("I/O: %llu reads (%llu KiB), %llu writes (%llu KiB), %llu flushes", (unsigned long long)t->reads,
-		(unsigned long long)(t->read_bytes >> 10),
-		(unsigned long long)t->writes, (unsigned long long)(t->write_bytes >> 10),
-		(unsigned long long)t->flushes);
-}
-
-/* Validation, then the header update when everything allows it.  Sets s->result on a refusal. */
-static void check_and_update(struct session *s)
+/* Step: vhdx_open, which checks everything it reads and writes nothing. */
+static enum step_result validate(struct session *s)
 {
 	struct vhdx_image *img = &s->img;
 	con_say("validating %ls (%llu MiB)...", s->be.name, (unsigned long long)(s->be.io.size >> 20));
@@ -189,202 +181,215 @@ static void check_and_update(struct session *s)
 	s->be.io.read = progress.read;
 	if (vs != VHDX_OK) {
 		con_say("%ls: refused: %s: %s", s->be.name, vhdx_status_message(vs), img->msg);
-		s->result = efi_status_of(vs);
-		fmt(s->wrote, sizeof s->wrote, "nothing (image refused)");
-		return;
+		return refuse(s, efi_status_of(vs), "nothing (image refused)");
 	}
 	s->img_open = 1;
 	const struct vhdx_header *h = &img->header[img->current];
 	con_say("valid: virtual size %llu MiB, block size %u KiB, %u-byte sectors, header %d current, sequence %llu",
 		(unsigned long long)(img->virtual_size >> 20), img->block_size >> 10, img->logical_sector_size,
-		img->current + 1,
-		(unsigned long long)h->sequence);
+		img->current + 1, (unsigned long long)h->sequence);
 	for (unsigned i = 0; i < img->warnings && i < VHDX_MAX_WARNINGS; i++)
 		con_say("warning: %s", img->warning[i]);
 	if (img->log_pending)
 		con_say("log pending: %u entries (sequence %llu..%llu); reads see them replayed in memory",
 			img->log.entries, (unsigned long long)img->log.tail_seq, (unsigned long long)img->log.head_seq);
-	/* issue 11: a differencing image's whole chain is found and validated before the policy and any write */
-	if (img->has_parent) {
-		EFI_STATUS cs = chain_attach(&s->chain, img, s->be_handle, s->be_is_file ? s->opt.image : NULL);
-		if (EFI_ERROR(cs)) {
-			s->result = cs;
-			fmt(s->wrote, sizeof s->wrote, "nothing (differencing image: its parent chain is incomplete)");
-			return;
-		}
-	}
-	/* issue 12: measure, and hold the image against the pinned policy before anything is written */
-	if (EFI_ERROR(policy_check(&s->opt.policy, img))) {
-		s->result = EFI_SECURITY_VIOLATION;
-		fmt(s->wrote, sizeof s->wrote, "nothing (policy mismatch)");
-		return;
-	}
+	return STEP_NEXT;
+}
+
+/* Step: a differencing image's whole chain is found and validated before the policy and any write. */
+static enum step_result attach_parents(struct session *s)
+{
+	if (!s->img.has_parent)
+		return STEP_NEXT;
+	EFI_STATUS st = parents_attach(&s->parents, &s->img, s->be_handle, s->be_is_file ? s->opt.image : NULL);
+	if (EFI_ERROR(st))
+		return refuse(s, st, "nothing (differencing image: its parent chain is incomplete)");
+	return STEP_NEXT;
+}
+
+/* Step: measure the image and hold it against the pinned policy before anything is written. */
+static enum step_result hold_to_policy(struct session *s)
+{
+	if (EFI_ERROR(policy_check(&s->opt.policy, &s->img)))
+		return refuse(s, EFI_SECURITY_VIOLATION, "nothing (policy mismatch)");
+	return STEP_NEXT;
+}
+
+/* Step: writing is wanted (not check-only) and possible (not a read-only medium). */
+static enum step_result may_write(struct session *s)
+{
 	if (s->opt.check_only) {
 		con_say("check-only: writing nothing");
-		fmt(s->wrote, sizeof s->wrote, "nothing (check-only)");
-		return;
+		return stop_here(s, "check-only");
 	}
 	if (s->be.io.read_only) {
 		con_say("read-only: %s: writing nothing", s->be.ro_reason ? s->be.ro_reason : "the medium");
-		fmt(s->wrote, sizeof s->wrote, "nothing (read-only medium)");
-		return;
+		return stop_here(s, "read-only medium");
 	}
+	return STEP_NEXT;
+}
+
+/* A write failed: say what the core and the device said, and refuse. */
+static enum step_result write_failed(struct session *s, const char *what, vhdx_status vs, const char *wrote)
+{
+	con_say("%ls: %s failed: %s: %s%s%s", s->be.name, what, vhdx_status_message(vs), s->img.msg,
+		EFI_ERROR(s->be.last) ? "; device: " : "", EFI_ERROR(s->be.last) ? efi_status_name(s->be.last) : "");
+	return refuse(s, efi_status_of(vs), "%s FAILED (%s)", wrote, vhdx_status_message(vs));
+}
+
+/* Step: replay a pending log, then the session header update (a new FileWriteGuid from a real random source). */
+static enum step_result update_session(struct session *s)
+{
+	struct vhdx_image *img = &s->img;
 	uint8_t rnd[VHDX_PREPARE_RANDOM]; /* layout: core/vhdx.h, vhdx_prepare_write */
 	const char *source = NULL;
 	if (EFI_ERROR(random_get(rnd, sizeof rnd, &source))) {
 		con_say("no random source: %s: not writing the session update (FileWriteGuid needs real randomness)",
 			source);
-		fmt(s->wrote, sizeof s->wrote, "nothing (no random source)");
-		return;
+		return stop_here(s, "no random source");
 	}
 	struct vhdx_prepare_report rep;
-	vs = vhdx_prepare_write(img, rnd, &rep);
+	vhdx_status vs = vhdx_prepare_write(img, rnd, &rep);
 	memset(rnd, 0, sizeof rnd);
-	uint64_t before = rep.sequence_before;
-	int replayed = rep.replayed;
-	if (rep.replay_failed) {
-		con_say("%ls: log replay failed: %s: %s%s%s", s->be.name, vhdx_status_message(vs), img->msg,
-			EFI_ERROR(s->be.last) ? "; device: " : "",
-			EFI_ERROR(s->be.last) ? efi_status_name(s->be.last) : "");
-		s->result = efi_status_of(vs);
-		fmt(s->wrote, sizeof s->wrote, "log replay FAILED (%s)", vhdx_status_message(vs));
-		return;
-	}
-	if (replayed)
+	if (rep.replay_failed)
+		return write_failed(s, "log replay", vs, "log replay");
+	if (rep.replayed)
 		con_say("log replay: %u entries applied, sequence %llu -> %llu", rep.entries,
-			(unsigned long long)before,
-			(unsigned long long)rep.sequence_replayed);
-	if (vs != VHDX_OK) {
-		con_say("%ls: session update failed: %s: %s%s%s", s->be.name, vhdx_status_message(vs), img->msg,
-			EFI_ERROR(s->be.last) ? "; device: " : "", EFI_ERROR(s->be.last) ? efi_status_name(s->be.last) : "");
-		s->result = efi_status_of(vs);
-		fmt(s->wrote, sizeof s->wrote, "session update FAILED (%s)", vhdx_status_message(vs));
-		return;
-	}
+			(unsigned long long)rep.sequence_before, (unsigned long long)rep.sequence_replayed);
+	if (vs != VHDX_OK)
+		return write_failed(s, "session update", vs, "session update");
 	s->updated = 1;
-	h = &img->header[img->current];
-	con_say("session update: sequence %llu -> %llu, random from %s", (unsigned long long)before,
+	const struct vhdx_header *h = &img->header[img->current];
+	con_say("session update: sequence %llu -> %llu, random from %s", (unsigned long long)rep.sequence_before,
 		(unsigned long long)h->sequence, source);
-	say_guid("new FileWriteGuid", &h->file_write_guid);
-	fmt(s->wrote, sizeof s->wrote, "%ssession update (sequence %llu -> %llu)", replayed ? "log replay and " : "",
-	    (unsigned long long)before, (unsigned long long)h->sequence);
+	char guid[VHDX_GUID_TEXT];
+	vhdx_guid_format(&h->file_write_guid, guid);
+	con_say("new FileWriteGuid %s", guid);
+	fmt(s->wrote, sizeof s->wrote, "%ssession update (sequence %llu -> %llu)",
+	    rep.replayed ? "log replay and " : "", (unsigned long long)rep.sequence_before,
+	    (unsigned long long)h->sequence);
+	return STEP_NEXT;
+}
+
+/* The checks and writes, in order; the first step that does not answer STEP_NEXT ends the list. */
+static enum step_result (*const steps[])(struct session *s) = {
+	find_image, validate, attach_parents, hold_to_policy, may_write, update_session,
+};
+
+/* Options from the embedded policy, the command line and vhdxboot.conf.  *done: nothing more to do (--help). */
+static EFI_STATUS read_options(struct boot_options *o, int *done)
+{
+	EFI_STATUS st = policy_load_embedded(&o->policy); /* before any other source of policy */
+	if (EFI_ERROR(st))
+		return st;
+	st = options_parse_cmdline(o);
+	if (EFI_ERROR(st) || o->help) {
+		options_usage();
+		*done = 1;
+		return st;
+	}
+	return options_read_config(o);
+}
+
+static EFI_STATUS list_disks(void)
+{
+	struct found_disk *list = NULL;
+	UINTN n = 0;
+	EFI_STATUS st = discover_disks(&list, &n);
+	if (EFI_ERROR(st))
+		return st;
+	discover_print(list, n);
+	discover_free(list, n);
+	return EFI_SUCCESS;
+}
+
+static int boots_inside(const struct session *s)
+{
+	return s->opt.next && u16_ncmp_ascii(s->opt.next, INSIDE_PREFIX, INSIDE_PREFIX_LEN) == 0;
+}
+
+/* Whether the next stage starts.  A policy refusal (on-mismatch = stop) outranks on-error = continue; booting
+ * from inside needs the image open. */
+static int may_start(const struct session *s)
+{
+	if (!s->opt.next || s->opt.policy.refused)
+		return 0;
+	if (boots_inside(s) && !s->img_open)
+		return 0;
+	return !EFI_ERROR(s->result) || s->opt.on_error == ON_ERROR_CONTINUE;
+}
+
+static void say_summary(const struct session *s, int go)
+{
+	const struct vhdx_stats *t = &s->img.stats;
+	if (s->be_open)
+		con_say("I/O: %llu reads (%llu KiB), %llu writes (%llu KiB), %llu flushes", (unsigned long long)t->reads,
+			(unsigned long long)(t->read_bytes >> 10), (unsigned long long)t->writes,
+			(unsigned long long)(t->write_bytes >> 10), (unsigned long long)t->flushes);
+	char hdr[64];
+	if (s->img_open)
+		fmt(hdr, sizeof hdr, "header %d, sequence %llu", s->img.current + 1,
+		    (unsigned long long)s->img.header[s->img.current].sequence);
+	else
+		fmt(hdr, sizeof hdr, "no valid header in use");
+	con_say("summary: image %ls; %s; wrote %s; next %ls%s", s->be.name ? s->be.name : L"(none)", hdr, s->wrote,
+		s->opt.next ? s->opt.next : L"(none)",
+		!s->opt.next ? "" : go ? "" : " (not started: the image was refused)");
+	if (EFI_ERROR(s->result) && go)
+		con_say("on-error continue: starting the next stage anyway");
+}
+
+/* next = vhdx:PATH: PATH from the image's virtual disk, with the handoff variable set while it runs. */
+static EFI_STATUS start_inside(struct session *s)
+{
+	const CHAR16 *path = s->opt.next + INSIDE_PREFIX_LEN;
+	struct vdisk *vd = NULL;
+	EFI_STATUS st = vdisk_install(&vd, &s->img, s->be_handle);
+	if (EFI_ERROR(st))
+		return st;
+	handoff_publish(&s->img, s->be_handle, s->be_is_file ? s->opt.image : NULL, s->opt.os_write, s->updated);
+	st = vdisk_boot(vd, *path ? path : EFIARCH_REMOVABLE, s->opt.child_args);
+	handoff_clear(); /* the next stage returned: the image is no longer what runs */
+	vdisk_uninstall(vd);
+	return st;
+}
+
+/* next = PATH on our own volume: the session is closed first, since the next stage may open the same device. */
+static EFI_STATUS start_next(struct session *s)
+{
+	session_close(s);
+	return chainload_path(g_loaded->DeviceHandle, s->opt.next, s->opt.child_args);
 }
 
 static EFI_STATUS run(struct session *s)
 {
-	EFI_STATUS st = policy_load_embedded(&s->opt.policy); /* issue 12: before any other source of policy */
-	if (EFI_ERROR(st))
+	int done = 0;
+	EFI_STATUS st = read_options(&s->opt, &done);
+	if (EFI_ERROR(st) || done)
 		return st;
-	st = options_parse_cmdline(&s->opt);
-	if (EFI_ERROR(st)) {
-		options_usage();
-		return st;
-	}
-	if (s->opt.help) {
-		options_usage();
-		return EFI_SUCCESS;
-	}
-	st = options_read_config(&s->opt);
-	if (EFI_ERROR(st))
-		return st;
+	if (s->opt.list)
+		return list_disks();
 
-	if (s->opt.list) {
-		struct found_disk *list = NULL;
-		UINTN n = 0;
-		st = discover_disks(&list, &n);
-		if (EFI_ERROR(st))
-			return st;
-		discover_print(list, n);
-		discover_free(list, n);
-		return EFI_SUCCESS;
-	}
-
-	int inside = s->opt.next && u16_ncmp_ascii(s->opt.next, "vhdx:", 5) == 0;
-	st = choose_backend(s);
-	if (EFI_ERROR(st)) {
-		s->result = st;
-		fmt(s->wrote, sizeof s->wrote, "nothing (no image)");
-	} else {
-		check_and_update(s);
-		say_io(&s->img);
-	}
-
-	const struct vhdx_header *h = s->img_open ? &s->img.header[s->img.current] : NULL;
-	char hdr[64];
-	if (h)
-		fmt(hdr, sizeof hdr, "header %d, sequence %llu", s->img.current + 1, (unsigned long long)h->sequence);
-	else
-		fmt(hdr, sizeof hdr, "no valid header in use");
-	int go = s->opt.next && (!EFI_ERROR(s->result) || s->opt.on_error == ON_ERROR_CONTINUE);
-	if (inside && !s->img_open)
-		go = 0;
-	if (s->opt.policy.refused) /* issue 12: on-mismatch = stop outranks on-error = continue */
-		go = 0;
-	con_say("summary: image %ls; %s; wrote %s; next %ls%s", s->be.name ? s->be.name : L"(none)", hdr, s->wrote,
-		s->opt.next ? s->opt.next : L"(none)",
-		!s->opt.next ? "" : go ? "" : " (not started: the image was refused)");
-	if (EFI_ERROR(s->result) && s->opt.next && go)
-		con_say("on-error continue: starting the next stage anyway");
-
-	if (!go) {
-		if (s->img_open) {
-			vhdx_close(&s->img);
-			s->img_open = 0;
-		}
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+		if (steps[i](s) != STEP_NEXT)
+			break;
+	int go = may_start(s);
+	say_summary(s, go);
+	if (!go)
 		return s->result;
-	}
-	if (inside) {
-		struct vdisk *vd = NULL;
-		const CHAR16 *path = s->opt.next + 5;
-		st = vdisk_install(&vd, &s->img, s->be_handle);
-		if (!EFI_ERROR(st)) {
-			handoff_publish(&s->img, s->be_handle, s->be_is_file ? s->opt.image : NULL, s->opt.os_write,
-					s->updated);
-			st = vdisk_boot(vd, *path ? path : EFIARCH_REMOVABLE, s->opt.child_args);
-			handoff_clear(); /* the next stage returned: the image is no longer what runs */
-			vdisk_uninstall(vd);
-		}
-		vhdx_close(&s->img);
-		s->img_open = 0;
-		return st;
-	}
-	if (s->img_open) {
-		vhdx_close(&s->img);
-		s->img_open = 0;
-	}
-	chain_release(&s->chain); /* issue 11: after the child */
-	/* the backend is released before the next stage runs: it may well open the same device */
-	if (s->be_open) {
-		if (s->be_is_file)
-			file_backend_close(&s->be);
-		else
-			blk_backend_close(&s->be);
-		s->be_open = 0;
-	}
-	return chainload_path(g_loaded->DeviceHandle, s->opt.next, s->opt.child_args);
+	return boots_inside(s) ? start_inside(s) : start_next(s);
 }
 
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 {
-	g_image = image;
-	g_st = systab;
-	g_bs = systab->BootServices;
-	if (EFI_ERROR(g_bs->HandleProtocol(image, &g_guid_loaded_image, (void **)&g_loaded)) || !g_loaded)
+	if (EFI_ERROR(efi_globals_set(image, systab)))
 		return EFI_LOAD_ERROR;
 	con_say("vhdxboot %s", VHDX_VERSION_STRING);
 
 	static struct session s; /* the image struct is large; keep it off the firmware's stack */
 	memset(&s, 0, sizeof s);
 	EFI_STATUS st = run(&s);
-	if (s.img_open)
-		vhdx_close(&s.img);
-	chain_release(&s.chain); /* issue 11: after the child */
-	if (s.be_open) {
-		if (s.be_is_file)
-			file_backend_close(&s.be);
-		else
-			blk_backend_close(&s.be);
-	}
+	session_close(&s);
 	con_say("exit status %s", efi_status_name(st));
 	return st;
 }

@@ -8,8 +8,6 @@
 /* EFI_NOT_READY: the source has no entropy yet; give it a moment, a bounded number of times */
 #define RNG_NOT_READY_TRIES 20
 #define RNG_NOT_READY_STALL_US (10 * 1000)
-/* a generator returning the same value this many times in a row is stuck, whatever its flags say */
-#define HWRNG_MAX_REPEATS 2
 
 static EFI_STATUS from_rng_protocol(uint8_t *out, UINTN len)
 {
@@ -24,24 +22,6 @@ static EFI_STATUS from_rng_protocol(uint8_t *out, UINTN len)
 		g_bs->Stall(RNG_NOT_READY_STALL_US);
 	}
 	return st;
-}
-
-EFI_STATUS hwrng_fill(uint8_t *out, UINTN len, int (*next)(uint64_t *v))
-{
-	uint64_t prev = 0;
-	int same = 0;
-	for (UINTN i = 0; i < len; i += 8) {
-		uint64_t v;
-		if (next(&v))
-			return EFI_DEVICE_ERROR;
-		/* some broken parts return the same value (all ones) forever and still report success */
-		if (i && v == prev && ++same >= HWRNG_MAX_REPEATS)
-			return EFI_DEVICE_ERROR;
-		prev = v;
-		for (UINTN j = 0; j < 8 && i + j < len; j++)
-			out[i + j] = (uint8_t)(v >> (8 * j));
-	}
-	return EFI_SUCCESS;
 }
 
 EFI_STATUS random_get(uint8_t *out, UINTN len, const char **source)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "esp.h"
+#include "le.h"
 
 #define DOS_MAGIC 0x5a4d          /* "MZ" */
 #define DOS_LFANEW_OFFSET 0x3c    /* where the DOS stub keeps the offset of the PE signature */
@@ -16,16 +17,6 @@
 #define COFF_HEADER_SIZE 20
 #define SECTION_HEADER_SIZE 40
 #define SBAT_COMPONENT "vhdxboot,"
-
-static uint16_t le16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 /* Does the CSV text hold a line whose first field is our component name? */
 static int sbat_names_us(const unsigned char *s, size_t n)
@@ -48,18 +39,18 @@ int efibin_inspect(const unsigned char *buf, size_t len, struct efi_binary *out,
 	uint16_t nsect, opt_size, i;
 
 	memset(out, 0, sizeof(*out));
-	if (len < DOS_LFANEW_OFFSET + 4 || le16(buf) != DOS_MAGIC) {
+	if (len < DOS_LFANEW_OFFSET + 4 || host_le16(buf) != DOS_MAGIC) {
 		snprintf(why, whylen, "not a PE/COFF image (no MZ signature)");
 		return -1;
 	}
-	pe = le32(buf + DOS_LFANEW_OFFSET);
-	if ((uint64_t)pe + 4 + COFF_HEADER_SIZE > len || le32(buf + pe) != PE_SIGNATURE) {
+	pe = host_le32(buf + DOS_LFANEW_OFFSET);
+	if ((uint64_t)pe + 4 + COFF_HEADER_SIZE > len || host_le32(buf + pe) != PE_SIGNATURE) {
 		snprintf(why, whylen, "not a PE/COFF image (e_lfanew 0x%x does not point at a PE signature)", pe);
 		return -1;
 	}
-	out->machine = le16(buf + pe + 4);
-	nsect = le16(buf + pe + 4 + 2);
-	opt_size = le16(buf + pe + 4 + 16);
+	out->machine = host_le16(buf + pe + 4);
+	nsect = host_le16(buf + pe + 4 + 2);
+	opt_size = host_le16(buf + pe + 4 + 16);
 	sections_at = pe + 4 + COFF_HEADER_SIZE + opt_size;
 	if ((uint64_t)sections_at + (uint64_t)nsect * SECTION_HEADER_SIZE > len) {
 		snprintf(why, whylen, "PE section table (%u sections at 0x%x) runs past the end of the file", nsect,
@@ -68,7 +59,7 @@ int efibin_inspect(const unsigned char *buf, size_t len, struct efi_binary *out,
 	}
 	for (i = 0; i < nsect; i++) {
 		const unsigned char *sh = buf + sections_at + (size_t)i * SECTION_HEADER_SIZE;
-		uint32_t vsize = le32(sh + 8), rsize = le32(sh + 16), raw = le32(sh + 20);
+		uint32_t vsize = host_le32(sh + 8), rsize = host_le32(sh + 16), raw = host_le32(sh + 20);
 		uint32_t n = vsize && vsize < rsize ? vsize : rsize;
 
 		if (memcmp(sh, ".sbat\0\0\0", 8))

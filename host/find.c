@@ -91,7 +91,7 @@ int cmd_find(int argc, char **argv)
 		return host_usage_error("find", "unexpected operand '%s'", argv[optind]);
 	if (!id)
 		return host_usage_error("find", "--disk-id GUID is required");
-	if (host_guid_parse(id, &want))
+	if (vhdx_guid_parse(id, strlen(id), &want))
 		return host_usage_error("find", "--disk-id '%s' is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", id);
 
 	DIR *d = opendir(SYS_BLOCK);

@@ -1,5 +1,5 @@
 /*
- * gpt.c - the GUID partition table inside a virtual disk, read through vhdx_read (issue 10).
+ * gpt.c - the GUID partition table inside a virtual disk, read through vhdx_read.
  *
  * `vhdx map --partition` needs one partition's range of the virtual disk.  The GPT is read the way the UEFI
  * specification defines it: header at LBA 1 with a CRC-32 (IEEE, not the VHDX's CRC-32C) over HeaderSize bytes,
@@ -12,13 +12,40 @@
 
 #include "gpt.h"
 #include "host.h"
+#include "le.h"
 
 #define GPT_SIGNATURE "EFI PART"
+#define GPT_SIGNATURE_LEN 8
+#define GPT_PRIMARY_LBA 1
 #define GPT_HEADER_MIN 92              /* the UEFI header's defined size */
 #define GPT_ENTRY_MIN 128
 #define GPT_ARRAY_MAX (4u << 20)       /* far beyond any real table (128 x 128 bytes = 16 KiB is usual) */
 #define GPT_NAME_CHARS 36
 #define CRC32_POLY 0xEDB88320u         /* IEEE 802.3, reflected */
+
+/* GPT header fields (UEFI specification, "GPT Header"): byte offsets */
+enum {
+	GPT_HDR_SIGNATURE = 0,
+	GPT_HDR_SIZE = 12,          /* HeaderSize: bytes the CRC covers */
+	GPT_HDR_CRC32 = 16,         /* HeaderCRC32, computed with this field zero */
+	GPT_HDR_MY_LBA = 24,
+	GPT_HDR_FIRST_USABLE = 40,
+	GPT_HDR_LAST_USABLE = 48,
+	GPT_HDR_ENTRY_LBA = 72,     /* PartitionEntryLBA */
+	GPT_HDR_ENTRY_COUNT = 80,   /* NumberOfPartitionEntries */
+	GPT_HDR_ENTRY_SIZE = 84,    /* SizeOfPartitionEntry */
+	GPT_HDR_ENTRY_CRC32 = 88,   /* PartitionEntryArrayCRC32 */
+};
+
+/* GPT partition entry fields: byte offsets */
+enum {
+	GPT_ENT_TYPE = 0,
+	GPT_ENT_UUID = 16,
+	GPT_ENT_FIRST_LBA = 32,
+	GPT_ENT_LAST_LBA = 40,
+	GPT_ENT_ATTRIBUTES = 48,
+	GPT_ENT_NAME = 56,          /* UTF-16LE, GPT_NAME_CHARS units */
+};
 
 /* Discoverable Partitions Specification type GUIDs (UAPI group), checked against the specification's table. */
 #if defined(__x86_64__)
@@ -47,60 +74,12 @@ static uint32_t crc32_ieee(const uint8_t *p, size_t len)
 	return c ^ 0xFFFFFFFFu;
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int host_guid_parse(const char *s, struct vhdx_guid *g)
-{
-	uint8_t b[16];
-	unsigned n = 0;
-
-	if (strlen(s) != VHDX_GUID_TEXT - 1)
-		return -1;
-	for (unsigned i = 0; i < VHDX_GUID_TEXT - 1;) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i++] != '-')
-				return -1;
-			continue;
-		}
-		int hi = hexval(s[i]), lo = hexval(s[i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		b[n++] = (uint8_t)(hi << 4 | lo);
-		i += 2;
-	}
-	/* the text is big-endian throughout; the MS layout stores the first three fields little-endian */
-	g->data1 = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-	g->data2 = (uint16_t)(b[4] << 8 | b[5]);
-	g->data3 = (uint16_t)(b[6] << 8 | b[7]);
-	memcpy(g->data4, b + 8, 8);
-	return 0;
-}
-
 /* One header copy at lba, with its entry array, into gpt.  0, or -1 with msg. */
 static int read_copy(struct vhdx_image *img, uint64_t lba, struct host_gpt *gpt, char *msg, size_t msglen)
 {
 	uint32_t ss = img->logical_sector_size;
 	uint64_t last = img->virtual_size / ss - 1;
-	const char *which = lba == 1 ? "primary" : "backup";
+	const char *which = lba == GPT_PRIMARY_LBA ? "primary" : "backup";
 	uint8_t *hdr = malloc(ss), *arr = NULL;
 	int rc = -1;
 	vhdx_status st;
@@ -114,23 +93,25 @@ static int read_copy(struct vhdx_image *img, uint64_t lba, struct host_gpt *gpt,
 		snprintf(msg, msglen, "GPT %s header (LBA %llu): %s", which, (unsigned long long)lba, img->msg);
 		goto out;
 	}
-	if (memcmp(hdr, GPT_SIGNATURE, 8)) {
+	if (memcmp(hdr + GPT_HDR_SIGNATURE, GPT_SIGNATURE, GPT_SIGNATURE_LEN)) {
 		snprintf(msg, msglen, "GPT %s header (LBA %llu): no \"EFI PART\" signature", which, (unsigned long long)lba);
 		goto out;
 	}
-	uint32_t hsize = le32(hdr + 12), hcrc = le32(hdr + 16);
+	uint32_t hsize = host_le32(hdr + GPT_HDR_SIZE), hcrc = host_le32(hdr + GPT_HDR_CRC32);
 	if (hsize < GPT_HEADER_MIN || hsize > ss) {
 		snprintf(msg, msglen, "GPT %s header: HeaderSize %u outside %u..%u", which, hsize, GPT_HEADER_MIN, ss);
 		goto out;
 	}
-	memset(hdr + 16, 0, 4);
+	memset(hdr + GPT_HDR_CRC32, 0, 4);
 	uint32_t calc = crc32_ieee(hdr, hsize);
 	if (calc != hcrc) {
 		snprintf(msg, msglen, "GPT %s header: HeaderCRC32 0x%08x, computed 0x%08x", which, hcrc, calc);
 		goto out;
 	}
-	uint64_t my = le64(hdr + 24), first = le64(hdr + 40), lastu = le64(hdr + 48), elba = le64(hdr + 72);
-	uint32_t count = le32(hdr + 80), esize = le32(hdr + 84), acrc = le32(hdr + 88);
+	uint64_t my = host_le64(hdr + GPT_HDR_MY_LBA), elba = host_le64(hdr + GPT_HDR_ENTRY_LBA);
+	uint64_t first = host_le64(hdr + GPT_HDR_FIRST_USABLE), lastu = host_le64(hdr + GPT_HDR_LAST_USABLE);
+	uint32_t count = host_le32(hdr + GPT_HDR_ENTRY_COUNT), esize = host_le32(hdr + GPT_HDR_ENTRY_SIZE);
+	uint32_t acrc = host_le32(hdr + GPT_HDR_ENTRY_CRC32);
 	if (my != lba) {
 		snprintf(msg, msglen, "GPT %s header: MyLBA %llu, expected %llu", which, (unsigned long long)my,
 			 (unsigned long long)lba);
@@ -148,7 +129,7 @@ static int read_copy(struct vhdx_image *img, uint64_t lba, struct host_gpt *gpt,
 	}
 	size_t alen = (size_t)count * esize;
 	uint64_t asectors = (alen + ss - 1) / ss;
-	if (elba < 2 || elba > last || asectors > last - elba + 1) {
+	if (elba <= GPT_PRIMARY_LBA || elba > last || asectors > last - elba + 1) {
 		snprintf(msg, msglen, "GPT %s header: PartitionEntryLBA %llu (%llu sectors) outside the disk", which,
 			 (unsigned long long)elba, (unsigned long long)asectors);
 		goto out;
@@ -178,13 +159,13 @@ static int read_copy(struct vhdx_image *img, uint64_t lba, struct host_gpt *gpt,
 	for (uint32_t i = 0; i < count; i++) {
 		const uint8_t *e = arr + (size_t)i * esize;
 		struct host_gpt_part *p = &gpt->part[gpt->count];
-		vhdx_guid_load(&p->type, e);
+		vhdx_guid_load(&p->type, e + GPT_ENT_TYPE);
 		if (vhdx_guid_is_zero(&p->type))
 			continue; /* unused entry */
-		vhdx_guid_load(&p->uuid, e + 16);
-		p->first_lba = le64(e + 32);
-		p->last_lba = le64(e + 40);
-		p->attributes = le64(e + 48);
+		vhdx_guid_load(&p->uuid, e + GPT_ENT_UUID);
+		p->first_lba = host_le64(e + GPT_ENT_FIRST_LBA);
+		p->last_lba = host_le64(e + GPT_ENT_LAST_LBA);
+		p->attributes = host_le64(e + GPT_ENT_ATTRIBUTES);
 		p->index = i + 1;
 		if (p->first_lba > p->last_lba || p->first_lba < first || p->last_lba > lastu) {
 			snprintf(msg, msglen, "GPT %s entry %u: LBAs %llu..%llu outside the usable %llu..%llu", which, i + 1,
@@ -195,7 +176,7 @@ static int read_copy(struct vhdx_image *img, uint64_t lba, struct host_gpt *gpt,
 			goto out;
 		}
 		for (unsigned k = 0; k < GPT_NAME_CHARS; k++) {
-			unsigned c = e[56 + 2 * k] | (unsigned)e[57 + 2 * k] << 8;
+			unsigned c = host_le16(e + GPT_ENT_NAME + 2 * k);
 			if (!c)
 				break;
 			p->name[k] = c >= 0x20 && c < 0x7F ? (char)c : '?';
@@ -221,7 +202,7 @@ int host_gpt_read(struct vhdx_image *img, struct host_gpt *gpt, char *msg, size_
 			 (unsigned long long)img->virtual_size);
 		return -1;
 	}
-	if (!read_copy(img, 1, gpt, first, sizeof(first)))
+	if (!read_copy(img, GPT_PRIMARY_LBA, gpt, first, sizeof(first)))
 		return 0;
 	if (!read_copy(img, img->virtual_size / ss - 1, gpt, msg, msglen)) {
 		gpt->used_backup = 1;
@@ -253,7 +234,7 @@ const struct host_gpt_part *host_gpt_select(const struct host_gpt *gpt, const ch
 	else if (!strcmp(sel, "esp"))
 		type_text = DPS_ESP;
 	if (type_text) {
-		host_guid_parse(type_text, &want);
+		vhdx_guid_parse(type_text, strlen(type_text), &want);
 		for (unsigned i = 0; i < gpt->count; i++) {
 			if (!vhdx_guid_equal(&gpt->part[i].type, &want))
 				continue;
@@ -268,7 +249,7 @@ const struct host_gpt_part *host_gpt_select(const struct host_gpt *gpt, const ch
 			snprintf(msg, msglen, "partition '%s': no partition of type %s in the GPT", sel, type_text);
 		return hit;
 	}
-	if (!host_guid_parse(sel, &want)) {
+	if (!vhdx_guid_parse(sel, strlen(sel), &want)) {
 		for (unsigned i = 0; i < gpt->count; i++)
 			if (vhdx_guid_equal(&gpt->part[i].uuid, &want))
 				return &gpt->part[i];

@@ -1,4 +1,4 @@
-/* gpt.h - the GPT inside a virtual disk (issue 10): partitions by index, by PARTUUID, by Discoverable Partitions type. */
+/* gpt.h - the GPT inside a virtual disk: partitions by index, by PARTUUID, by Discoverable Partitions type. */
 #ifndef HOST_GPT_H
 #define HOST_GPT_H
 
@@ -40,8 +40,5 @@ const struct host_gpt_part *host_gpt_select(const struct host_gpt *gpt, const ch
 /* The bytes of partition sel (as host_gpt_select) in the virtual disk: 0, or an exit code after a message naming
  * path (a damaged primary GPT is a warning: the backup serves). */
 int host_gpt_partition(struct vhdx_image *img, const char *path, const char *sel, uint64_t *off, uint64_t *len);
-
-/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (either case) into a GUID; 0 or -1 when malformed. */
-int host_guid_parse(const char *s, struct vhdx_guid *g);
 
 #endif

@@ -1,28 +1,22 @@
 /*
- * handoff.c - `vhdx handoff [FILE]`: vhdxboot's EFI variable as shell assignments (issue 10).
+ * handoff.c - `vhdx handoff [FILE]`: vhdxboot's handoff variable as shell assignments.
  *
  * The initramfs script must learn which image it was booted from; parsing a binary EFI variable in a busybox shell
- * is fragile, so the tool does it and prints KEY=value lines the script can `eval`.  The layout is efi/handoff.c's
- * (version 1, documented in README.md); efivarfs puts the variable's 4-byte attributes in front of the data.
- * Every value printed is a GUID, a number, yes/no or a path checked to be plain printable ASCII without quotes,
- * so `eval` cannot run anything.
+ * is fragile, so the tool does it and prints KEY=value lines the script can `eval`.  The bytes are decoded by the
+ * core (core/handoff.h, the same definition the boot module encodes with); efivarfs puts the variable's 4-byte
+ * attributes in front of the data.  Every value printed is a GUID, a number, yes/no or a path checked to be plain
+ * printable ASCII without quotes, so `eval` cannot run anything.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "handoff.h"
 #include "host.h"
 
-#define HANDOFF_EFIVARFS "/sys/firmware/efi/efivars/VhdxbootImage-13c0a24a-244b-4711-800a-241c56517353"
-#define HANDOFF_VERSION 1
-#define HANDOFF_FIXED_SIZE 112
+#define HANDOFF_EFIVARFS "/sys/firmware/efi/efivars/" VHDX_HANDOFF_NAME "-" VHDX_HANDOFF_VENDOR_TEXT
 #define EFIVARFS_ATTR_BYTES 4
-#define HANDOFF_MAX 4096
-#define HANDOFF_FLAG_OS_WRITE 1u
-#define HANDOFF_FLAG_PARTITION 2u
-#define HANDOFF_FLAG_FILE 4u
-#define HANDOFF_FLAG_UPDATED 8u
 
 static const char handoff_usage[] =
 	"usage: vhdx handoff [FILE]\n"
@@ -33,53 +27,73 @@ static const char handoff_usage[] =
 	"VHDX_FILE (the image file's path when it is a file on a FAT volume, else empty).\n"
 	"Exit 0 printed, 1 the variable is malformed or of an unknown version, 2 it cannot be read.\n";
 
-static uint32_t le32(const uint8_t *p)
+static void print_guid(FILE *out, const char *key, const struct vhdx_guid *g)
 {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
-static void print_guid(const char *key, const uint8_t *p)
-{
-	struct vhdx_guid g;
 	char t[VHDX_GUID_TEXT];
 
-	vhdx_guid_load(&g, p);
-	vhdx_guid_format(&g, t);
-	printf("%s=%s\n", key, t);
+	vhdx_guid_format(g, t);
+	fprintf(out, "%s=%s\n", key, t);
 }
 
-/* The UTF-16LE path after the fixed part, as ASCII into out; -1 when it is not plain safe ASCII. */
-static int file_path(const uint8_t *p, size_t len, char *out, size_t outlen)
+/* The path as ASCII into out (FAT's '\' turned into '/'); -1 when it is not plain safe ASCII or too long. */
+static int ascii_path(const uint16_t *path, char *out, size_t outlen)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i + 1 < len; i += 2) {
-		unsigned c = p[i] | (unsigned)p[i + 1] << 8;
-		if (!c)
-			break;
+	for (; *path; path++) {
+		unsigned c = *path;
 		if (c < 0x20 || c >= 0x7F || c == '\'' || c == '"' || c == '`' || c == '$' || n + 1 >= outlen)
 			return -1;
-		out[n++] = c == '\\' ? '/' : (char)c; /* a FAT path's separators, as Linux writes them */
+		out[n++] = c == '\\' ? '/' : (char)c;
 	}
 	out[n] = 0;
 	return 0;
 }
 
+int host_handoff_print(FILE *out, const uint8_t *var, size_t len, char *msg, size_t msglen)
+{
+	struct vhdx_handoff h;
+	char core_msg[VHDX_MSG_LEN];
+	char path[VHDX_HANDOFF_PATH_MAX];
+
+	if (len < EFIVARFS_ATTR_BYTES) {
+		snprintf(msg, msglen, "%zu bytes: shorter than the efivarfs attributes (%u)", len, EFIVARFS_ATTR_BYTES);
+		return EXIT_BAD;
+	}
+	if (vhdx_handoff_decode(var + EFIVARFS_ATTR_BYTES, len - EFIVARFS_ATTR_BYTES, &h, core_msg) != VHDX_OK) {
+		snprintf(msg, msglen, "%s", core_msg);
+		return EXIT_BAD;
+	}
+	path[0] = 0;
+	if ((h.flags & VHDX_HANDOFF_FILE) && ascii_path(h.path, path, sizeof(path))) {
+		snprintf(msg, msglen, "handoff: the image file's path is not plain printable ASCII without quotes");
+		return EXIT_BAD;
+	}
+	print_guid(out, "VHDX_DISK_ID", &h.disk_id);
+	print_guid(out, "VHDX_DATA_WRITE_GUID", &h.data_write_guid);
+	print_guid(out, "VHDX_FILE_WRITE_GUID", &h.file_write_guid);
+	if (h.flags & VHDX_HANDOFF_PARTITION)
+		print_guid(out, "VHDX_PARTUUID", &h.partition_guid);
+	else
+		fprintf(out, "VHDX_PARTUUID=\n");
+	fprintf(out, "VHDX_PARTNO=%" PRIu32 "\n", h.partition_number);
+	fprintf(out, "VHDX_OFFSET=%" PRIu64 "\n", h.offset);
+	fprintf(out, "VHDX_VIRTUAL_SIZE=%" PRIu64 "\n", h.virtual_size);
+	fprintf(out, "VHDX_OS_WRITE=%s\n", (h.flags & VHDX_HANDOFF_OS_WRITE) ? "yes" : "no");
+	fprintf(out, "VHDX_UPDATED=%s\n", (h.flags & VHDX_HANDOFF_UPDATED) ? "yes" : "no");
+	fprintf(out, "VHDX_FILE='%s'\n", path);
+	return EXIT_SOUND;
+}
+
 int cmd_handoff(int argc, char **argv)
 {
-	uint8_t buf[HANDOFF_MAX];
-	char path_text[HANDOFF_MAX / 2];
+	/* one byte more than the largest encoding, so a longer file is seen as such rather than cut short */
+	uint8_t buf[EFIVARFS_ATTR_BYTES + VHDX_HANDOFF_MAX + 1];
+	char msg[VHDX_MSG_LEN + 64];
 	const char *path = HANDOFF_EFIVARFS;
 	int rc, first;
 
-	if (argc == 1) {
-		first = 1;
-	} else {
+	if (argc > 1) {
 		rc = host_simple_args("handoff", handoff_usage, argc, argv, 1, &first);
 		if (rc >= 0)
 			return rc;
@@ -97,37 +111,15 @@ int cmd_handoff(int argc, char **argv)
 		host_error(path, "read failed");
 		return EXIT_USAGE;
 	}
-	if (got < EFIVARFS_ATTR_BYTES + HANDOFF_FIXED_SIZE) {
-		host_error(path, "%zu bytes: shorter than efivarfs attributes (4) and the version-1 layout (%u)", got,
-			   HANDOFF_FIXED_SIZE);
+	if (got == sizeof(buf)) {
+		host_error(path, "longer than the largest handoff variable (%u bytes after the attributes)",
+			   VHDX_HANDOFF_MAX);
 		return EXIT_BAD;
 	}
-	const uint8_t *v = buf + EFIVARFS_ATTR_BYTES;
-	size_t len = got - EFIVARFS_ATTR_BYTES;
-	unsigned version = v[0] | v[1] << 8, fixed = v[2] | v[3] << 8;
-	uint32_t flags = le32(v + 4);
-	if (version != HANDOFF_VERSION || fixed < HANDOFF_FIXED_SIZE || fixed > len) {
-		host_error(path, "version %u with a %u-byte fixed part: this tool knows version %u (%u bytes)", version,
-			   fixed, HANDOFF_VERSION, HANDOFF_FIXED_SIZE);
-		return EXIT_BAD;
+	rc = host_handoff_print(stdout, buf, got, msg, sizeof(msg));
+	if (rc != EXIT_SOUND) {
+		host_error(path, "%s", msg);
+		return rc;
 	}
-	path_text[0] = 0;
-	if ((flags & HANDOFF_FLAG_FILE) && file_path(v + fixed, len - fixed, path_text, sizeof(path_text))) {
-		host_error(path, "the image file's path is not plain printable ASCII");
-		return EXIT_BAD;
-	}
-	print_guid("VHDX_DISK_ID", v + 8);
-	print_guid("VHDX_DATA_WRITE_GUID", v + 24);
-	print_guid("VHDX_FILE_WRITE_GUID", v + 40);
-	if (flags & HANDOFF_FLAG_PARTITION)
-		print_guid("VHDX_PARTUUID", v + 56);
-	else
-		printf("VHDX_PARTUUID=\n");
-	printf("VHDX_PARTNO=%" PRIu32 "\n", le32(v + 96));
-	printf("VHDX_OFFSET=%" PRIu64 "\n", le64(v + 72));
-	printf("VHDX_VIRTUAL_SIZE=%" PRIu64 "\n", le64(v + 80));
-	printf("VHDX_OS_WRITE=%s\n", (flags & HANDOFF_FLAG_OS_WRITE) ? "yes" : "no");
-	printf("VHDX_UPDATED=%s\n", (flags & HANDOFF_FLAG_UPDATED) ? "yes" : "no");
-	printf("VHDX_FILE='%s'\n", path_text);
 	return fflush(stdout) ? EXIT_USAGE : EXIT_SOUND;
 }

@@ -2,7 +2,9 @@
 #ifndef HOST_HOST_H
 #define HOST_HOST_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "file.h"
 #include "vhdx.h"
@@ -20,17 +22,20 @@ int cmd_session(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_create(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
-/* issue 10: the Linux root inside a VHDX */
+/* the Linux root inside a VHDX: map.c, find.c, handoff.c, allocate.c */
 int cmd_map(int argc, char **argv);
 int cmd_find(int argc, char **argv);
 int cmd_handoff(int argc, char **argv);
+/* handoff.c: the handoff variable as efivarfs holds it (4 attribute bytes, then the data) printed to out as the
+ * shell assignments `vhdx handoff` prints.  EXIT_SOUND, or EXIT_BAD with msg naming the field and value. */
+int host_handoff_print(FILE *out, const uint8_t *var, size_t len, char *msg, size_t msglen);
 int cmd_allocate(int argc, char **argv);
-/* issue 13: install-boot (installboot.c) */
+/* installboot.c: vhdxboot.efi onto an EFI System Partition */
 int cmd_install_boot(int argc, char **argv);
-int cmd_seal(int argc, char **argv); /* issue 12: pins and the measurement prediction */
+int cmd_seal(int argc, char **argv); /* the policy pins and the predicted measurement */
 
 /*
- * Option helpers for the subcommands.  Each parses with getopt_long (opterr off) and hands the cases it does not
+ * cli.c: option helpers for the subcommands.  Each parses with getopt_long (opterr off) and hands the cases it does not
  * handle itself here: 'h' prints usage to stdout, 'V' the version, '?' and ':' an error line.  Returns the exit
  * code to leave with.
  */
@@ -48,7 +53,7 @@ int host_exit_code(vhdx_status st);
 int host_report(const char *name, vhdx_status st, const char *msg, const struct host_file *f);
 
 /*
- * Opens path in the given mode and runs vhdx_open.  Returns 0 when the image is open (close it with
+ * imageopen.c: opens path in the given mode and runs vhdx_open.  Returns 0 when the image is open (close it with
  * host_image_close), otherwise reports the failure and returns the exit code; *opened tells whether the file
  * itself opened (img then holds whatever the core parsed before it stopped; the file is closed already).
  */
@@ -56,13 +61,13 @@ int host_image_open(struct host_file *f, struct vhdx_image *img, const char *pat
 void host_image_close(struct host_file *f, struct vhdx_image *img);
 void host_print_warnings(const char *name, const struct vhdx_image *img);
 
-/* Parses a byte count with an optional K, M, G or T suffix (powers of 1024); 0 on success, -1 if malformed. */
+/* units.c: parses a byte count with an optional K, M, G or T suffix (powers of 1024); 0 on success, -1 if malformed. */
 int host_parse_size(const char *s, uint64_t *out);
 /* "4 MiB", "1.5 GiB": a short human form of a byte count. */
 const char *host_human(uint64_t bytes, char *buf, unsigned len);
 
 /*
- * Differencing chains (issue 11), host/chain.c: `--parent PATH` options (one per level, child's parent first)
+ * Differencing chains, host/chain.c: `--parent PATH` options (one per level, child's parent first)
  * taken out of argv, then the image and every parent opened read-only and attached.  img[0] is the image named.
  */
 struct json;

@@ -141,7 +141,7 @@ fi
 cmp -s <(dd if="$img" bs=256K skip=1 status=none) <(dd if="$W/s.vhdx" bs=256K skip=1 status=none) &&
 	ok "session --data: nothing outside the header area changed" || notok "session --data: outside the headers" "bytes changed"
 
-# vhdx handoff: a variable as efivarfs shows it (4 attribute bytes, then efi/handoff.c's layout)
+# vhdx handoff: a variable as efivarfs shows it (4 attribute bytes, then core/handoff.h's layout)
 mkvar() {
 	python3 - "$@" <<'EOF'
 import struct, sys, uuid

@@ -7,7 +7,13 @@ graph between core files comes from the object files: a file depends on another 
 other defines (`nm`), which catches every cross-file call and data reference whatever the source looks like.
 Quoted #includes between core/ files must not loop either.
 
+The boot module (efi/) and the tool (host/) have no layer table, but the same rule against loops between files:
+--cycles SRCDIR OBJDIR checks the objects of SRCDIR's .c files (a stale object whose source is gone is left out)
+and names the loop, with the symbol behind each call, when there is one.  --add-call FILE:FILE adds one call to the
+graph read from the objects (the suite uses it to show that the check can fail on the real objects).
+
 Usage: corelayers.py [--table core/internal.h] [--src core] [--reverse] OBJDIR
+       corelayers.py --cycles SRCDIR [--add-call FROM:TO] OBJDIR
        corelayers.py --selftest
 Prints `ok - ...` / `not ok - ...` lines; exits 1 on any violation.  --reverse reads the table upside down (the
 suite uses it to show that the check can fail on the real objects).
@@ -32,11 +38,13 @@ def read_table(path):
     return layers
 
 
-def symbols(objdir):
-    """{file: (defined set, undefined set)} for every core object."""
+def symbols(objdir, srcdir=None):
+    """{file: (defined set, undefined set)} for every object (with srcdir: only those of a srcdir/NAME.c)."""
     out = {}
     for name in sorted(os.listdir(objdir)):
         if not name.endswith('.o'):
+            continue
+        if srcdir and not os.path.exists(os.path.join(srcdir, name[:-2] + '.c')):
             continue
         path = os.path.join(objdir, name)
         text = subprocess.run(['nm', path], check=True, capture_output=True, text=True).stdout
@@ -129,6 +137,29 @@ def check(graph, layers, incs):
     return results
 
 
+def describe_cycle(graph, cyc):
+    """'a -> b -> a (a calls f in b; b calls g in a)'"""
+    calls = ['%s calls %s in %s' % (a, graph[a][b], b) for a, b in zip(cyc, cyc[1:])]
+    return '%s (%s)' % (' -> '.join(cyc), '; '.join(calls))
+
+
+def check_cycles(srcdir, objdir, extra):
+    """File-level cycle check of one directory's objects; returns the exit status."""
+    graph = call_graph(symbols(objdir, srcdir))
+    if not graph:
+        print('not ok - cycles: no object files of %s/*.c in %s' % (srcdir, objdir))
+        return 1
+    for a, b in extra:
+        graph.setdefault(a, {})[b] = '(added call)'
+        graph.setdefault(b, {})
+    cyc = find_cycle(graph)
+    if cyc is None:
+        print('ok - cycles: no call cycle between the %d files of %s/ (%s)' % (len(graph), srcdir, objdir))
+        return 0
+    print('not ok - cycles: %s/: call cycle: %s' % (srcdir, describe_cycle(graph, cyc)))
+    return 1
+
+
 def selftest():
     layers = [('leaf', ['a']), ('mid', ['b', 'c']), ('top', ['d'])]
     cases = [
@@ -145,13 +176,19 @@ def selftest():
     cyc = find_cycle({'x.h': {'y.h': 1}, 'y.h': {'z.h': 1}, 'z.h': {'x.h': 1}})
     print('%s - selftest: an include loop of three headers is found' % ('ok' if cyc else 'not ok'))
     bad += not cyc
+    g = {'main': {'con': 'con_say'}, 'con': {'glob': 'g_st'}, 'glob': {'main': 'efi_status_of'}, 'leaf': {}}
+    text = describe_cycle(g, find_cycle(g) or ['none'])
+    want = 'con -> glob -> main -> con (con calls g_st in glob; glob calls efi_status_of in main; main calls con_say in con)'
+    print('%s - selftest: a loop of three files is named with the symbol behind each call%s' %
+          ('ok' if text == want else 'not ok', '' if text == want else ': got ' + text))
+    bad += text != want
     return 1 if bad else 0
 
 
 def main(argv):
     if argv[1:] == ['--selftest']:
         return selftest()
-    table, src, reverse, objdir = 'core/internal.h', 'core', False, None
+    table, src, reverse, objdir, cycles, extra = 'core/internal.h', 'core', False, None, None, []
     args = argv[1:]
     while args:
         a = args.pop(0)
@@ -161,11 +198,17 @@ def main(argv):
             src = args.pop(0)
         elif a == '--reverse':
             reverse = True
+        elif a == '--cycles':
+            cycles = args.pop(0)
+        elif a == '--add-call':
+            extra.append(tuple(args.pop(0).split(':', 1)))
         else:
             objdir = a
     if not objdir:
         print(__doc__, file=sys.stderr)
         return 2
+    if cycles:
+        return check_cycles(cycles, objdir, extra)
     layers = read_table(table)
     if reverse:
         layers.reverse()

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "chainpath.h" /* a differencing image's parent path */
+#include "parentpath.h"
 #include "optshim.h"
 #include "t.h"
 
@@ -452,7 +452,7 @@ static void disk(void)
 	}
 }
 
-/* -------- a parent's path from the child's folder and the locator's relative_path (chainpath.c) -------- */
+/* -------- a parent's path from the child's folder and the locator's relative_path (parentpath.c) -------- */
 
 static void chain_paths(void)
 {
@@ -482,7 +482,7 @@ static void chain_paths(void)
 	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
 		const char *why = NULL;
 		uint16_t *child = opt_u16(cases[c].child); /* a static ring: not freed */
-		uint16_t *got = chain_relative_path(child, cases[c].rel, &why);
+		uint16_t *got = parent_relative_path(child, cases[c].rel, &why);
 		if (!cases[c].want) {
 			CHECK(!got && why && strstr(why, cases[c].why), "relative_path \"%s\" from \"%s\": refused (%s)",
 			      cases[c].rel, cases[c].child, why ? why : "no reason");
@@ -519,7 +519,7 @@ static void chain_paths(void)
 		uint16_t *child = opt_u16("\\vm\\child.vhdx"); /* a static ring: not freed */
 		opt_shim_reset();
 		opt_fail_alloc = k;
-		uint16_t *got = chain_relative_path(child, "..\\p.vhdx", &why);
+		uint16_t *got = parent_relative_path(child, "..\\p.vhdx", &why);
 		opt_fail_alloc = 0;
 		CHECK(!got && why && strstr(why, "memory"), "allocation %ld failing: refused (%s)", k, why ? why : "-");
 		mem_free(got);

@@ -1,9 +1,9 @@
 /*
- * chainpath.h - where a differencing image's parent file lies on the child's volume (issue 11), without the
- * firmware: chainpath.c compiles for the module and for the host tests (tests/unit/test_options.c), like ucs2.c.
+ * parentpath.h - where a differencing image's parent file lies on the child's volume, without the
+ * firmware: parentpath.c compiles for the module and for the host tests (tests/unit/test_options.c), like ucs2.c.
  */
-#ifndef VHDXBOOT_CHAINPATH_H
-#define VHDXBOOT_CHAINPATH_H
+#ifndef VHDXBOOT_PARENTPATH_H
+#define VHDXBOOT_PARENTPATH_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +17,6 @@
  * names no file, is not valid UTF-8, or memory runs out; *why then says which (a static string).
  * The result is mem_alloc'd: mem_free it.
  */
-uint16_t *chain_relative_path(const uint16_t *child, const char *relative, const char **why);
+uint16_t *parent_relative_path(const uint16_t *child, const char *relative, const char **why);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * chain.c - the parents of a differencing image (issue 11): found, opened read-only, and attached to the child
+ * parents.c - the parents of a differencing image: found, opened read-only, and attached to the child
  * level by level, before anything is checked against a policy or written.
  *
  * The core decides whether a candidate is the right parent (vhdx_attach_parent: its DataWriteGuid must be the
@@ -13,9 +13,9 @@
  * the core reaches a parent's medium; the core refuses to write an image that serves as a parent as well.
  */
 #include "boot.h"
-#include "chainpath.h"
+#include "parentpath.h"
 
-struct chain_level {
+struct parent_level {
 	struct backend be;
 	int be_open;
 	int is_file;
@@ -25,10 +25,10 @@ struct chain_level {
 	int img_open;
 };
 
-struct chain {
+struct parents {
 	EFI_HANDLE child_device; /* the bottom child's device (NULL: a file): never offered as a parent */
 	unsigned n;             /* levels attached */
-	struct chain_level *level[VHDX_CHAIN_MAX_DEPTH];
+	struct parent_level *level[VHDX_CHAIN_MAX_DEPTH];
 };
 
 /* Where the image being given a parent lies: a device (handle), or a file at path on volume handle. */
@@ -37,7 +37,7 @@ struct place {
 	const CHAR16 *path;     /* NULL: a device */
 };
 
-static void level_close(struct chain_level *lv)
+static void level_close(struct parent_level *lv)
 {
 	if (lv->img_open)
 		vhdx_close(&lv->img);
@@ -55,7 +55,7 @@ static void level_close(struct chain_level *lv)
 }
 
 /* The candidate in lv (its backend open) validated and offered to the core; 0 when it became the parent. */
-static EFI_STATUS offer(struct vhdx_image *child, unsigned depth, struct chain_level *lv)
+static EFI_STATUS offer(struct vhdx_image *child, unsigned depth, struct parent_level *lv)
 {
 	char dw[VHDX_GUID_TEXT], id[VHDX_GUID_TEXT];
 	vhdx_status vs = vhdx_open(&lv->img, &lv->be.io);
@@ -81,10 +81,10 @@ static EFI_STATUS offer(struct vhdx_image *child, unsigned depth, struct chain_l
 
 /* The parent as a file by relative_path on the child's volume; 0 when it became the parent. */
 static EFI_STATUS try_relative(struct vhdx_image *child, unsigned depth, const struct place *at,
-			       struct chain_level *lv)
+			       struct parent_level *lv)
 {
 	const char *why = NULL;
-	CHAR16 *path = chain_relative_path(at->path, child->locator->relative_path, &why);
+	CHAR16 *path = parent_relative_path(at->path, child->locator->relative_path, &why);
 
 	if (!path) {
 		con_say("parent %u: Parent Locator relative_path \"%s\" %s", depth, child->locator->relative_path, why);
@@ -108,7 +108,7 @@ static EFI_STATUS try_relative(struct vhdx_image *child, unsigned depth, const s
 }
 
 /* Handles already in the chain (the bottom child's device and the parents' devices): never offered again. */
-static int in_chain(const struct chain *c, EFI_HANDLE h)
+static int in_chain(const struct parents *c, EFI_HANDLE h)
 {
 	if (c->child_device == h)
 		return 1;
@@ -119,7 +119,7 @@ static int in_chain(const struct chain *c, EFI_HANDLE h)
 }
 
 /* Every VHDX device and partition of the firmware, in handle order; 0 when one became the parent. */
-static EFI_STATUS try_devices(struct chain *c, struct vhdx_image *child, unsigned depth, struct chain_level *lv,
+static EFI_STATUS try_devices(struct parents *c, struct vhdx_image *child, unsigned depth, struct parent_level *lv,
 			      UINTN *searched)
 {
 	struct found_disk *list = NULL;
@@ -160,8 +160,8 @@ static EFI_STATUS try_devices(struct chain *c, struct vhdx_image *child, unsigne
 }
 
 /* Finds and attaches the parent of child (which lies at `at`) into lv.  Every outcome is said on the console. */
-static EFI_STATUS find_parent(struct chain *c, struct vhdx_image *child, unsigned depth, const struct place *at,
-			      struct chain_level *lv)
+static EFI_STATUS find_parent(struct parents *c, struct vhdx_image *child, unsigned depth, const struct place *at,
+			      struct parent_level *lv)
 {
 	const struct vhdx_parent_locator *loc = child->locator;
 	char want[VHDX_GUID_TEXT], alt[VHDX_GUID_TEXT];
@@ -185,9 +185,9 @@ static EFI_STATUS find_parent(struct chain *c, struct vhdx_image *child, unsigne
 	return EFI_NOT_FOUND;
 }
 
-EFI_STATUS chain_attach(struct chain **out, struct vhdx_image *child, EFI_HANDLE handle, const CHAR16 *file)
+EFI_STATUS parents_attach(struct parents **out, struct vhdx_image *child, EFI_HANDLE handle, const CHAR16 *file)
 {
-	struct chain *c = mem_zalloc(sizeof *c);
+	struct parents *c = mem_zalloc(sizeof *c);
 	struct vhdx_image *cur = child;
 	struct place at = { handle, file };
 
@@ -202,7 +202,7 @@ EFI_STATUS chain_attach(struct chain **out, struct vhdx_image *child, EFI_HANDLE
 				depth, (unsigned)VHDX_CHAIN_MAX_DEPTH);
 			return EFI_UNSUPPORTED;
 		}
-		struct chain_level *lv = mem_zalloc(sizeof *lv);
+		struct parent_level *lv = mem_zalloc(sizeof *lv);
 		if (!lv)
 			return EFI_OUT_OF_RESOURCES;
 		EFI_STATUS st = find_parent(c, cur, depth, &at, lv);
@@ -220,9 +220,9 @@ EFI_STATUS chain_attach(struct chain **out, struct vhdx_image *child, EFI_HANDLE
 	return EFI_SUCCESS;
 }
 
-void chain_release(struct chain **pc)
+void parents_release(struct parents **pc)
 {
-	struct chain *c = *pc;
+	struct parents *c = *pc;
 
 	if (!c)
 		return;

@@ -1,11 +1,11 @@
 /*
- * chainpath.c - the parent's path from the child's folder and the locator's relative_path (see chainpath.h).
+ * parentpath.c - the parent's path from the child's folder and the locator's relative_path (see parentpath.h).
  *
  * The firmware's FAT driver is not asked to resolve "." or "..": the UEFI specification leaves that to each file
  * system driver, so the path is made canonical here, and one that climbs above the root is refused rather than
  * clamped (clamping would open some other file than the one the locator names).
  */
-#include "chainpath.h"
+#include "parentpath.h"
 
 #define SEP '\\'
 #define UTF8_MAX_UNIT 0x10FFFF
@@ -89,7 +89,7 @@ static int names_folder(const uint16_t *p, size_t n)
 	       (n - start == 2 && p[start] == '.' && p[start + 1] == '.');
 }
 
-uint16_t *chain_relative_path(const uint16_t *child, const char *relative, const char **why)
+uint16_t *parent_relative_path(const uint16_t *child, const char *relative, const char **why)
 {
 	size_t clen = u16_len(child), dir = clen, rlen = 0;
 	uint16_t *rel, *out;
