@@ -14,6 +14,9 @@
  *   layer use:   digest measure                      what is computed from an open image (issue 12)
  *   layer write: hdrwrite replay session create      writers: header copies, replay, session update, create
  *   layer logw:  logwrite allocate                   the log writer; allocation (BAT updates) through it
+ *   layer fsu:   fsutil                              file locators' counted reads, extent list, names (fs.h)
+ *   layer fsrd:  fat exfat ext4 ntfs                 one file system's locator each, read only, no driver
+ *   layer fs:    fs                                  probe the partition's file system, dispatch to its locator
  */
 #ifndef VHDX_INTERNAL_H
 #define VHDX_INTERNAL_H

@@ -28,6 +28,7 @@ int cmd_allocate(int argc, char **argv);
 /* issue 13: install-boot (installboot.c) */
 int cmd_install_boot(int argc, char **argv);
 int cmd_seal(int argc, char **argv); /* issue 12: pins and the measurement prediction */
+int cmd_locate(int argc, char **argv); /* locate.c: a file's extents on a partition (core/fs.h) */
 
 /*
  * Option helpers for the subcommands.  Each parses with getopt_long (opterr off) and hands the cases it does not

@@ -27,6 +27,7 @@ static const char usage[] =
 	"  install-boot --esp DIR [OPTIONS]\n"
 	"                            put vhdxboot.efi on an EFI System Partition (see 'vhdx install-boot --help')\n"
 	"  seal [--sha256] IMAGE     policy lines that pin IMAGE for vhdxboot, and its measurement's digest\n"
+	"  locate PARTITION PATH     where the bytes of file PATH lie on a FAT32/exFAT/NTFS/ext4 partition\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help                this text (also after a command: 'vhdx info --help')\n"
@@ -44,6 +45,7 @@ static const struct {
 	{ "allocate", cmd_allocate }, /* issue 10 */
 	{ "install-boot", cmd_install_boot }, /* issue 13 */
 	{ "seal", cmd_seal }, /* issue 12 */
+	{ "locate", cmd_locate }, /* a file's extents on a FAT32, exFAT, NTFS or ext4 partition */
 };
 
 int main(int argc, char **argv)
