@@ -222,9 +222,12 @@ static vhdx_status ext_node(struct ext4 *fs, struct map *m, const uint8_t *node,
 		return vhdx_fsu_fail(fs->out, VHDX_E_CORRUPT,
 				     "ext4 %s: extent header eh_entries %u, eh_max %u (room for %zu)", m->what, entries, max,
 				     (len - 12) / 12);
-	if (depth > EXT_MAX_DEPTH || (depth_want >= 0 && depth != depth_want))
-		return vhdx_fsu_fail(fs->out, VHDX_E_CORRUPT, "ext4 %s: extent header eh_depth %u (expected %d, at most %u)",
-				     m->what, depth, depth_want, EXT_MAX_DEPTH);
+	if (depth > EXT_MAX_DEPTH)
+		return vhdx_fsu_fail(fs->out, VHDX_E_CORRUPT, "ext4 %s: extent header eh_depth %u (at most %u)", m->what,
+				     depth, EXT_MAX_DEPTH);
+	if (depth_want >= 0 && depth != depth_want)
+		return vhdx_fsu_fail(fs->out, VHDX_E_CORRUPT, "ext4 %s: extent header eh_depth %u below a node of depth %d",
+				     m->what, depth, depth_want + 1);
 	for (unsigned i = 0; i < entries && !m->stop && m->next < m->nblocks; i++) {
 		const uint8_t *e = node + 12 + 12 * i;
 		uint64_t lblk = vhdx_le32(e);
@@ -399,7 +402,7 @@ vhdx_status vhdx_ext4_locate(const struct vhdx_io *part, const char *path, struc
 	while (!st && vhdx_fsu_component(&p, &name, &len)) {
 		mode = vhdx_le16(inode) & S_IFMT;
 		if (mode != S_IFDIR) {
-			st = vhdx_fsu_fail(out, VHDX_E_NOTFOUND, "ext4: '%s' is looked up in inode %u, which is not a directory (i_mode 0%o)",
+			st = vhdx_fsu_fail(out, VHDX_E_NOTFOUND, "ext4: '%s' is looked up in inode %u, which is not a directory (i_mode 0x%x)",
 					   VHDX_FSU_NAME(name, len), ino, vhdx_le16(inode));
 			break;
 		}
@@ -414,7 +417,7 @@ vhdx_status vhdx_ext4_locate(const struct vhdx_io *part, const char *path, struc
 		mode = vhdx_le16(inode) & S_IFMT;
 		if (mode != S_IFREG)
 			st = vhdx_fsu_fail(out, mode == S_IFLNK ? VHDX_E_UNSUPPORTED : VHDX_E_NOTFOUND,
-					   "ext4 inode %u: i_mode 0%o is not a regular file%s", ino, vhdx_le16(inode),
+					   "ext4 inode %u: i_mode 0x%x is not a regular file%s", ino, vhdx_le16(inode),
 					   mode == S_IFLNK ? " (symbolic links are not followed)" : "");
 	}
 	if (!st) {
