@@ -78,6 +78,12 @@ reqs=(
 	"/usr/lib32/crt0-efi-ia32.o|gnu-efi"
 	"/usr/lib/gcc/x86_64-linux-gnu/*/32/libgcc.a|gcc-12-multilib"
 	"dpkg-deb|dpkg"
+	# the file locators' oracles (tests/interop/fslocate-*.sh): exFAT made by exfatprogs, written and read back
+	# through exfat-fuse on a loop device
+	"mkfs.exfat|exfatprogs"
+	"mount.exfat-fuse|exfat-fuse"
+	"fusermount|fuse3"
+	"losetup|mount"
 )
 
 have() {
