@@ -11,9 +11,11 @@ locate() {
 
 # found NAME IMG PATH REF: the extents select exactly the bytes of REF (the file as its own driver/tool reads it)
 found() {
-	local name=$1 img=$2 path=$3 ref=$4 why
-	if ! locate "$img" "$path"; then
-		notok "$name" "locate exit $?: $(oneline <"$WORK/err")"
+	local name=$1 img=$2 path=$3 ref=$4 why rc
+	locate "$img" "$path"
+	rc=$?
+	if ((rc)); then
+		notok "$name" "locate exit $rc: $(oneline <"$WORK/err")"
 		return 1
 	fi
 	if ! why=$(python3 "$CHECK" bytes "$img" "$WORK/out" "$ref"); then
@@ -45,9 +47,11 @@ refused() {
 
 # flags NAME IMG PATH WANT: the flags line
 flags_are() {
-	local name=$1 img=$2 path=$3 want=$4 got
-	if ! locate "$img" "$path"; then
-		notok "$name" "locate exit $?: $(oneline <"$WORK/err")"
+	local name=$1 img=$2 path=$3 want=$4 got rc
+	locate "$img" "$path"
+	rc=$?
+	if ((rc)); then
+		notok "$name" "locate exit $rc: $(oneline <"$WORK/err")"
 		return
 	fi
 	got=$(python3 "$CHECK" field "$WORK/out" flags)
