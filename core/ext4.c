@@ -357,6 +357,7 @@ static uint64_t inode_size(const uint8_t *inode)
 
 /* Looks up one component in the directory whose inode is in `inode`; *ino gets the entry's inode. */
 static vhdx_status dir_lookup(struct ext4 *fs, const uint8_t *inode, const char *name, size_t len, uint32_t *ino)
+/* (*ino: in, the directory's inode number; out, the entry's) */
 {
 	struct map m = { .what = "directory", .sink = dir_sink, .name = name, .len = len };
 	vhdx_status st;
@@ -369,7 +370,8 @@ static vhdx_status dir_lookup(struct ext4 *fs, const uint8_t *inode, const char 
 	if (st)
 		return st;
 	if (!m.found)
-		return vhdx_fsu_fail(fs->out, VHDX_E_NOTFOUND, "ext4: no entry '%s' in the directory", VHDX_FSU_NAME(name, len));
+		return vhdx_fsu_fail(fs->out, VHDX_E_NOTFOUND, "ext4: no entry '%s' in the directory of inode %u",
+				     VHDX_FSU_NAME(name, len), *ino);
 	*ino = m.found;
 	return VHDX_OK;
 }

@@ -50,6 +50,22 @@ refused "ext4: a missing file" "$img" /d1/d2/nothere 1 "no entry 'nothere'"
 refused "ext4: names compare exactly" "$img" /D1/d2/d3/d4/big.vhdx 1 "no entry 'D1'"
 refused "ext4: a directory is not a file" "$img" /d1/d2 1 "not a regular file"
 
+# --- the command line: usage and I/O errors exit 2; --json says what the text says ---
+expect_rc "locate: one operand is a usage error" 2 "$VHDX" locate "$img"
+expect_rc "locate: a partition that does not exist exits 2" 2 "$VHDX" locate "$WORK/none.img" /x
+locate "$img" /d1/d2/d3/d4/big.vhdx
+if "$VHDX" locate --json "$img" /d1/d2/d3/d4/big.vhdx >"$WORK/json" &&
+	python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+t = open(sys.argv[2]).read().split("\n")
+want = ["fs " + d["fs"], "size %d" % d["size"], "flags " + d["flags"], "extents %d" % len(d["extents"])]
+want += ["%d %d %d" % (e["file_offset"], e["part_offset"], e["length"]) for e in d["extents"]]
+sys.exit(0 if t[:len(want)] == want and d["bytes_read"] > 0 else 1)' "$WORK/json" "$WORK/out"; then
+	ok "locate: --json gives the text output's fields"
+else
+	notok "locate: --json" "differs from the text output: $(oneline <"$WORK/json")"
+fi
+
 # --- fragmented: fill with 8 KiB files, free every other one, then write the big file into the holes ---
 # (non-zero contents: mkfs -d stores blocks of zeros as holes; no journal and few inodes so the files fill it)
 fill=$WORK/fill
