@@ -99,14 +99,22 @@ vhdx_status vhdx_fs_locate(const struct vhdx_io *part, const char *path, struct 
 		return st;
 	switch (kind) {
 	case VHDX_FS_FAT:
-		return vhdx_fat_locate(part, path, out);
+		st = vhdx_fat_locate(part, path, out);
+		break;
 	case VHDX_FS_EXFAT:
-		return vhdx_exfat_locate(part, path, out);
+		st = vhdx_exfat_locate(part, path, out);
+		break;
 	case VHDX_FS_NTFS:
-		return vhdx_ntfs_locate(part, path, out);
+		st = vhdx_ntfs_locate(part, path, out);
+		break;
 	case VHDX_FS_EXT4:
-		return vhdx_ext4_locate(part, path, out);
+		st = vhdx_ext4_locate(part, path, out);
+		break;
 	default:
 		return VHDX_E_UNSUPPORTED;
 	}
+	/* the probe's read counts too: the figures are what the whole lookup cost */
+	out->reads++;
+	out->bytes_read += part->size < PROBE_BYTES ? part->size : PROBE_BYTES;
+	return st;
 }
