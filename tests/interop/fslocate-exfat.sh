@@ -18,14 +18,16 @@ mkdir -p "$MNT"
 # loop device (fusermount returns before exfat-fuse has flushed and exited)
 xmount() {
 	LOOP=$(losetup -f --show "$1") || return 1
-	LOOPS+=("$LOOP")
+	LOOPS=("$LOOP") # only while attached: a detached number may be someone else's loop device a moment later
 	XIMG=$1
 	mount.exfat-fuse ${2:+-o ro} "$LOOP" "$MNT" >/dev/null 2>&1 || return 1
 	MOUNTS+=("$MNT")
 }
 xumount() {
 	fusermount -u "$MNT"
+	MOUNTS=()
 	losetup -d "$LOOP"
+	LOOPS=()
 	for ((i = 0; i < 300; i++)); do
 		[[ -z $(losetup -j "$XIMG") ]] && return 0
 		sleep 0.1
