@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tests/interop/fslocate-ext4.sh - `vhdx locate` on ext4 (and ext2 block maps) against e2fsprogs: images made by
-# mkfs.ext4 -d and changed by debugfs -w; debugfs's `dump` is the driver's copy of the file and its `blocks` the
-# extent oracle.  Refusals: unwritten extents, holes, inline data, broken extent headers; every one bounded in
-# time and writing nothing.
+# mkfs.ext4 -d, changed by debugfs -w or written by the kernel's ext4 through a loop mount; debugfs's `dump` is the
+# driver's copy of the file and its `bmap` of every logical block the extent oracle.  Refusals: unwritten extents,
+# holes, inline data, broken extent headers; every one bounded in time and writing nothing.
 SUITE=fslocate-ext4
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 source "$(dirname "${BASH_SOURCE[0]}")/fslocate.bash"
@@ -36,7 +36,7 @@ head -c $((5 * 1024 * 1024 + 123)) /dev/urandom >"$src/d1/d2/d3/d4/big.vhdx"
 for i in $(seq 1 3000); do : >"$src/many/entry-$i"; done
 head -c 777777 /dev/urandom >"$src/many/target.vhdx"
 img=$WORK/e4.img
-mkfs.ext4 -q -F -b 4096 -d "$src" "$img" 64M
+mkfs.ext4 -q -F -b 4096 -d "$src" "$img" 64M >/dev/null
 e2fsck -fyD "$img" >/dev/null 2>&1
 ext4_case "ext4: contiguous file 4 directories deep" "$img" /d1/d2/d3/d4/big.vhdx
 if dbg -R "htree /many" "$img" | grep -q "Root node dump"; then
@@ -73,7 +73,7 @@ mkdir -p "$fill/f"
 python3 -c 'import sys
 for i in range(1, 1501): open("%s/%d" % (sys.argv[1], i), "wb").write(b"fill" * 2048)' "$fill/f"
 img2=$WORK/frag.img
-mkfs.ext4 -q -F -b 4096 -m 0 -N 2048 -O ^has_journal -d "$fill" "$img2" 16M
+mkfs.ext4 -q -F -b 4096 -m 0 -N 2048 -O ^has_journal -d "$fill" "$img2" 16M >/dev/null
 for i in $(seq 1 2 1500); do echo "rm /f/$i"; done >"$WORK/cmds"
 dbg -w -f "$WORK/cmds" "$img2" >/dev/null
 head -c $((3 * 1024 * 1024)) /dev/urandom >"$WORK/fragsrc"
@@ -84,11 +84,29 @@ depth=$(dbg -R "ex /frag.vhdx" "$img2" | awk 'NR == 2 {print $1 $2}')
 ((n >= 100)) && [[ $depth == 0/1 || $depth == 0/2 ]] && ok "ext4: the fragmented file has $n extents in a tree of depth ${depth#0/}" ||
 	notok "ext4: fragmentation" "only $n extents, tree level '$depth' (the test did not fragment)"
 
+# --- the kernel's own ext4 driver (a loop mount): a preallocated file written through, one half written ---
+img6=$WORK/kernel.img
+mkfs.ext4 -q -F -b 4096 "$img6" 32M >/dev/null
+mkdir -p "$WORK/mnt"
+if mount -o loop "$img6" "$WORK/mnt" 2>/dev/null; then
+	MOUNTS=("$WORK/mnt") # the exit trap unmounts it if the suite dies here
+	fallocate -l 4M "$WORK/mnt/prealloc.vhdx"
+	head -c 4M /dev/urandom >"$WORK/kdata"
+	dd if="$WORK/kdata" of="$WORK/mnt/prealloc.vhdx" bs=1M conv=notrunc status=none
+	fallocate -l 4M "$WORK/mnt/half.vhdx"
+	dd if="$WORK/kdata" of="$WORK/mnt/half.vhdx" bs=1M count=2 conv=notrunc status=none
+	umount "$WORK/mnt" && MOUNTS=()
+	ext4_case "ext4 (kernel): a preallocated file written through" "$img6" /prealloc.vhdx
+	refused "ext4 (kernel): a preallocated file half written" "$img6" /half.vhdx 1 "unwritten"
+else
+	skip "ext4 (kernel): loop mount" "mount -o loop is not permitted here"
+fi
+
 # --- ext2-style block maps (1 KiB blocks: direct, indirect and double indirect) ---
 img3=$WORK/e2.img
 mkdir -p "$WORK/src2/x"
 head -c $((2 * 1024 * 1024 + 5)) /dev/urandom >"$WORK/src2/x/map.vhdx"
-mkfs.ext2 -q -F -b 1024 -d "$WORK/src2" "$img3" 8M
+mkfs.ext2 -q -F -b 1024 -d "$WORK/src2" "$img3" 8M >/dev/null
 ext4_case "ext2: block-mapped file (double indirect)" "$img3" /x/map.vhdx
 
 # --- refusals on valid files ---
@@ -98,7 +116,7 @@ truncate -s 1M "$WORK/src4/sparse.vhdx"
 printf 'head' | dd of="$WORK/src4/sparse.vhdx" conv=notrunc status=none
 printf 'tail' | dd of="$WORK/src4/sparse.vhdx" bs=1 seek=$((1024 * 1024 - 4)) conv=notrunc status=none
 head -c 100000 /dev/urandom >"$WORK/src4/plain.vhdx"
-mkfs.ext4 -q -F -b 4096 -d "$WORK/src4" "$img4" 16M
+mkfs.ext4 -q -F -b 4096 -d "$WORK/src4" "$img4" 16M >/dev/null
 dbg -w -R "write /dev/null /unwritten.vhdx" "$img4" >/dev/null
 dbg -w -R "fallocate /unwritten.vhdx 0 63" "$img4" >/dev/null
 dbg -w -R "sif /unwritten.vhdx size 262144" "$img4" >/dev/null
@@ -111,7 +129,7 @@ refused "ext4: sparse file refused" "$img4" /sparse.vhdx 1 "hole"
 img5=$WORK/inline.img
 mkdir -p "$WORK/src5"
 printf 'tiny file held in the inode' >"$WORK/src5/tiny.vhdx"
-mkfs.ext4 -q -F -O inline_data -b 4096 -d "$WORK/src5" "$img5" 8M
+mkfs.ext4 -q -F -O inline_data -b 4096 -d "$WORK/src5" "$img5" 8M >/dev/null
 refused "ext4: inline data refused" "$img5" /tiny.vhdx 1 "inline data"
 
 # --- broken structures: the file's inode found through debugfs imap, its extent header patched ---
