@@ -33,7 +33,8 @@ enum vhdx_fs_kind {
 /* Why a volume is not fit for writes that bypass its driver (out->fs_flags). */
 enum {
 	VHDX_FS_DIRTY = 1u << 0,       /* the volume's own dirty/unclean flag is set (exFAT VolumeDirty, FAT32's
-					  clean-shutdown bit clear, NTFS $Volume dirty, ext4 s_state not clean) */
+					  clean-shutdown bit of FAT[1] clear or the dirty bit Linux sets in the boot
+					  sector's byte 0x41, NTFS $Volume dirty, ext4 s_state not clean or with errors) */
 	VHDX_FS_HIBERNATED = 1u << 1,  /* NTFS with a live hiberfil.sys (Windows hibernation or "fast startup") */
 	VHDX_FS_RECOVERY = 1u << 2,    /* ext4 with a journal that needs recovery (INCOMPAT_RECOVER) */
 };
@@ -68,7 +69,9 @@ vhdx_status vhdx_fs_probe(const struct vhdx_io *part, enum vhdx_fs_kind *kind, c
 /*
  * Finds path on the partition and fills *out.  path: UTF-8, components separated by '/' or '\', a leading
  * separator optional; names compare as the file system does (FAT, exFAT and NTFS without regard to case; ext4
- * exactly).  The kind is probed first.
+ * exactly).  The kind is probed first.  FAT and exFAT fold case by simple rules (fsutil.c: ASCII, Latin-1,
+ * Latin Extended-A, Greek, Cyrillic), not exFAT's up-case table; a FAT name matches its long name or its 8.3
+ * name (ASCII 8.3 names only).
  */
 vhdx_status vhdx_fs_locate(const struct vhdx_io *part, const char *path, struct vhdx_fs_file *out);
 

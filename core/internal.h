@@ -14,7 +14,9 @@
  *   layer use:   digest measure                      what is computed from an open image (issue 12)
  *   layer write: hdrwrite replay session create      writers: header copies, replay, session update, create
  *   layer logw:  logwrite allocate                   the log writer; allocation (BAT updates) through it
- *   layer fs:    fs fat exfat ext4 ntfs ntfsindex ntfsattr ntfsmft ntfsrun ntfsio   read-only file locators (fs.h)
+ *   layer fsu:   fsutil ntfsio ntfsrun ntfsmft ntfsattr ntfsindex   locators' counted reads, extents, names; NTFS parts
+ *   layer fsrd:  fat exfat ext4 ntfs                 one file system's locator each, read only, no driver
+ *   layer fs:    fs                                  probe the partition's file system, dispatch to its locator
  *   layer boot:  handoff                             the boot module's handoff variable, encoded and decoded
  */
 #ifndef VHDX_INTERNAL_H

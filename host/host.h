@@ -33,6 +33,7 @@ int cmd_allocate(int argc, char **argv);
 /* installboot.c: vhdxboot.efi onto an EFI System Partition */
 int cmd_install_boot(int argc, char **argv);
 int cmd_seal(int argc, char **argv); /* the policy pins and the predicted measurement */
+int cmd_locate(int argc, char **argv); /* locate.c: a file's extents on a partition (core/fs.h) */
 
 /*
  * cli.c: option helpers for the subcommands.  Each parses with getopt_long (opterr off) and hands the cases it does not

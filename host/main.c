@@ -23,6 +23,7 @@ static const char usage[] =
 	"  install-boot --esp DIR [OPTIONS]\n"
 	"                            put vhdxboot.efi on an EFI System Partition (see 'vhdx install-boot --help')\n"
 	"  seal [--sha256] IMAGE     policy lines that pin IMAGE for vhdxboot, and its measurement's digest\n"
+	"  locate PARTITION PATH     where the bytes of file PATH lie on a FAT32/exFAT/NTFS/ext4 partition\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help                this text (also after a command: 'vhdx info --help')\n"
@@ -38,6 +39,7 @@ static const struct {
 	{ "export", cmd_export },   { "create", cmd_create },   { "replay", cmd_replay },
 	{ "map", cmd_map },         { "find", cmd_find },       { "handoff", cmd_handoff },
 	{ "allocate", cmd_allocate }, { "install-boot", cmd_install_boot }, { "seal", cmd_seal },
+	{ "locate", cmd_locate },
 };
 
 int main(int argc, char **argv)

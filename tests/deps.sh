@@ -87,6 +87,11 @@ reqs=(
 	"ntfsinfo|ntfs-3g"
 	"ntfscluster|ntfs-3g"
 	"setfattr|attr"
+	# the file locators' oracles (tests/interop/fslocate-*.sh): exFAT made by exfatprogs, written and read back
+	# through exfat-fuse on a loop device
+	"mkfs.exfat|exfatprogs"
+	"mount.exfat-fuse|exfat-fuse"
+	"fusermount|fuse3"
 	"losetup|mount"
 )
 
