@@ -158,6 +158,8 @@ int host_file_open(struct host_file *f, const char *path, int mode)
 		f->fd = open(path, O_RDONLY | O_CLOEXEC);
 		ro = 1;
 	}
+	if (f->fd < 0 && errno == ENOTDIR) /* a path inside a partition's file system */
+		return host_fsview_open(f, path, mode);
 	if (f->fd < 0)
 		return errno;
 	if (fstat(f->fd, &st) < 0)
@@ -205,6 +207,8 @@ int host_file_close(struct host_file *f)
 {
 	int e = 0;
 
+	if (f->view)
+		return host_fsview_close(f);
 	if (f->fd >= 0 && close(f->fd) < 0 && errno != EINTR)
 		e = errno;
 	f->fd = -1;

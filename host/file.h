@@ -14,6 +14,7 @@ struct host_file {
 	int is_reg;   /* a regular file (ftruncate works, holes are possible) */
 	int is_blk;   /* a block device */
 	int err;      /* errno of the last failing callback, 0 if none */
+	struct host_fsview *view; /* set when the image is a file inside a partition's file system (fsview.c) */
 };
 
 /* Open modes. */
@@ -29,6 +30,17 @@ int host_file_open(struct host_file *f, const char *path, int mode);
 int host_file_close(struct host_file *f);
 /* Reads exactly len bytes at off, zero-filling past the end of the file; 0 or an errno value. */
 int host_file_read_fill(struct host_file *f, uint64_t off, void *buf, size_t len);
+
+/*
+ * fsview.c: host_file_open falls back to these when path is PARTITION/PATH-INSIDE-ITS-FILE-SYSTEM.  The message
+ * says why the last such open failed (NULL when path was not of that form).
+ */
+struct vhdx_fs_file;
+int host_fsview_open(struct host_file *f, const char *path, int mode);
+int host_fsview_close(struct host_file *f);
+const char *host_fsview_message(void);
+/* The located file behind f and its partition's path, or NULL when f is an ordinary file or device. */
+const struct vhdx_fs_file *host_fsview_file(const struct host_file *f, const char **container);
 
 /* Writes all of buf to fd (at off when off >= 0, else at the current position); 0 or an errno value. */
 int host_write_all(int fd, const void *buf, size_t len, int64_t off);
