@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "file.h"
+#include "fsio.h"
 #include "gpt.h"
 #include "host.h"
 
@@ -52,6 +54,7 @@ static const char map_usage[] =
 
 struct map_out {
 	const char *dev[LEVELS];
+	const struct vhdx_fs_file *fs[LEVELS]; /* a level that is a file inside a partition: its extents there */
 	uint64_t dev_off[LEVELS]; /* bytes: where each level's VHDX starts on its device */
 	uint64_t start;     /* bytes: virtual position where the pending segment starts (relative to the range) */
 	uint64_t len;       /* bytes in the pending segment (0: none) */
@@ -63,11 +66,33 @@ struct map_out {
 	int write_err;
 };
 
+/* One linear line per piece of a file inside a partition: the VHDX's run cut again at the file's extents. */
+static int emit_piece(void *arg, uint64_t part_off, uint64_t file_off, uint64_t len)
+{
+	struct map_out *o = arg;
+	int lvl = o->linear - 1;
+	uint64_t start = o->start + (file_off - o->file_off);
+
+	if (!o->dry && printf("%" PRIu64 " %" PRIu64 " linear %s %" PRIu64 "\n", start / DM_SECTOR, len / DM_SECTOR,
+			      o->dev[lvl], (o->dev_off[lvl] + part_off) / DM_SECTOR) < 0)
+		o->write_err = 1;
+	o->segments++;
+	return 0;
+}
+
 static void emit(struct map_out *o)
 {
 	if (!o->len)
 		return;
 	int n = 0;
+	if (o->linear && o->fs[o->linear - 1]) {
+		/* the core checked the file's runs against its size, so the split cannot fail */
+		if (vhdx_fs_runs(o->fs[o->linear - 1], o->file_off, o->len, emit_piece, o))
+			o->write_err = 1;
+		o->start += o->len;
+		o->len = 0;
+		return;
+	}
 	if (!o->dry && o->linear)
 		n = printf("%" PRIu64 " %" PRIu64 " linear %s %" PRIu64 "\n", o->start / DM_SECTOR, o->len / DM_SECTOR,
 			   o->dev[o->linear - 1], (o->dev_off[o->linear - 1] + o->file_off) / DM_SECTOR);
@@ -217,8 +242,14 @@ static int chain_devices(const struct host_chain *ch, unsigned ndev, struct map_
 				   i, ch->path[i], ch->path[i]);
 			return EXIT_BAD;
 		}
+		const char *container;
+		o->fs[i] = host_fsview_file(&ch->file[i], &container);
 		if (i < ndev)
 			continue;
+		if (o->fs[i]) {
+			o->dev[i] = container;
+			continue;
+		}
 		if (stat(ch->path[i], &sb) || !S_ISBLK(sb.st_mode))
 			return host_usage_error("map", "level %u of the chain, %s, is not a block device: name the device that "
 						"holds it with a further --device (%u given; a loop device over a file: "
@@ -274,6 +305,10 @@ static int map_rw(const struct host_chain *ch, const char *path, const char *sel
 		host_image_close(&f, &img);
 		return host_usage_error("map", "%u --device options for an image without a parent (one level)", ndev);
 	}
+	const char *container;
+	o->fs[0] = host_fsview_file(&f, &container);
+	if (o->fs[0] && !ndev)
+		o->dev[0] = container;
 	rc = settle_log(&f, &img, path, 1);
 	if (!rc)
 		rc = select_range(&img, path, sel, &lo, &hi);
@@ -328,11 +363,13 @@ int cmd_map(int argc, char **argv)
 	if (argc - optind != 1)
 		return host_usage_error("map", "expected 1 operand, got %d", argc - optind);
 	path = argv[optind];
-	if (stat(path, &sb)) {
+	/* ENOTDIR: a file inside a partition (PARTITION/PATH), whose segments will point at the partition */
+	int missing = stat(path, &sb) != 0, inside = missing && errno == ENOTDIR;
+	if (missing && !inside) {
 		host_error(path, "%s", strerror(errno));
 		return EXIT_USAGE;
 	}
-	if (!ndev) {
+	if (!ndev && !inside) {
 		if (!S_ISBLK(sb.st_mode))
 			return host_usage_error("map", "%s is not a block device: name the device that holds the VHDX "
 						"with --device (a loop device over a file: losetup --find --show %s)",

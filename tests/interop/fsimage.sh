@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# fsimage.sh - a VHDX *file* on an ext4, exFAT, FAT32 or NTFS partition, reached by the tool through the partition
+# (IMAGE = PARTITION/PATH-INSIDE), with no file-system driver: the core's locator finds the file's extents.
+#
+# For each file system: a partition image is made with the file system's own tools, fragmented (small files
+# written, every other one deleted), and a dynamic VHDX holding a GPT with random data is copied into a directory
+# four levels down.  Then, through the partition:
+#   - info and check read the image; export equals the raw disk the VHDX was made from;
+#   - map prints one table straight onto the partition (the VHDX's block map composed with the file's extents),
+#     which resolved as device-mapper would equals the raw disk;
+#   - session writes the header update inside the file only: every partition byte outside the file's extents is
+#     unchanged, the file read back through the file system's own driver checks clean (vhdx check, qemu-img
+#     check) with the new header, and the file system checks clean;
+#   - a volume marked dirty (or needing journal recovery) is opened read-only: session refuses, nothing written;
+#   - a path that is not there, and a partition that holds no file system we read, are refused with a message.
+source "$(dirname "$0")/common.bash"
+W=$(mktemp -d "${TMPDIR:-/tmp}/vhdx-fsimage.XXXXXX")
+MNT=$W/mnt
+cleanup() {
+	mountpoint -q "$MNT" 2>/dev/null && { umount "$MNT" 2>/dev/null || fusermount -u "$MNT" 2>/dev/null; }
+	rm -rf "$W"
+}
+trap cleanup EXIT
+export PATH=$PATH:/usr/sbin:/sbin
+DIR=dir1/dir2/dir3/dir4
+mkdir -p "$MNT"
+
+# The VHDX: a 48 MiB raw disk with random data in places, converted by qemu-img (dynamic, 1 MiB blocks).
+raw=$W/raw
+truncate -s 48M "$raw"
+sgdisk -n 1:2048:+8M -t 1:C12A7328-F81F-11D2-BA4B-00A0C93EC93B -n 2:0:0 -t 2:4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709 \
+	"$raw" >/dev/null
+head -c 3M /dev/urandom | dd of="$raw" bs=1M seek=20 conv=notrunc status=none
+head -c 100K /dev/urandom | dd of="$raw" bs=1K seek=30000 conv=notrunc status=none
+qemu-img convert -f raw -O vhdx -o subformat=dynamic,block_size=1M "$raw" "$W/img.vhdx"
+
+# The small files that fragment the free space, and the deletion of every other one.
+fragment() {
+	local d=$1 i
+	mkdir -p "$d/frag"
+	for i in $(seq 1 400); do head -c 65536 /dev/urandom >"$d/frag/f$i"; done
+	sync
+	for i in $(seq 1 2 400); do rm -f "$d/frag/f$i"; done
+	sync
+}
+
+# extents PART PATH -> "N" extents via vhdx locate (0 on failure)
+extents() { "$VHDX" locate "$1" "$2" 2>/dev/null | sed -n 's/^extents //p'; }
+
+# outside_same BEFORE AFTER PART PATH: every byte outside the file's extents is unchanged
+outside_same() {
+	"$VHDX" locate "$3" "$4" >"$W/loc" 2>&1 || return 1
+	python3 - "$1" "$2" "$W/loc" <<'EOF'
+import sys
+a, b, loc = open(sys.argv[1], 'rb'), open(sys.argv[2], 'rb'), open(sys.argv[3]).read().split('\n')
+ext = sorted((int(l.split()[1]), int(l.split()[2])) for l in loc if len(l.split()) == 3 and l.split()[0].isdigit())
+pos, size = 0, a.seek(0, 2)
+a.seek(0)
+def same(off, n):
+    while n:
+        k = min(n, 1 << 20)
+        a.seek(off); b.seek(off)
+        if a.read(k) != b.read(k):
+            print(f"bytes differ near partition offset {off}")
+            return False
+        off += k; n -= k
+    return True
+for start, length in ext:
+    if not same(pos, start - pos):
+        sys.exit(1)
+    pos = start + length
+sys.exit(0 if same(pos, size - pos) else 1)
+EOF
+}
+
+# check_fs KIND PART: ok when KIND's own checker finds the file system clean (read-only check)
+fs_clean() {
+	case $1 in
+	ext4) e2fsck -fn "$2" >/dev/null 2>&1 ;;
+	exfat) fsck.exfat -n "$2" >/dev/null 2>&1 ;;
+	fat32) fsck.vfat -n "$2" >/dev/null 2>&1 ;;
+	ntfs) ntfsfix -n "$2" >/dev/null 2>&1 ;;
+	esac
+}
+
+# read_back KIND PART OUT: the image file as the file system's own driver reads it
+read_back() {
+	case $1 in
+	ext4) debugfs -R "dump /$DIR/img.vhdx $3" "$2" >/dev/null 2>&1 ;;
+	fat32) mcopy -n -i "$2" "::$DIR/img.vhdx" "$3" ;;
+	exfat) mount.exfat-fuse -o ro "$2" "$MNT" >/dev/null 2>&1 && cp "$MNT/$DIR/img.vhdx" "$3" && fusermount -u "$MNT" ;;
+	ntfs) ntfs-3g -o ro "$2" "$MNT" >/dev/null 2>&1 && cp "$MNT/$DIR/img.vhdx" "$3" && fusermount -u "$MNT" ;;
+	esac
+}
+
+# make_fs KIND PART: a 256 MiB partition image holding the VHDX at $DIR/img.vhdx, written after fragmenting
+make_fs() {
+	local kind=$1 part=$2
+	truncate -s 256M "$part"
+	case $kind in
+	ext4)
+		mkfs.ext4 -q -F -b 4096 -O ^has_journal "$part" && mount -o loop "$part" "$MNT" || return 1
+		fragment "$MNT" && mkdir -p "$MNT/$DIR" && cp "$W/img.vhdx" "$MNT/$DIR/" && umount "$MNT"
+		;;
+	exfat)
+		mkfs.exfat -c 4096 "$part" >/dev/null && mount.exfat-fuse "$part" "$MNT" >/dev/null || return 1
+		fragment "$MNT" && mkdir -p "$MNT/$DIR" && cp "$W/img.vhdx" "$MNT/$DIR/" && fusermount -u "$MNT"
+		;;
+	fat32)
+		# vfat cannot be mounted here: mtools writes it; the free space is fragmented the same way
+		mkfs.vfat -F 32 -S 512 -s 8 "$part" >/dev/null || return 1
+		local i
+		head -c 65536 /dev/urandom >"$W/small"
+		mmd -i "$part" ::frag ::dir1 ::dir1/dir2 ::dir1/dir2/dir3 "::$DIR"
+		for i in $(seq 1 400); do mcopy -i "$part" "$W/small" "::frag/f$i"; done
+		for i in $(seq 1 2 400); do mdel -i "$part" "::frag/f$i"; done
+		mcopy -i "$part" "$W/img.vhdx" "::$DIR/img.vhdx"
+		;;
+	ntfs)
+		mkntfs -q -F -Q -c 4096 "$part" >/dev/null && ntfs-3g "$part" "$MNT" || return 1
+		fragment "$MNT" && mkdir -p "$MNT/$DIR" && cp "$W/img.vhdx" "$MNT/$DIR/" && fusermount -u "$MNT"
+		;;
+	esac
+}
+
+# set_dirty KIND PART: the volume's own "not cleanly unmounted" mark
+set_dirty() {
+	case $1 in
+	ext4) debugfs -w -R "ssv state 0" "$2" >/dev/null 2>&1 ;;
+	exfat) printf '\x02\x00' | dd of="$2" bs=1 seek=106 conv=notrunc status=none ;; # VolumeFlags: VolumeDirty
+	fat32) # FAT[1] bit 27 cleared: the clean-shutdown bit (FAT at reserved sectors * 512)
+		python3 - "$2" <<'EOF'
+import struct, sys
+f = open(sys.argv[1], 'r+b'); bs = f.read(512)
+fat = struct.unpack_from('<H', bs, 14)[0] * struct.unpack_from('<H', bs, 11)[0]
+f.seek(fat + 4); v = struct.unpack('<I', f.read(4))[0] & ~0x08000000
+f.seek(fat + 4); f.write(struct.pack('<I', v))
+EOF
+		;;
+	ntfs) return 1 ;; # covered by the NTFS locator's own suite
+	esac
+}
+
+one_fs() {
+	local kind=$1 part=$W/$1.part img n
+	img=$part/$DIR/img.vhdx
+	if ! make_fs "$kind" "$part" 2>"$W/mkerr"; then
+		notok "$kind: setup" "$(oneline <"$W/mkerr")"
+		return
+	fi
+	n=$(extents "$part" "$DIR/img.vhdx")
+	if [[ ${n:-0} -gt 1 ]]; then ok "$kind: the image file is fragmented ($n extents)"; else notok "$kind: fragmented" "${n:-locate failed} extents"; fi
+	t "$kind: vhdx info through the partition" "$VHDX" info "$img"
+	t "$kind: vhdx check through the partition" "$VHDX" check "$img"
+	if "$VHDX" export "$img" "$W/out" 2>"$W/err" && cmp -s "$W/out" "$raw"; then
+		ok "$kind: export through the partition equals the raw disk"
+	else
+		notok "$kind: export" "$(oneline <"$W/err")"
+	fi
+	rm -f "$W/out"
+	if "$VHDX" map "$img" >"$W/table" 2>"$W/err" && out=$(python3 "$TOOLS/dmtable.py" "$W/table" "$raw" 0 $((48 << 20))); then
+		ok "$kind: map composes the block map with the file's extents onto the partition ($(tail -1 <<<"$out"))"
+	else
+		notok "$kind: map" "$(oneline <"$W/err") $(oneline <<<"${out:-}")"
+	fi
+	if grep -q "linear $part " "$W/table" && ! grep -vq " zero$\| linear $part " "$W/table"; then
+		ok "$kind: every linear segment points at the partition"
+	else
+		notok "$kind: segments" "$(head -3 "$W/table" | oneline)"
+	fi
+	cp "$part" "$W/before"
+	if t "$kind: vhdx session through the partition" "$VHDX" session "$img"; then
+		if outside_same "$W/before" "$part" "$part" "$DIR/img.vhdx"; then ok "$kind: session: no byte outside the file changed"; else notok "$kind: session" "a byte outside the file's extents changed"; fi
+		if fs_clean "$kind" "$part"; then ok "$kind: session: the file system checks clean"; else notok "$kind: session" "the file system's checker complains"; fi
+		if read_back "$kind" "$part" "$W/back" && "$VHDX" check "$W/back" >/dev/null 2>&1 && qemu-img check -q "$W/back" &&
+			! cmp -s "$W/back" "$W/img.vhdx"; then
+			ok "$kind: session: the file read through the file system has the update and checks clean"
+		else
+			notok "$kind: session" "the file read back through the file system is not the updated image"
+		fi
+		rm -f "$W/back"
+	fi
+	if set_dirty "$kind" "$part"; then
+		cp "$part" "$W/before"
+		out=$("$VHDX" session "$img" 2>&1)
+		if [[ $? != 0 ]] && [[ $out == *"read-only"* ]] && cmp -s "$W/before" "$part"; then
+			ok "$kind: a dirty volume opens read-only: session refused, nothing written"
+		else
+			notok "$kind: dirty volume" "$(oneline <<<"$out")"
+		fi
+	fi
+	expect_rc "$kind: a missing path is refused" 1 "$VHDX" info "$part/$DIR/none.vhdx"
+	rm -f "$part" "$W/before"
+}
+
+truncate -s 64M "$W/blank"
+out=$("$VHDX" info "$W/blank/x.vhdx" 2>&1)
+if [[ $? == 1 && $out == *"file system"* ]]; then ok "a partition with no file system we read: refused, named"; else notok "no file system" "$(oneline <<<"$out")"; fi
+for kind in ext4 fat32 exfat ntfs; do
+	one_fs "$kind"
+done
+exit $((FAILS > 0))
