@@ -122,6 +122,7 @@ int cmd_allocate(int argc, char **argv)
 	if (rc)
 		return rc;
 	host_print_warnings(path, &img);
+	f.grow_written = 1; /* new blocks get real storage: see host/file.c */
 	rc = replay_first(&f, &img, path);
 	if (!rc && sel)
 		rc = host_gpt_partition(&img, path, sel, &off, &len);
@@ -146,6 +147,10 @@ int cmd_allocate(int argc, char **argv)
 		return rc;
 	}
 	report(path, &img, off, len, &res);
+	int frags = host_file_extents(&f);
+	if (res.grown && frags > 1)
+		printf("%s: the file now has %d extents on its file system (booted from the raw partition, each is a "
+		       "device-mapper segment; a copy to a freshly defragmented volume makes it one)\n", path, frags);
 	vhdx_close(&img);
 	e = host_file_close(&f);
 	if (e) {

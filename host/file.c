@@ -1,6 +1,7 @@
 /* file.c - the POSIX binding of the core: pread/pwrite loops, fsync, ftruncate, malloc, getrandom. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,28 @@ static int cb_flush(void *ctx)
 	return 0;
 }
 
+/*
+ * Grows the file by writing zeros, so every new byte has real storage on the file system: a hole or an unwritten
+ * (fallocated) extent reads as zeros only through the file system, and an image that is later reached through
+ * its raw extents on the partition (the boot module, the initramfs) must find its blocks there.
+ */
+static int grow_written(struct host_file *f, uint64_t new_size)
+{
+	static const uint8_t zeros[1u << 20];
+
+	for (uint64_t pos = f->io.size; pos < new_size;) {
+		size_t n = new_size - pos < sizeof zeros ? (size_t)(new_size - pos) : sizeof zeros;
+		int e = host_write_all(f->fd, zeros, n, (int64_t)pos);
+		if (e) {
+			f->err = e;
+			return -1;
+		}
+		pos += n;
+	}
+	f->io.size = new_size;
+	return 0;
+}
+
 static int cb_resize(void *ctx, uint64_t new_size)
 {
 	struct host_file *f = ctx;
@@ -89,6 +112,8 @@ static int cb_resize(void *ctx, uint64_t new_size)
 		f->err = EFBIG;
 		return -1;
 	}
+	if (f->grow_written && new_size > f->io.size)
+		return grow_written(f, new_size);
 	while (ftruncate(f->fd, (off_t)new_size) < 0) {
 		if (errno == EINTR)
 			continue;
@@ -213,6 +238,15 @@ int host_file_close(struct host_file *f)
 		e = errno;
 	f->fd = -1;
 	return e;
+}
+
+int host_file_extents(const struct host_file *f)
+{
+	struct fiemap fm = { .fm_length = FIEMAP_MAX_OFFSET, .fm_flags = FIEMAP_FLAG_SYNC, .fm_extent_count = 0 };
+
+	if (!f->is_reg || ioctl(f->fd, FS_IOC_FIEMAP, &fm) < 0)
+		return -1;
+	return (int)fm.fm_mapped_extents;
 }
 
 int host_random(void *buf, size_t len)

@@ -14,6 +14,7 @@ struct host_file {
 	int is_reg;   /* a regular file (ftruncate works, holes are possible) */
 	int is_blk;   /* a block device */
 	int err;      /* errno of the last failing callback, 0 if none */
+	int grow_written; /* growth writes zeros (real storage) instead of leaving a hole (cb_resize) */
 	struct host_fsview *view; /* set when the image is a file inside a partition's file system (fsview.c) */
 };
 
@@ -41,6 +42,9 @@ int host_fsview_close(struct host_file *f);
 const char *host_fsview_message(void);
 /* The located file behind f and its partition's path, or NULL when f is an ordinary file or device. */
 const struct vhdx_fs_file *host_fsview_file(const struct host_file *f, const char **container);
+
+/* How many extents a regular file has on its file system (FIEMAP), or -1 where that cannot be told. */
+int host_file_extents(const struct host_file *f);
 
 /* Writes all of buf to fd (at off when off >= 0, else at the current position); 0 or an errno value. */
 int host_write_all(int fd, const void *buf, size_t len, int64_t off);

@@ -193,9 +193,36 @@ one_fs() {
 	rm -f "$part" "$W/before"
 }
 
+# vhdx allocate on a file gives the new blocks real storage: afterwards the locator serves every block (a hole
+# would be refused), and the whole disk maps read-write straight onto the partition.  The control: a file with a
+# hole (what growth by ftruncate leaves) is refused by the locator.
+alloc_case() {
+	local part=$W/alloc.part
+	truncate -s 128M "$part"
+	mkfs.ext4 -q -F -b 4096 -O ^has_journal "$part" && mount -o loop "$part" "$MNT" || { notok "allocate: setup" "mkfs/mount"; return; }
+	fragment "$MNT"
+	cp "$W/img.vhdx" "$MNT/a.vhdx"
+	truncate -s 8M "$MNT/hole" && printf x >>"$MNT/hole"
+	out=$("$VHDX" allocate "$MNT/a.vhdx" 2>&1)
+	local rc=$?
+	umount "$MNT"
+	if ((rc == 0)); then ok "allocate: the file's blocks are allocated ($(oneline <<<"$out" | cut -c1-120))"; else notok "allocate" "$out"; fi
+	if [[ $out == *"extents on its file system"* ]]; then ok "allocate: says the file is fragmented"; else notok "allocate: fragmentation" "not reported: $out"; fi
+	t "allocate: the locator serves the grown file (no hole, no unwritten extent)" "$VHDX" locate "$part" a.vhdx
+	if "$VHDX" map --rw "$part/a.vhdx" >"$W/table" 2>"$W/err" && python3 "$TOOLS/dmtable.py" "$W/table" "$raw" 0 $((48 << 20)) --rw >/dev/null; then
+		ok "allocate: map --rw through the partition: every block present, bytes equal the raw disk"
+	else
+		notok "allocate: map --rw" "$(oneline <"$W/err")"
+	fi
+	out=$("$VHDX" locate "$part" hole 2>&1)
+	if [[ $? == 1 && $out == *hole* ]]; then ok "allocate: control: a file with a hole is refused, named"; else notok "hole refused" "$(oneline <<<"$out")"; fi
+	rm -f "$part"
+}
+
 truncate -s 64M "$W/blank"
 out=$("$VHDX" info "$W/blank/x.vhdx" 2>&1)
 if [[ $? == 1 && $out == *"file system"* ]]; then ok "a partition with no file system we read: refused, named"; else notok "no file system" "$(oneline <<<"$out")"; fi
+alloc_case
 for kind in ext4 fat32 exfat ntfs; do
 	one_fs "$kind"
 done
