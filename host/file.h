@@ -40,6 +40,9 @@ struct vhdx_fs_file;
 int host_fsview_open(struct host_file *f, const char *path, int mode);
 int host_fsview_close(struct host_file *f);
 const char *host_fsview_message(void);
+/* Says why host_file_open(path) failed with e (the locator's reason where it was a path inside a partition) and
+ * returns the exit status: 1 for a refusal or a missing file inside a partition, 2 otherwise. */
+int host_open_failed(const char *path, int e);
 /* The located file behind f and its partition's path, or NULL when f is an ordinary file or device. */
 const struct vhdx_fs_file *host_fsview_file(const struct host_file *f, const char **container);
 

@@ -20,6 +20,7 @@
 
 #include "file.h"
 #include "fsio.h"
+#include "host.h"
 
 #define FSVIEW_EXTENT_MAX (1u << 20) /* more fragments than this is refused by the locator, naming the count */
 
@@ -126,6 +127,16 @@ int host_fsview_open(struct host_file *f, const char *path, int mode)
 	f->io = v->fio.io;
 	f->view = v;
 	return 0;
+}
+
+int host_open_failed(const char *path, int e)
+{
+	if (last_msg[0]) { /* a file inside a partition: its locator's reason, a refusal rather than a usage error */
+		host_error(path, "%s", last_msg);
+		return e == EIO || e == ENOMEM ? EXIT_USAGE : EXIT_BAD;
+	}
+	host_error(path, "%s", strerror(e));
+	return EXIT_USAGE;
 }
 
 const char *host_fsview_message(void)

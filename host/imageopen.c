@@ -11,10 +11,8 @@ int host_image_open(struct host_file *f, struct vhdx_image *img, const char *pat
 	memset(img, 0, sizeof(*img));
 	*opened = 0;
 	e = host_file_open(f, path, mode);
-	if (e) {
-		host_error(path, "%s", strerror(e));
-		return EXIT_USAGE;
-	}
+	if (e)
+		return host_open_failed(path, e);
 	*opened = 1;
 	st = vhdx_open(img, &f->io);
 	if (st) {

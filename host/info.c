@@ -357,10 +357,8 @@ int cmd_info(int argc, char **argv)
 		return rc;
 	memset(&img, 0, sizeof(img));
 	e = host_file_open(&f, path, HOST_RDONLY);
-	if (e) {
-		host_error(path, "%s", strerror(e));
-		return EXIT_USAGE;
-	}
+	if (e)
+		return host_open_failed(path, e);
 	st = vhdx_open(&img, &f.io);
 	/* a differencing image: its parents too, as far as they open (a failure is reported, the rest shown) */
 	if (!st && img.has_parent)

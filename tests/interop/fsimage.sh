@@ -34,13 +34,17 @@ head -c 3M /dev/urandom | dd of="$raw" bs=1M seek=20 conv=notrunc status=none
 head -c 100K /dev/urandom | dd of="$raw" bs=1K seek=30000 conv=notrunc status=none
 qemu-img convert -f raw -O vhdx -o subformat=dynamic,block_size=1M "$raw" "$W/img.vhdx"
 
-# The small files that fragment the free space, and the deletion of every other one.
+# Fragmenting the free space: 64 KiB files until the volume is full, then every other one deleted, so the next
+# large file can only go into 64 KiB holes (FRAG_FILES bounds the loop).
+FRAG_FILES=3000
+head -c 65536 /dev/urandom >"$W/small"
 fragment() {
 	local d=$1 i
 	mkdir -p "$d/frag"
-	for i in $(seq 1 400); do head -c 65536 /dev/urandom >"$d/frag/f$i"; done
+	for ((i = 1; i <= FRAG_FILES; i++)); do cp "$W/small" "$d/frag/f$i" 2>/dev/null || break; done
+	rm -f "$d/frag/f$i"
 	sync
-	for i in $(seq 1 2 400); do rm -f "$d/frag/f$i"; done
+	for ((i = 1; i <= FRAG_FILES; i += 2)); do rm -f "$d/frag/f$i"; done
 	sync
 }
 
@@ -88,37 +92,53 @@ read_back() {
 	case $1 in
 	ext4) debugfs -R "dump /$DIR/img.vhdx $3" "$2" >/dev/null 2>&1 ;;
 	fat32) mcopy -n -i "$2" "::$DIR/img.vhdx" "$3" ;;
-	exfat) mount.exfat-fuse -o ro "$2" "$MNT" >/dev/null 2>&1 && cp "$MNT/$DIR/img.vhdx" "$3" && fusermount -u "$MNT" ;;
+	exfat)
+		local loop rc=1
+		loop=$(losetup --find --show --read-only "$2") || return 1
+		mount.exfat-fuse -o ro "$loop" "$MNT" >/dev/null 2>&1 && cp "$MNT/$DIR/img.vhdx" "$3" && rc=0
+		fusermount -u "$MNT" 2>/dev/null
+		losetup -d "$loop" 2>/dev/null || true
+		return $rc
+		;;
 	ntfs) ntfs-3g -o ro "$2" "$MNT" >/dev/null 2>&1 && cp "$MNT/$DIR/img.vhdx" "$3" && fusermount -u "$MNT" ;;
 	esac
 }
 
-# make_fs KIND PART: a 256 MiB partition image holding the VHDX at $DIR/img.vhdx, written after fragmenting
+# make_fs KIND PART: a 96 MiB partition image holding the VHDX at $DIR/img.vhdx, written after fragmenting
 make_fs() {
 	local kind=$1 part=$2
-	truncate -s 256M "$part"
+	truncate -s 96M "$part"
 	case $kind in
 	ext4)
 		mkfs.ext4 -q -F -b 4096 -O ^has_journal "$part" && mount -o loop "$part" "$MNT" || return 1
-		fragment "$MNT" && mkdir -p "$MNT/$DIR" && cp "$W/img.vhdx" "$MNT/$DIR/" && umount "$MNT"
+		fragment "$MNT" && mkdir -p "$MNT/$DIR" && cp --sparse=never "$W/img.vhdx" "$MNT/$DIR/" && umount "$MNT"
 		;;
 	exfat)
-		mkfs.exfat -c 4096 "$part" >/dev/null && mount.exfat-fuse "$part" "$MNT" >/dev/null || return 1
-		fragment "$MNT" && mkdir -p "$MNT/$DIR" && cp "$W/img.vhdx" "$MNT/$DIR/" && fusermount -u "$MNT"
+		# exfat-fuse wants a block device: a loop device over the partition image
+		local loop
+		mkfs.exfat -c 4096 "$part" >/dev/null && loop=$(losetup --find --show "$part") || return 1
+		if mount.exfat-fuse "$loop" "$MNT" >/dev/null; then
+			fragment "$MNT" && mkdir -p "$MNT/$DIR" && cp --sparse=never "$W/img.vhdx" "$MNT/$DIR/"
+			fusermount -u "$MNT"
+		fi
+		losetup -d "$loop" 2>/dev/null || true
 		;;
 	fat32)
 		# vfat cannot be mounted here: mtools writes it; the free space is fragmented the same way
-		mkfs.vfat -F 32 -S 512 -s 8 "$part" >/dev/null || return 1
+		mkfs.vfat -F 32 -S 512 -s 1 "$part" >/dev/null || return 1
+		# mtools allocates next-fit and fails badly on a full volume: fill it to about 95 %, so the image goes
+		# into the tail and then wraps into the holes
 		local i
-		head -c 65536 /dev/urandom >"$W/small"
-		mmd -i "$part" ::frag ::dir1 ::dir1/dir2 ::dir1/dir2/dir3 "::$DIR"
-		for i in $(seq 1 400); do mcopy -i "$part" "$W/small" "::frag/f$i"; done
-		for i in $(seq 1 2 400); do mdel -i "$part" "::frag/f$i"; done
+		mmd -i "$part" ::dir1 ::dir1/dir2 ::dir1/dir2/dir3 "::$DIR"
+		rm -rf "$W/frag" && mkdir "$W/frag"
+		for ((i = 1; i <= 1420; i++)); do ln "$W/small" "$W/frag/f$i"; done
+		mcopy -i "$part" -s "$W/frag" ::frag
+		mdel -i "$part" $(for ((i = 1; i <= 1420; i += 2)); do echo "::frag/f$i"; done)
 		mcopy -i "$part" "$W/img.vhdx" "::$DIR/img.vhdx"
 		;;
 	ntfs)
 		mkntfs -q -F -Q -c 4096 "$part" >/dev/null && ntfs-3g "$part" "$MNT" || return 1
-		fragment "$MNT" && mkdir -p "$MNT/$DIR" && cp "$W/img.vhdx" "$MNT/$DIR/" && fusermount -u "$MNT"
+		fragment "$MNT" && mkdir -p "$MNT/$DIR" && cp --sparse=never "$W/img.vhdx" "$MNT/$DIR/" && fusermount -u "$MNT"
 		;;
 	esac
 }
@@ -201,7 +221,7 @@ alloc_case() {
 	truncate -s 128M "$part"
 	mkfs.ext4 -q -F -b 4096 -O ^has_journal "$part" && mount -o loop "$part" "$MNT" || { notok "allocate: setup" "mkfs/mount"; return; }
 	fragment "$MNT"
-	cp "$W/img.vhdx" "$MNT/a.vhdx"
+	cp --sparse=never "$W/img.vhdx" "$MNT/a.vhdx"
 	truncate -s 8M "$MNT/hole" && printf x >>"$MNT/hole"
 	out=$("$VHDX" allocate "$MNT/a.vhdx" 2>&1)
 	local rc=$?
@@ -221,7 +241,7 @@ alloc_case() {
 
 truncate -s 64M "$W/blank"
 out=$("$VHDX" info "$W/blank/x.vhdx" 2>&1)
-if [[ $? == 1 && $out == *"file system"* ]]; then ok "a partition with no file system we read: refused, named"; else notok "no file system" "$(oneline <<<"$out")"; fi
+if [[ $? == 1 && $out == *"superblock"* ]]; then ok "a partition with no file system we read: refused, named"; else notok "no file system" "$(oneline <<<"$out")"; fi
 alloc_case
 for kind in ext4 fat32 exfat ntfs; do
 	one_fs "$kind"
