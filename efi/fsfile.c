@@ -233,5 +233,7 @@ EFI_STATUS fs_backend_open(struct backend *b, const CHAR16 *spec, EFI_HANDLE *ho
 void fs_backend_close(struct backend *b)
 {
 	fsfile_free(b->priv);
+	mem_free(b->name);
 	b->priv = NULL;
+	b->name = NULL;
 }

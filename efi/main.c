@@ -10,6 +10,7 @@
  * replay.  Everything a session opened is closed in one place, session_close().
  */
 #include "boot.h"
+#include "fsfile.h"
 
 #define INSIDE_PREFIX "vhdx:" /* next = vhdx:PATH boots PATH from inside the image's virtual disk */
 #define INSIDE_PREFIX_LEN 5
@@ -17,8 +18,9 @@
 struct session {
 	struct boot_options opt;
 	struct backend be;
-	int be_is_file;
-	EFI_HANDLE be_handle;      /* the block device, or the volume holding the file */
+	int be_is_file;            /* a file on a FAT volume, through the firmware's file system */
+	int be_is_fsfile;          /* a file on an NTFS, exFAT, ext4 or FAT32 partition, through the core's locator */
+	EFI_HANDLE be_handle;      /* the block device, or the volume (partition) holding the file */
 	int be_open;
 	struct vhdx_image img;
 	int img_open;
@@ -58,7 +60,9 @@ static void session_close(struct session *s)
 	}
 	parents_release(&s->parents); /* after the child, which reads through them */
 	if (s->be_open) {
-		if (s->be_is_file)
+		if (s->be_is_fsfile)
+			fs_backend_close(&s->be);
+		else if (s->be_is_file)
 			file_backend_close(&s->be);
 		else
 			blk_backend_close(&s->be);
@@ -66,11 +70,42 @@ static void session_close(struct session *s)
 	}
 }
 
-/* --image PATH: a file on some simple-file-system volume. */
+/*
+ * --image [PARTUUID:]PATH on a partition with no firmware driver for its file system (NTFS, exFAT, ext4), or on a
+ * FAT32 partition the firmware does not mount: the core's locator reads the partition raw (fsfile.c).
+ */
+static EFI_STATUS open_fs_image(struct session *s)
+{
+	EFI_HANDLE part = NULL;
+	EFI_STATUS st = fs_backend_open(&s->be, s->opt.image, &part);
+	if (st == EFI_NOT_FOUND)
+		con_say("image file %ls: not on any FAT volume, nor on an NTFS, exFAT, ext4 or FAT32 partition",
+			s->opt.image);
+	else if (EFI_ERROR(st))
+		con_say("image file %ls: %s", s->opt.image, efi_status_name(st));
+	if (EFI_ERROR(st))
+		return st;
+	s->be_is_fsfile = 1;
+	s->be_handle = part;
+	s->be_open = 1;
+	return EFI_SUCCESS;
+}
+
+/* PARTUUID:PATH names a partition, so only the locator can serve it (a GUID is never the start of a FAT path). */
+static int pinned_to_partition(const CHAR16 *spec)
+{
+	return u16_len(spec) > VHDX_GUID_TEXT && spec[VHDX_GUID_TEXT - 1] == L':';
+}
+
+/* --image PATH: a file on some simple-file-system volume, else on a partition the locator reads. */
 static EFI_STATUS open_file_image(struct session *s)
 {
 	EFI_HANDLE vol = NULL;
+	if (pinned_to_partition(s->opt.image))
+		return open_fs_image(s);
 	EFI_STATUS st = find_image_file(s->opt.image, &vol);
+	if (st == EFI_NOT_FOUND)
+		return open_fs_image(s);
 	if (EFI_ERROR(st)) {
 		con_say("image file %ls: %s", s->opt.image, efi_status_name(st));
 		return st;
@@ -347,7 +382,9 @@ static EFI_STATUS start_inside(struct session *s)
 	EFI_STATUS st = vdisk_install(&vd, &s->img, s->be_handle);
 	if (EFI_ERROR(st))
 		return st;
-	handoff_publish(&s->img, s->be_handle, s->be_is_file ? s->opt.image : NULL, s->opt.os_write, s->updated);
+	/* a file's path on its partition, without a PARTUUID: pin (the partition is named apart) */
+	const CHAR16 *file = s->be_is_file ? s->opt.image : s->be_is_fsfile ? s->be.name : NULL;
+	handoff_publish(&s->img, s->be_handle, file, s->opt.os_write, s->updated);
 	st = vdisk_boot(vd, *path ? path : EFIARCH_REMOVABLE, s->opt.child_args);
 	handoff_clear(); /* the next stage returned: the image is no longer what runs */
 	vdisk_uninstall(vd);

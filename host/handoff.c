@@ -24,7 +24,7 @@ static const char handoff_usage[] =
 	"Print vhdxboot's handoff variable (default " HANDOFF_EFIVARFS ")\n"
 	"as shell assignments: VHDX_DISK_ID, VHDX_DATA_WRITE_GUID, VHDX_FILE_WRITE_GUID, VHDX_PARTUUID (empty: a\n"
 	"whole disk), VHDX_PARTNO, VHDX_OFFSET, VHDX_VIRTUAL_SIZE, VHDX_OS_WRITE (yes/no), VHDX_UPDATED (yes/no),\n"
-	"VHDX_FILE (the image file's path when it is a file on a FAT volume, else empty).\n"
+	"VHDX_FILE (the image file's path on its partition when it is a file, else empty).\n"
 	"Exit 0 printed, 1 the variable is malformed or of an unknown version, 2 it cannot be read.\n";
 
 static void print_guid(FILE *out, const char *key, const struct vhdx_guid *g)
