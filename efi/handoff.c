@@ -67,8 +67,21 @@ static const HARDDRIVE_DEVICE_PATH *hd_node(const EFI_DEVICE_PATH *dp)
 	return hd;
 }
 
+/* What the last handoff_publish was given, so that handoff_refresh can say the same with the GUIDs of now. */
+static struct {
+	const struct vhdx_image *img;
+	EFI_HANDLE holder;
+	const CHAR16 *file;
+	int os_write, updated;
+} published;
+
 void handoff_publish(const struct vhdx_image *img, EFI_HANDLE holder, const CHAR16 *file, int os_write, int updated)
 {
+	published.img = img;
+	published.holder = holder;
+	published.file = file;
+	published.os_write = os_write;
+	published.updated = updated;
 	UINTN path_bytes = file ? (u16_len(file) + 1) * sizeof(CHAR16) : 0;
 	UINTN size = HANDOFF_FIXED_SIZE + path_bytes;
 	uint8_t *v = mem_zalloc(size);
@@ -120,8 +133,20 @@ void handoff_publish(const struct vhdx_image *img, EFI_HANDLE holder, const CHAR
 		(flags & HANDOFF_FLAG_OS_WRITE) ? "may write" : "read-only");
 }
 
+/*
+ * The virtual disk's first write of a boot (vdisk.c) gives the image a new DataWriteGuid and FileWriteGuid after
+ * the variable was set; the initramfs refuses to map an image whose DataWriteGuid is not the one published, so the
+ * variable is set again with the GUIDs the image has now.
+ */
+void handoff_refresh(const struct vhdx_image *img)
+{
+	if (published.img == img)
+		handoff_publish(img, published.holder, published.file, published.os_write, published.updated);
+}
+
 void handoff_clear(void)
 {
+	published.img = NULL;
 	/* Deleting a variable that is not there answers EFI_NOT_FOUND, which is fine. */
 	g_st->RuntimeServices->SetVariable(HANDOFF_NAME, &handoff_vendor_guid, HANDOFF_ATTRS, 0, NULL);
 }

@@ -336,7 +336,7 @@ static EFI_STATUS run(struct session *s)
 	if (inside) {
 		struct vdisk *vd = NULL;
 		const CHAR16 *path = s->opt.next + 5;
-		st = vdisk_install(&vd, &s->img, s->be_handle);
+		st = vdisk_install(&vd, &s->img, s->be_handle, vdisk_writable(&s->opt, &s->img, s->updated));
 		if (!EFI_ERROR(st)) {
 			handoff_publish(&s->img, s->be_handle, s->be_is_file ? s->opt.image : NULL, s->opt.os_write,
 					s->updated);
