@@ -185,12 +185,13 @@ static EFI_STATUS EFIAPI vd_write(EFI_BLOCK_IO_PROTOCOL *this, UINT32 media_id, 
 		vs = vhdx_write(vd->img, off, buf, size, &why);
 	}
 	if (vs != VHDX_OK) {
+		EFI_STATUS ret = why.refused || vs == VHDX_E_READONLY ? EFI_WRITE_PROTECTED : EFI_DEVICE_ERROR;
 		uint64_t *count = why.refused ? &vd->refused : &vd->errors;
 		if ((*count)++ < 8) /* the first few say why; the summary counts the rest */
-			con_say("virtual disk: write of %llu bytes at block %llu refused: %s: %s",
-				(unsigned long long)size, (unsigned long long)lba, vhdx_status_message(vs),
+			con_say("virtual disk: write of %llu bytes at block %llu refused (%s): %s",
+				(unsigned long long)size, (unsigned long long)lba, efi_status_name(ret),
 				vd->img->msg);
-		return why.refused || vs == VHDX_E_READONLY ? EFI_WRITE_PROTECTED : EFI_DEVICE_ERROR;
+		return ret;
 	}
 	vd->writes++;
 	vd->write_bytes += size;
