@@ -304,7 +304,8 @@ struct vhdx_create_params {
 	void *source_ctx;
 	uint8_t random[64];         /* FileWriteGuid, DataWriteGuid, disk ID, spare */
 	/* differencing chains (issue 11): a Parent Locator item (vhdx_locator_build) makes a differencing image with
-	 * every block NOT_PRESENT; not with fixed or source */
+	 * every block NOT_PRESENT and a zeroed sector bitmap block per chunk (core/create.c, cr_bitmap); not with
+	 * fixed or source */
 	const uint8_t *parent_locator;
 	uint32_t parent_locator_len;
 };
