@@ -20,7 +20,7 @@
  *   - a write that touches any block that is not FULLY_PRESENT (absent, zero, unmapped, or PARTIALLY_PRESENT in a
  *     differencing image) is refused whole, EFI_WRITE_PROTECTED, with a console line naming the block and its
  *     state: making a block present is a BAT change that this path does not make;
- *   - FlushBlocks flushes the backend.
+ *   - every write is flushed before it returns (Media.WriteCaching is FALSE); FlushBlocks flushes the backend too.
  */
 #include "boot.h"
 
@@ -192,6 +192,18 @@ static EFI_STATUS EFIAPI vd_write(EFI_BLOCK_IO_PROTOCOL *this, UINT32 media_id, 
 				(unsigned long long)size, (unsigned long long)lba, efi_status_name(ret),
 				vd->img->msg);
 		return ret;
+	}
+	/*
+	 * Media.WriteCaching is FALSE: a write is durable when it returns.  The backend may cache (a VHDX file goes
+	 * through the outer volume's FAT driver, which keeps dirty sectors until a flush, and nothing flushes them
+	 * once the OS has called ExitBootServices), so every write is flushed; loaders write a few sectors per boot.
+	 */
+	vs = vhdx_write_flush(vd->img);
+	if (vs != VHDX_OK) {
+		if (vd->errors++ < 8)
+			con_say("virtual disk: flush after the write at block %llu: %s: %s", (unsigned long long)lba,
+				vhdx_status_message(vs), vd->img->msg);
+		return EFI_DEVICE_ERROR;
 	}
 	vd->writes++;
 	vd->write_bytes += size;

@@ -16,6 +16,7 @@
 #             OVMF's FAT driver then fails every later access of that volume, so systemd-boot returns the error
 #             and the firmware moves on: an ESP that a loader writes belongs in present blocks.
 #   seed:     the seed layout in a fixed image: systemd-boot rewrites loader/random-seed in place, NEW boots.
+#   file:     the image as a file on a FAT volume (image = \d.vhdx): the rename reaches the file.
 #   checkonly, pinned: vdisk-write = yes, but vhdxboot may not write (check-only) or the content is pinned
 #             (require-sha256): the disk is presented read-only, the rename does not happen, the virtual disk's
 #             SHA-256 is unchanged (check-only: the file is byte-identical).
@@ -234,6 +235,26 @@ else
 	expect "seed: the DataWriteGuid changed" test "$(dwg "$C/boot0.vhdx")" != "$(dwg "$C/d.vhdx")"
 	expect "seed: every byte outside the ESP is unchanged" outside_same "$C/boot0.raw" "$C/view.raw"
 	clean "seed" "$C/d.vhdx"
+fi
+
+# ---- file: the image is a file on a FAT volume (a second disk), written through the firmware's FAT driver --------
+# every write through the virtual disk is flushed to the file before it returns (the outer FAT driver caches)
+new_case file
+if [[ -f $WORK/count/img/d.vhdx ]]; then
+	mkfs.vfat -C -n OUTER "$C/outer.fat" 65536 >/dev/null
+	mcopy -i "$C/outer.fat" "$WORK/count/img/d.vhdx" ::/d.vhdx
+	config 'next = vhdx:' 'image = \d.vhdx' 'vdisk-write = yes'
+	attach_virtio "$C/outer.fat"
+	with_rng
+	boot_guest
+	show_log
+	mcopy -n -i "$C/outer.fat" ::/d.vhdx "$C/d.vhdx"
+	expect "file: the image was found as a file" log_has '^vhdxboot: image file \\d.vhdx on '
+	expect "file: the virtual disk is presented writable" log_has "$WRITABLE_RE"
+	expect "file: systemd-boot booted NEW" log_has '^PAYLOAD-MARKER: NEW'
+	expect "file: the rename reached the file on the outer volume" test "$(entries "$C/d.vhdx")" = "good.conf new+0-1.conf"
+	clean "file" "$C/d.vhdx"
+	expect "file: the outer FAT is consistent (fsck.vfat -n)" fsck.vfat -n "$C/outer.fat"
 fi
 
 # ---- read-only modes: vdisk-write = yes, but the rule says no ----------------------------------------------------
