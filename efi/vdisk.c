@@ -6,7 +6,7 @@
  * and the image's virtual disk ID as data, so two images never share a path.  After a recursive
  * ConnectController the firmware's partition and FAT drivers bind; the next stage is loaded from the first FAT
  * volume below that handle that holds the path.  Reads go through vhdx_read (the BAT, zeros for absent blocks;
- * for a differencing image its parents where it holds nothing, issue 11); any failure is EFI_DEVICE_ERROR, never
+ * for a differencing image its parents where it holds nothing); any failure is EFI_DEVICE_ERROR, never
  * wrong data.
  *
  * Writes (vdisk-write = yes; systemd-boot renames its boot-counting entries and refreshes its random seed on the
