@@ -10,7 +10,8 @@
  *   1 MiB     log, log_size bytes of zeros (LogGuid is zero: nothing to replay)
  *   +log      metadata region, 1 MiB: the table, items from 64 KiB on
  *   +1 MiB    BAT region, the entry count rounded up to 1 MiB
- *   then      payload blocks in virtual order (fixed: all of them; dynamic: the non-zero ones)
+ *   then      payload blocks in virtual order (fixed: all of them; dynamic: the non-zero ones); a differencing
+ *             image has none, but a zeroed sector bitmap block (1 MiB) per chunk (see cr_bitmap)
  *
  * Order of writes: when the medium already holds data, its first MiB is wiped and flushed first; then the log,
  * the metadata, the payload and the BAT (streamed: one BAT chunk of 1 MiB and one block buffer, whatever the
@@ -298,6 +299,30 @@ static vhdx_status cr_block(struct cr *c, uint64_t b, uint64_t *entry)
 	return cr_write(c, off, c->block, (size_t)len, "payload block");
 }
 
+/*
+ * A differencing image gets a zeroed sector bitmap block for every chunk (SB_BLOCK_PRESENT, every bit clear: each
+ * sector reads from the parent), although MS-VHDX lets a writer leave it NOT_PRESENT until the chunk is first
+ * written.  Why: libvhdi (vhdimount, vhdiinfo) takes a NOT_PRESENT sector bitmap entry's offset, 0, as the bitmap's
+ * place in the file and reads the file identifier's bytes as bits, so sectors of such a chunk read as zeros instead
+ * of the parent's data.  The cost is 1 MiB per chunk (2^23 sectors: 4 GiB of virtual disk with 512-byte sectors,
+ * 32 GiB with 4096-byte sectors), about 0.025% or 0.003% of the virtual size.  The block lies beyond the file's
+ * end at creation, so the file grows and reads zero there; an overwritten medium gets the zeros written.
+ */
+static vhdx_status cr_bitmap(struct cr *c, uint64_t *entry)
+{
+	uint64_t off = c->next_data;
+	vhdx_status st;
+
+	c->next_data += VHDX_MiB;
+	st = cr_grow(c, c->next_data);
+	/* c->block is all zero (a differencing image has no source) and at least 1 MiB; c->work holds the BAT */
+	if (!st && off < c->initial_size)
+		st = cr_write(c, off, c->block, (size_t)(c->initial_size - off < VHDX_MiB ? c->initial_size - off : VHDX_MiB),
+			      "sector bitmap block");
+	*entry = off | VHDX_SB_PRESENT;
+	return st;
+}
+
 /* Writes the BAT chunk in c->work whose first entry is `first`, unless it is all zero where the file reads zero. */
 static vhdx_status cr_bat_chunk(struct cr *c, uint64_t first)
 {
@@ -318,12 +343,13 @@ static vhdx_status cr_payload(struct cr *c)
 	if (!c->p->source)
 		memset(c->block, 0, c->block_size);
 	for (i = 0; i < c->bat_entries; i++) {
-		entry = 0; /* sector bitmap entries stay NOT_PRESENT */
-		if (i % (c->chunk_ratio + 1) != c->chunk_ratio) {
+		entry = 0; /* sector bitmap entries of a non-differencing image stay NOT_PRESENT */
+		if (i % (c->chunk_ratio + 1) != c->chunk_ratio)
 			st = cr_block(c, b++, &entry);
-			if (st)
-				return st;
-		}
+		else if (c->p->parent_locator)
+			st = cr_bitmap(c, &entry);
+		if (st)
+			return st;
 		vhdx_put64(c->work + fill * 8, entry);
 		if (++fill == CR_BAT_CHUNK) {
 			st = cr_bat_chunk(c, first);

@@ -12,7 +12,7 @@
  *   layer parse: header region metadata bat parent   parse and validate one structure each
  *   layer open:  image read extent                   vhdx_open (validation in order), virtual-disk reads, extents
  *   layer use:   digest measure                      what is computed from an open image (issue 12)
- *   layer write: hdrwrite replay session create      writers: header copies, replay, session update, create
+ *   layer write: hdrwrite replay session create datawrite  writers: headers, replay, session update, create, data
  *   layer logw:  logwrite allocate                   the log writer; allocation (BAT updates) through it
  *   layer fsu:   fsutil ntfsio ntfsrun ntfsmft ntfsattr ntfsindex   locators' counted reads, extents, names; NTFS parts
  *   layer fsrd:  fat exfat ext4 ntfs                 one file system's locator each, read only, no driver

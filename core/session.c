@@ -37,6 +37,8 @@ static vhdx_status session_write(struct vhdx_image *img, const uint8_t random[32
 		st = vhdx_header_write(img, block, &h);
 	}
 	img->io->free(img->io->ctx, block, VHDX_HEADER_SIZE);
+	if (!st && new_data)
+		img->data_renewed = 1; /* both copies carry the new DataWriteGuid, flushed: data may follow */
 	return st;
 }
 

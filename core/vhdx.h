@@ -177,6 +177,8 @@ struct vhdx_image {
 	struct vhdx_parent_locator *locator;
 	struct vhdx_image *parent;
 	struct vhdx_image *child;
+
+	int data_renewed;       /* this session gave the file a new DataWriteGuid: vhdx_write may write data */
 };
 
 /* Validates the whole image; writes nothing.  On failure img->msg names the structure, field and value. */
@@ -237,6 +239,23 @@ vhdx_status vhdx_prepare_write_data(struct vhdx_image *img, const uint8_t random
 vhdx_status vhdx_session_update_data(struct vhdx_image *img, const uint8_t random[32]);
 
 /*
+ * Writing virtual-disk bytes in place (core/datawrite.c): only into FULLY_PRESENT blocks, only after this
+ * session's vhdx_session_update_data (or vhdx_prepare_write_data) gave the file a new DataWriteGuid, never with a
+ * pending log or into a parent.  Every block of the range is checked before the first byte is written; a refusal
+ * (VHDX_E_READONLY) fills why with the first block that cannot be written and its state.  Data written in place
+ * needs no log (no metadata changes); vhdx_write_flush makes it durable.
+ */
+struct vhdx_write_refusal {
+	int refused;     /* a block of the range is not FULLY_PRESENT */
+	uint64_t block;  /* that payload block */
+	unsigned state;  /* its VHDX_BAT_* state */
+};
+vhdx_status vhdx_write(struct vhdx_image *img, uint64_t off, const void *buf, size_t len,
+		       struct vhdx_write_refusal *why);
+vhdx_status vhdx_write_flush(struct vhdx_image *img);
+const char *vhdx_bat_state_name(unsigned state); /* "FULLY_PRESENT", "NOT_PRESENT", ... */
+
+/*
  * Issue 10: allocation.  Makes every payload block that the byte range [offset, offset + length) of the virtual
  * disk touches present and zero-filled (NOT_PRESENT, UNDEFINED, ZERO and UNMAPPED blocks; present blocks keep
  * their data), so that the range can be mapped read-write.  New blocks go after every used byte of the file, 1 MiB
@@ -285,7 +304,8 @@ struct vhdx_create_params {
 	void *source_ctx;
 	uint8_t random[64];         /* FileWriteGuid, DataWriteGuid, disk ID, spare */
 	/* differencing chains (issue 11): a Parent Locator item (vhdx_locator_build) makes a differencing image with
-	 * every block NOT_PRESENT; not with fixed or source */
+	 * every block NOT_PRESENT and a zeroed sector bitmap block per chunk (core/create.c, cr_bitmap); not with
+	 * fixed or source */
 	const uint8_t *parent_locator;
 	uint32_t parent_locator_len;
 };

@@ -134,12 +134,15 @@ EFI_STATUS chainload_dp(EFI_DEVICE_PATH *dp, const CHAR16 *shown, const CHAR16 *
 
 /* vdisk.c: the image's virtual disk as a firmware Block I/O device (boot from inside) */
 struct vdisk;
-EFI_STATUS vdisk_install(struct vdisk **out, struct vhdx_image *img, EFI_HANDLE parent_handle);
+/* Whether the virtual disk may be written this boot (the rule is in vdisk.c; says why not on the console). */
+int vdisk_writable(const struct boot_options *o, const struct vhdx_image *img, int updated);
+EFI_STATUS vdisk_install(struct vdisk **out, struct vhdx_image *img, EFI_HANDLE parent_handle, int writable);
 EFI_STATUS vdisk_boot(struct vdisk *vd, const CHAR16 *path, const CHAR16 *args);
 void vdisk_uninstall(struct vdisk *vd);
 
 /* handoff.c: the volatile variable that tells the OS which image it was booted from (layout: core/handoff.h) */
 void handoff_publish(const struct vhdx_image *img, EFI_HANDLE holder, const CHAR16 *file, int os_write, int updated);
+void handoff_refresh(const struct vhdx_image *img); /* again, with the image's GUIDs of now (after a vdisk write) */
 void handoff_clear(void);
 
 /* parents.c: the parents of a differencing image, found (relative_path beside a file image, then the VHDX

@@ -62,8 +62,21 @@ static void describe(struct vhdx_handoff *h, const struct vhdx_image *img, EFI_H
 	h->device_size = img->io ? img->io->size : 0;
 }
 
+/* What the last handoff_publish was given, so that handoff_refresh can say the same with the GUIDs of now. */
+static struct {
+	const struct vhdx_image *img;
+	EFI_HANDLE holder;
+	const CHAR16 *file;
+	int os_write, updated;
+} published;
+
 void handoff_publish(const struct vhdx_image *img, EFI_HANDLE holder, const CHAR16 *file, int os_write, int updated)
 {
+	published.img = img;
+	published.holder = holder;
+	published.file = file;
+	published.os_write = os_write;
+	published.updated = updated;
 	struct vhdx_handoff *h = mem_zalloc(sizeof *h);
 	uint8_t *v = mem_alloc(VHDX_HANDOFF_MAX);
 	size_t size = 0;
@@ -98,8 +111,20 @@ void handoff_publish(const struct vhdx_image *img, EFI_HANDLE holder, const CHAR
 		(flags & VHDX_HANDOFF_OS_WRITE) ? "may write" : "read-only");
 }
 
+/*
+ * The virtual disk's first write of a boot (vdisk.c) gives the image a new DataWriteGuid and FileWriteGuid after
+ * the variable was set; the initramfs refuses to map an image whose DataWriteGuid is not the one published, so the
+ * variable is set again with the GUIDs the image has now.
+ */
+void handoff_refresh(const struct vhdx_image *img)
+{
+	if (published.img == img)
+		handoff_publish(img, published.holder, published.file, published.os_write, published.updated);
+}
+
 void handoff_clear(void)
 {
+	published.img = NULL;
 	/* Deleting a variable that is not there answers EFI_NOT_FOUND, which is fine. */
 	g_st->RuntimeServices->SetVariable(HANDOFF_NAME_W, &handoff_vendor, HANDOFF_ATTRS, 0, NULL);
 }

@@ -379,7 +379,7 @@ static EFI_STATUS start_inside(struct session *s)
 {
 	const CHAR16 *path = s->opt.next + INSIDE_PREFIX_LEN;
 	struct vdisk *vd = NULL;
-	EFI_STATUS st = vdisk_install(&vd, &s->img, s->be_handle);
+	EFI_STATUS st = vdisk_install(&vd, &s->img, s->be_handle, vdisk_writable(&s->opt, &s->img, s->updated));
 	if (EFI_ERROR(st))
 		return st;
 	/* a file's path on its partition, without a PARTUUID: pin (the partition is named apart) */

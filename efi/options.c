@@ -70,6 +70,7 @@ void options_usage(void)
 		  "  --image PATH      the VHDX is a file on this volume (else on another FAT volume)\n"
 		  "  --check-only      validate, write nothing\n"
 		  "  --os-write        (with next=vhdx:) tell the OS booted from inside that it may write the image\n"
+		  "  --vdisk-write     (with next=vhdx:) the loader inside may write present blocks of the image\n"
 		  "  --on-error MODE   stop (default) or continue to the next stage after a refusal\n"
 		  "  --list            list the VHDX devices found and exit\n"
 		  "  --no-config       ignore vhdxboot.conf\n"

@@ -32,6 +32,8 @@ static const struct key keys[] = {
 	{ "list", K_FLAG, 0, FIELD(list) },                 { "help", K_FLAG, 0, FIELD(help) },
 	{ "no-config", K_FLAG, 0, FIELD(no_config) },
 	{ "os-write", K_FLAG, OPT_OSWRITE, FIELD(os_write) }, /* issue 10: the OS booted from inside may write */
+	/* the loader inside (systemd-boot's boot counting) may write the virtual disk: vdisk.c's rule */
+	{ "vdisk-write", K_FLAG, OPT_VDISKWRITE, FIELD(vdisk_write) },
 	/* issue 12: the pins, parsed by pinparse.c into o->policy */
 	{ "require-disk-id", K_PIN, OPT_REQ_DISK, PIN_KEY_DISK },
 	{ "require-data-write-guid", K_PIN, OPT_REQ_DATA, PIN_KEY_DATA },

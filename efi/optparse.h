@@ -58,13 +58,15 @@ struct boot_options {
 	int help;
 	int no_config;
 	int os_write;          /* issue 10: handoff says the OS may write (default read-only) */
+	int vdisk_write;       /* the next stage inside the image may write its virtual disk (vdisk.c; default no) */
 	struct boot_policy policy; /* issue 12 */
 	unsigned set;          /* which fields the command line gave (OPT_*) */
 };
 enum {
 	OPT_NEXT = 1u << 0, OPT_DISK = 1u << 1, OPT_IMAGE = 1u << 2, OPT_ARGS = 1u << 3, OPT_CHECK = 1u << 4,
 	OPT_ONERR = 1u << 5, OPT_OSWRITE = 1u << 6, /* issue 10: os-write */
-	OPT_REQ_DISK = 1u << 7, OPT_REQ_DATA = 1u << 8, OPT_REQ_SHA = 1u << 9, OPT_ONMISMATCH = 1u << 10 /* issue 12 */
+	OPT_REQ_DISK = 1u << 7, OPT_REQ_DATA = 1u << 8, OPT_REQ_SHA = 1u << 9, OPT_ONMISMATCH = 1u << 10, /* the pins */
+	OPT_VDISKWRITE = 1u << 11
 };
 
 /* The result of the parsers: OPT_OK, or OPT_INVALID after a message (con_say) naming the token or line. */

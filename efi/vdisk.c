@@ -2,12 +2,25 @@
  * vdisk.c - the image's virtual disk as a firmware block device, so that a loader inside the VHDX can boot.
  *
  * A new handle carries EFI_BLOCK_IO_PROTOCOL (revision 3 media: BlockSize = the image's logical sector size,
- * LastBlock from its virtual size, read-only for now) and a device path: the parent's path plus a vendor media
- * node with our GUID and the image's virtual disk ID as data, so two images never share a path.  After a
- * recursive ConnectController the firmware's partition and FAT drivers bind; the next stage is loaded from the
- * first FAT volume below that handle that holds the path.  Reads go through vhdx_read (the BAT, zeros for
- * absent blocks; for a differencing image its parents where it holds nothing, issue 11); any failure is
- * EFI_DEVICE_ERROR, never wrong data.
+ * LastBlock from its virtual size) and a device path: the parent's path plus a vendor media node with our GUID
+ * and the image's virtual disk ID as data, so two images never share a path.  After a recursive
+ * ConnectController the firmware's partition and FAT drivers bind; the next stage is loaded from the first FAT
+ * volume below that handle that holds the path.  Reads go through vhdx_read (the BAT, zeros for absent blocks;
+ * for a differencing image its parents where it holds nothing); any failure is EFI_DEVICE_ERROR, never
+ * wrong data.
+ *
+ * Writes (vdisk-write = yes; systemd-boot renames its boot-counting entries and refreshes its random seed on the
+ * ESP inside the image).  Whether the device is writable at all is decided once, before it is installed
+ * (vdisk_writable below), and Media.ReadOnly says so.  On a writable device:
+ *   - the first write of the boot first gives the image a new DataWriteGuid (vhdx_prepare_write_data: the format's
+ *     rule before the first user-visible change; its header writes are flushed before any data byte), and the
+ *     handoff variable is set again so the OS sees the GUIDs the image has now;
+ *   - data goes in place into FULLY_PRESENT blocks (core/datawrite.c: no metadata changes, so no log is needed,
+ *     and a crash leaves a valid file whose sectors are old or new, as on a real disk);
+ *   - a write that touches any block that is not FULLY_PRESENT (absent, zero, unmapped, or PARTIALLY_PRESENT in a
+ *     differencing image) is refused whole, EFI_WRITE_PROTECTED, with a console line naming the block and its
+ *     state: making a block present is a BAT change that this path does not make;
+ *   - every write is flushed before it returns (Media.WriteCaching is FALSE); FlushBlocks flushes the backend too.
  */
 #include "boot.h"
 
@@ -24,6 +37,9 @@ struct vdisk {
 	EFI_HANDLE handle;
 	EFI_DEVICE_PATH *dp;
 	uint64_t reads, read_bytes, errors;
+	uint64_t writes, write_bytes, refused;
+	int renewed;      /* this boot's DataWriteGuid renewal was written: data may follow */
+	int renew_failed; /* it failed: every write is refused (nothing more is tried on this image) */
 };
 
 #pragma pack(1)
@@ -84,6 +100,68 @@ static EFI_STATUS EFIAPI vd_read(EFI_BLOCK_IO_PROTOCOL *this, UINT32 media_id, E
 	return EFI_SUCCESS;
 }
 
+/*
+ * When may the disk be written?  Only when all of these hold; otherwise it is read-only (Media.ReadOnly) and the
+ * console says why:
+ *   - vdisk-write = yes (default no: the image changes only when its owner asked for it);
+ *   - vhdxboot itself wrote this boot's session update: not check-only, the medium is writable, a random source
+ *     gave real randomness, the image validated and matched its policy, a pending log was replayed;
+ *   - no require-sha256 or require-data-write-guid pin: they say the content must stay what was sealed, and any
+ *     write (it changes the DataWriteGuid) would make the next boot refuse the image;
+ *   - not a differencing image: its blocks are mostly its parent's (which is never written), so the file system
+ *     inside could only be written in patches.
+ * A TPM measurement (PCR 9) records the image as validated, before the loader writes; the next boot measures the
+ * new DataWriteGuid and content, so a secret sealed to PCR 9 also wants vdisk-write = no.
+ */
+int vdisk_writable(const struct boot_options *o, const struct vhdx_image *img, int updated)
+{
+	const char *why = NULL;
+	if (!o->vdisk_write)
+		why = "vdisk-write = no";
+	else if (!updated)
+		why = "vhdxboot wrote nothing this boot (check-only, read-only medium, no random source or a refusal)";
+	else if (o->policy.have & (POLICY_SHA256 | POLICY_DATA_WRITE))
+		why = "require-sha256/require-data-write-guid pin the content, which a write would change";
+	else if (img->has_parent)
+		why = "a differencing image (its parent is never written)";
+	if (why && o->vdisk_write)
+		con_say("virtual disk: vdisk-write = yes, but read-only: %s", why);
+	return why == NULL;
+}
+
+/* The format's rule before the first user-visible write: a new DataWriteGuid, on the medium before the data. */
+static EFI_STATUS renew_data_guid(struct vdisk *vd)
+{
+	struct vhdx_image *img = vd->img;
+	uint8_t rnd[VHDX_PREPARE_RANDOM];
+	const char *source = NULL;
+	char before[VHDX_GUID_TEXT], after[VHDX_GUID_TEXT];
+
+	vhdx_guid_format(&img->header[img->current].data_write_guid, before);
+	if (EFI_ERROR(random_get(rnd, sizeof rnd, &source))) {
+		con_say("virtual disk: no random source (%s): refusing writes (DataWriteGuid needs real randomness)",
+			source);
+		vd->renew_failed = 1;
+		return EFI_WRITE_PROTECTED;
+	}
+	struct vhdx_prepare_report rep;
+	vhdx_status vs = vhdx_prepare_write_data(img, rnd, &rep);
+	memset(rnd, 0, sizeof rnd);
+	if (vs != VHDX_OK) {
+		con_say("virtual disk: session update (data) before the first write failed: %s: %s; refusing writes",
+			vhdx_status_message(vs), img->msg);
+		vd->renew_failed = 1;
+		return EFI_DEVICE_ERROR;
+	}
+	vd->renewed = 1;
+	vhdx_guid_format(&img->header[img->current].data_write_guid, after);
+	con_say("virtual disk: first write: DataWriteGuid %s -> %s, sequence %llu -> %llu (random from %s)", before,
+		after, (unsigned long long)rep.sequence_before,
+		(unsigned long long)img->header[img->current].sequence, source);
+	handoff_refresh(img);
+	return EFI_SUCCESS;
+}
+
 static EFI_STATUS EFIAPI vd_write(EFI_BLOCK_IO_PROTOCOL *this, UINT32 media_id, EFI_LBA lba, UINTN size, void *buf)
 {
 	struct vdisk *vd = from_this(this);
@@ -92,15 +170,62 @@ static EFI_STATUS EFIAPI vd_write(EFI_BLOCK_IO_PROTOCOL *this, UINT32 media_id, 
 	if (vd->media.ReadOnly)
 		return EFI_WRITE_PROTECTED;
 	EFI_STATUS st = check_io(vd, media_id, lba, size, buf);
-	return EFI_ERROR(st) ? st : EFI_WRITE_PROTECTED;
+	if (EFI_ERROR(st) || !size)
+		return st;
+	if (vd->renew_failed)
+		return EFI_WRITE_PROTECTED;
+	uint64_t off = (uint64_t)lba * vd->media.BlockSize;
+	struct vhdx_write_refusal why;
+	/* the blocks are checked before the DataWriteGuid changes: a refused write leaves every byte as it was */
+	vhdx_status vs = vhdx_write(vd->img, off, buf, size, &why);
+	if (vs == VHDX_E_STATE && !vd->renewed) {
+		st = renew_data_guid(vd);
+		if (EFI_ERROR(st))
+			return st;
+		vs = vhdx_write(vd->img, off, buf, size, &why);
+	}
+	if (vs != VHDX_OK) {
+		EFI_STATUS ret = why.refused || vs == VHDX_E_READONLY ? EFI_WRITE_PROTECTED : EFI_DEVICE_ERROR;
+		uint64_t *count = why.refused ? &vd->refused : &vd->errors;
+		if ((*count)++ < 8) /* the first few say why; the summary counts the rest */
+			con_say("virtual disk: write of %llu bytes at block %llu refused (%s): %s",
+				(unsigned long long)size, (unsigned long long)lba, efi_status_name(ret),
+				vd->img->msg);
+		return ret;
+	}
+	/*
+	 * Media.WriteCaching is FALSE: a write is durable when it returns.  The backend may cache (a VHDX file goes
+	 * through the outer volume's FAT driver, which keeps dirty sectors until a flush, and nothing flushes them
+	 * once the OS has called ExitBootServices), so every write is flushed; loaders write a few sectors per boot.
+	 */
+	vs = vhdx_write_flush(vd->img);
+	if (vs != VHDX_OK) {
+		if (vd->errors++ < 8)
+			con_say("virtual disk: flush after the write at block %llu: %s: %s", (unsigned long long)lba,
+				vhdx_status_message(vs), vd->img->msg);
+		return EFI_DEVICE_ERROR;
+	}
+	vd->writes++;
+	vd->write_bytes += size;
+	return EFI_SUCCESS;
 }
 
 static EFI_STATUS EFIAPI vd_flush(EFI_BLOCK_IO_PROTOCOL *this)
 {
-	return from_this(this) ? EFI_SUCCESS : EFI_INVALID_PARAMETER;
+	struct vdisk *vd = from_this(this);
+	if (!vd)
+		return EFI_INVALID_PARAMETER;
+	if (vd->media.ReadOnly || !vd->renewed)
+		return EFI_SUCCESS; /* nothing of ours was written */
+	vhdx_status vs = vhdx_write_flush(vd->img);
+	if (vs != VHDX_OK) {
+		con_say("virtual disk: flush: %s: %s", vhdx_status_message(vs), vd->img->msg);
+		return EFI_DEVICE_ERROR;
+	}
+	return EFI_SUCCESS;
 }
 
-EFI_STATUS vdisk_install(struct vdisk **out, struct vhdx_image *img, EFI_HANDLE parent_handle)
+EFI_STATUS vdisk_install(struct vdisk **out, struct vhdx_image *img, EFI_HANDLE parent_handle, int writable)
 {
 	*out = NULL;
 	uint32_t bs = img->logical_sector_size;
@@ -127,7 +252,7 @@ EFI_STATUS vdisk_install(struct vdisk **out, struct vhdx_image *img, EFI_HANDLE 
 	vd->media.RemovableMedia = FALSE;
 	vd->media.MediaPresent = TRUE;
 	vd->media.LogicalPartition = FALSE;
-	vd->media.ReadOnly = TRUE;
+	vd->media.ReadOnly = writable ? FALSE : TRUE;
 	vd->media.WriteCaching = FALSE;
 	vd->media.BlockSize = bs;
 	vd->media.IoAlign = 0; /* we copy into the caller's buffer: any alignment does */
@@ -165,8 +290,9 @@ EFI_STATUS vdisk_install(struct vdisk **out, struct vhdx_image *img, EFI_HANDLE 
 		return st;
 	}
 	CHAR16 *t = dp_text(vd->dp);
-	con_say("virtual disk: %llu MiB, %u-byte sectors, read-only, at %ls",
-		(unsigned long long)(img->virtual_size >> 20), bs, t);
+	con_say("virtual disk: %llu MiB, %u-byte sectors, %s, at %ls",
+		(unsigned long long)(img->virtual_size >> 20), bs,
+		writable ? "writable (present blocks, in place)" : "read-only", t);
 	mem_free(t);
 	st = g_bs->ConnectController(vd->handle, NULL, NULL, TRUE);
 	if (EFI_ERROR(st) && st != EFI_NOT_FOUND)
@@ -212,8 +338,10 @@ EFI_STATUS vdisk_boot(struct vdisk *vd, const CHAR16 *path, const CHAR16 *args)
 	}
 	st = chainload_dp(file_dp, path, args);
 	mem_free(file_dp);
-	con_say("virtual disk: %llu reads, %llu KiB", (unsigned long long)vd->reads,
-		(unsigned long long)(vd->read_bytes >> 10));
+	con_say("virtual disk: %llu reads, %llu KiB; %llu writes, %llu KiB; %llu writes refused",
+		(unsigned long long)vd->reads, (unsigned long long)(vd->read_bytes >> 10),
+		(unsigned long long)vd->writes, (unsigned long long)(vd->write_bytes >> 10),
+		(unsigned long long)vd->refused);
 	return st;
 }
 

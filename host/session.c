@@ -7,19 +7,39 @@
 #include "host.h"
 
 static const char session_usage[] =
-	"usage: vhdx session [--data] IMAGE\n"
+	"usage: vhdx session [--data] [--parent PATH]... IMAGE\n"
 	"\n"
 	"Validate IMAGE, replay its log if one is pending, then do a session header update: a new FileWriteGuid,\n"
 	"the sequence number raised by two, both header copies rewritten (the non-current one first) and flushed.\n"
-	"Nothing is written when the image is not sound, it cannot be written or its sequence number cannot be raised.\n"
+	"Nothing is written when the image is not sound, it cannot be written or its sequence number cannot be raised,\n"
+	"or when it is a differencing image whose parents cannot all be found and attached (as vhdxboot refuses it).\n"
 	"Exit 0 done, 1 refused (corrupt, unsupported, read-only, sequence), 2 usage or I/O error.\n"
 	"\n"
 	"  --data        also a new DataWriteGuid: do this before the virtual disk is written (a read-write mapping)\n"
+	"  --parent PATH the parent of a differencing IMAGE, one per level (default: found by its Parent Locator)\n"
 	"  -h, --help    this text\n"
 	"  --version     the version\n";
 
+/*
+ * A differencing image is only usable with its whole chain, so, like the boot module, the session update of a
+ * child is refused (nothing written) unless every parent is found by --parent or the Parent Locator, sound, and
+ * the one parent_linkage names.  The chain is opened read-only beside the read-write open of the image: a
+ * session update writes only the child's headers, so nothing of the parents is needed after the check.
+ */
+static int parents_found(struct host_chain *ch, const char *path)
+{
+	int rc = host_chain_open(ch, path);
+	if (rc) {
+		host_error(path, "a differencing image whose parent chain is incomplete: nothing was written");
+		return rc;
+	}
+	host_chain_close(ch);
+	return 0;
+}
+
 int cmd_session(int argc, char **argv)
 {
+	struct host_chain ch; /* --parent options; the chain is checked, then closed */
 	struct host_file f;
 	struct vhdx_image img;
 	uint8_t rnd[VHDX_PREPARE_RANDOM];
@@ -35,6 +55,9 @@ int cmd_session(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 
+	rc = host_chain_options(&ch, "session", &argc, argv);
+	if (rc >= 0)
+		return rc;
 	opterr = 0;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -50,6 +73,15 @@ int cmd_session(int argc, char **argv)
 	if (rc)
 		return rc;
 	host_print_warnings(path, &img);
+	if (!img.has_parent && ch.nparent_opt) {
+		host_error(path, "--parent given, but File Parameters HasParent is clear: the image has no parent; nothing was written");
+		host_image_close(&f, &img);
+		return EXIT_USAGE;
+	}
+	if (img.has_parent && (rc = parents_found(&ch, path))) {
+		host_image_close(&f, &img);
+		return rc;
+	}
 	e = host_random(rnd, sizeof(rnd));
 	if (e) {
 		host_error(path, "no random bytes for the new FileWriteGuid: %s; nothing was written", strerror(e));

@@ -198,6 +198,29 @@ open(dst, "wb").write(b)
 PY
 refused "locator with a bad value offset refused" 1 "Parent Locator entry 0 .*value 60000" "$B" "$VHDX" check "$B/badloc.vhdx"
 
+# session of a child refuses, writing nothing, unless its parent is found and is the one parent_linkage names (as
+# vhdxboot refuses to update such an image); with --parent naming the right one elsewhere it goes ahead
+mv "$B/p.vhdx" "$B/p.away"
+refused "session: missing parent refused, the parent's GUID named, nothing written" 2 \
+	"parent \{$linkage\} not found.*relative_path.*nothing was written|parent \{$linkage\} not found" "$B" \
+	"$VHDX" session "$B/c.vhdx"
+refused "session --data: missing parent refused, nothing written" 2 "parent \{$linkage\} not found" "$B" \
+	"$VHDX" session --data "$B/c.vhdx"
+refused "session: --parent another image refused (linkage mismatch), nothing written" 1 \
+	"DataWriteGuid.*parent_linkage $linkage" "$B" "$VHDX" session --parent "$B/other.vhdx" "$B/c.vhdx"
+mkdir -p "$B/moved"
+cp "$B/p.away" "$B/moved/renamed.vhdx"
+before=$(sha256sum <"$B/c.vhdx")
+if "$VHDX" session --parent "$B/moved/renamed.vhdx" "$B/c.vhdx" >/dev/null 2>"$WORK/err" &&
+	[[ $(sha256sum <"$B/c.vhdx") != "$before" ]]; then
+	ok "session: --parent naming the right parent elsewhere: updated"
+else
+	notok "session: --parent naming the right parent elsewhere: updated" "$(oneline <"$WORK/err")"
+fi
+refused "session: --parent for an image without a parent refused" 2 "HasParent is clear" "$B" \
+	"$VHDX" session --parent "$B/moved/renamed.vhdx" "$B/other.vhdx"
+mv "$B/p.away" "$B/p.vhdx"
+
 # a parent is never written: session on the child leaves the parent byte-identical
 before=$(sha256sum <"$B/p.vhdx")
 "$VHDX" session "$B/c.vhdx" >/dev/null 2>"$WORK/err"

@@ -421,9 +421,63 @@ static void layout(void)
 	mb_free(&mb);
 }
 
+/*
+ * A differencing image gets a zeroed, present sector bitmap block for every chunk (libvhdi reads a NOT_PRESENT
+ * one at file offset 0): 9 GiB with 512-byte sectors is three chunks (the last one partial), on a growing file and
+ * on a device full of old bytes.
+ */
+static void differencing(const char *name, int on_device)
+{
+	struct vhdx_create_params p;
+	struct membackend mb;
+	struct vhdx_guid g;
+	uint8_t loc[4096];
+	char msg[VHDX_MSG_LEN];
+	const uint64_t vsize = 9ull * 1024 * MiB, chunks = 3;
+
+	memset(&g, 0x5A, sizeof g);
+	params(&p, vsize, MiB, 512, 0);
+	p.parent_locator = loc;
+	p.parent_locator_len = vhdx_locator_build(loc, sizeof loc, &g, ".\\p.vhdx", NULL, NULL);
+	if (on_device) {
+		mb_init(&mb, 16 * MiB);
+		memset(mb.buf, 0xEE, 16 * MiB);
+	} else {
+		grow_mb(&mb);
+	}
+	vhdx_status st = vhdx_create(mb_io(&mb), &p, msg, sizeof msg);
+	if (!CHECK_STATUS(st, VHDX_OK, "%s: created (%s)", name, st ? msg : ""))
+		return mb_free(&mb);
+	memset(&img, 0, sizeof img);
+	st = vhdx_open(&img, mb_io(&mb));
+	if (!CHECK_STATUS(st, VHDX_OK, "%s: opens (%s)", name, img.msg))
+		return mb_free(&mb);
+	CHECK(img.has_parent && img.bitmaps_present == chunks && img.state_count[VHDX_BAT_NOT_PRESENT] == img.payload_blocks,
+	      "%s: every payload block NOT_PRESENT, %llu sector bitmaps present (%llu)", name,
+	      (unsigned long long)chunks, (unsigned long long)img.bitmaps_present);
+	int good = 1;
+	uint64_t prev = 0;
+	for (uint64_t c = 0; c < chunks; c++) {
+		uint64_t e = 0, off;
+		vhdx_bat_entry(&img, (c + 1) * (img.chunk_ratio + 1) - 1, &e);
+		off = e & ~(MiB - 1);
+		good &= (e & 7) == VHDX_SB_PRESENT && off % MiB == 0 && off > prev && off + MiB <= mb.size;
+		for (uint64_t k = 0; good && k < MiB; k++)
+			good &= mb.buf[off + k] == 0;
+		prev = off;
+	}
+	CHECK(good, "%s: each bitmap entry SB_BLOCK_PRESENT, 1 MiB aligned, distinct, inside the file, all zero", name);
+	if (!on_device)
+		CHECK_EQ_U64(mb.size, prev + MiB, "%s: the file ends with the last bitmap block", name);
+	vhdx_close(&img);
+	mb_free(&mb);
+}
+
 int main(void)
 {
 	layout();
+	differencing("create differencing 9 GiB", 0);
+	differencing("create differencing 9 GiB on a device of old bytes", 1);
 	round_trip("create dynamic 512, 1 MiB blocks, data with holes", 8 * MiB, MiB, 512, 0, 1, 0x25);
 	round_trip("create dynamic 4096, 2 MiB blocks, partial last block", 9 * MiB + 4096, 2 * MiB, 4096, 0, 1, 0x2);
 	round_trip("create dynamic, no source", 16 * MiB, MiB, 512, 0, 0, 0);

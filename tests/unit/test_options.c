@@ -526,6 +526,52 @@ static void chain_paths(void)
 	}
 }
 
+/* -------- vdisk-write: the loader inside may write the virtual disk (vdisk.c's rule decides at boot) -------- */
+
+static void vdisk_write(void)
+{
+	struct boot_options o = { 0 };
+	char none[] = "next = vhdx:\n";
+	opt_shim_reset();
+	CHECK_EQ_INT(opt_parse_config(&o, none, strlen(none)), 0, "vdisk-write: a config without it parses");
+	CHECK_EQ_INT(o.vdisk_write, 0, "vdisk-write: default no");
+	opt_free(&o);
+
+	struct boot_options c = { 0 };
+	char conf[] = "vdisk-write = yes\n";
+	opt_shim_reset();
+	CHECK_EQ_INT(opt_parse_config(&c, conf, strlen(conf)), 0, "vdisk-write: config parses");
+	CHECK_EQ_INT(c.vdisk_write, 1, "vdisk-write = yes in the file");
+	opt_free(&c);
+
+	/* the command line pins it against the file, both ways */
+	struct boot_options p = { 0 };
+	uint16_t *t[] = { opt_u16("--vdisk-write=no") };
+	char on[] = "vdisk-write = on\n";
+	opt_shim_reset();
+	CHECK_EQ_INT(opt_parse_tokens(&p, t, 1), 0, "vdisk-write: command line parses");
+	CHECK_EQ_INT(opt_parse_config(&p, on, strlen(on)), 0, "vdisk-write: config parses after it");
+	CHECK_EQ_INT(p.vdisk_write, 0, "vdisk-write: the command line's no wins over the file's on");
+	CHECK(p.set == OPT_VDISKWRITE, "vdisk-write: set bit (%#x)", p.set);
+	opt_free(&p);
+
+	struct boot_options w = { 0 };
+	uint16_t *bare[] = { opt_u16("vdisk-write") };
+	opt_shim_reset();
+	CHECK_EQ_INT(opt_parse_tokens(&w, bare, 1), 0, "vdisk-write: bare word parses");
+	CHECK_EQ_INT(w.vdisk_write, 1, "vdisk-write: a bare word is yes");
+	opt_free(&w);
+
+	struct boot_options b = { 0 };
+	uint16_t *bt[] = { opt_u16("vdisk-write=sometimes") };
+	opt_shim_reset();
+	CHECK_EQ_INT(opt_parse_tokens(&b, bt, 1), OPT_INVALID, "vdisk-write: a bad value is refused");
+	CHECK_STR_EQ(opt_last, "command line: \"vdisk-write\" takes yes or no, not \"sometimes\"",
+		     "vdisk-write: the message names key and value");
+	CHECK_EQ_INT(b.vdisk_write, 0, "vdisk-write: a refused value leaves it no");
+	opt_free(&b);
+}
+
 int main(void)
 {
 	tokenizer();
@@ -536,6 +582,7 @@ int main(void)
 	config_utf16();
 	disk();
 	pins();
+	vdisk_write();
 	chain_paths();
 	CHECK_EQ_INT((int)opt_live, 0, "no allocation outlives the tests");
 	return t_done();
