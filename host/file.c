@@ -163,7 +163,7 @@ int host_file_read_fill(struct host_file *f, uint64_t off, void *buf, size_t len
 	return 0;
 }
 
-int host_file_open(struct host_file *f, const char *path, int mode)
+int host_raw_open(struct host_file *f, const char *path, int mode)
 {
 	static const int flags[] = {
 		[HOST_RDONLY] = O_RDONLY,
@@ -183,8 +183,6 @@ int host_file_open(struct host_file *f, const char *path, int mode)
 		f->fd = open(path, O_RDONLY | O_CLOEXEC);
 		ro = 1;
 	}
-	if (f->fd < 0 && errno == ENOTDIR) /* a path inside a partition's file system */
-		return host_fsview_open(f, path, mode);
 	if (f->fd < 0)
 		return errno;
 	if (fstat(f->fd, &st) < 0)
@@ -228,12 +226,10 @@ fail:
 	return e;
 }
 
-int host_file_close(struct host_file *f)
+int host_raw_close(struct host_file *f)
 {
 	int e = 0;
 
-	if (f->view)
-		return host_fsview_close(f);
 	if (f->fd >= 0 && close(f->fd) < 0 && errno != EINTR)
 		e = errno;
 	f->fd = -1;

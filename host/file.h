@@ -25,20 +25,20 @@ enum {
 	HOST_CREATE     /* create: a new file (O_EXCL) */
 };
 
-/* Returns 0 or an errno value; on success f->io is ready to hand to the core. */
+/*
+ * Returns 0 or an errno value; on success f->io is ready to hand to the core.  path may also be a file inside a
+ * partition's file system, PARTITION/PATH (fsview.c); host_raw_open takes only a file or a device (file.c).
+ */
 int host_file_open(struct host_file *f, const char *path, int mode);
+int host_raw_open(struct host_file *f, const char *path, int mode);
 /* Returns 0 or an errno value (from close). */
 int host_file_close(struct host_file *f);
+int host_raw_close(struct host_file *f);
 /* Reads exactly len bytes at off, zero-filling past the end of the file; 0 or an errno value. */
 int host_file_read_fill(struct host_file *f, uint64_t off, void *buf, size_t len);
 
-/*
- * fsview.c: host_file_open falls back to these when path is PARTITION/PATH-INSIDE-ITS-FILE-SYSTEM.  The message
- * says why the last such open failed (NULL when path was not of that form).
- */
+/* fsview.c: why the last open of a PARTITION/PATH failed (NULL when the path was not of that form). */
 struct vhdx_fs_file;
-int host_fsview_open(struct host_file *f, const char *path, int mode);
-int host_fsview_close(struct host_file *f);
 const char *host_fsview_message(void);
 /* Says why host_file_open(path) failed with e (the locator's reason where it was a path inside a partition) and
  * returns the exit status: 1 for a refusal or a missing file inside a partition, 2 otherwise. */

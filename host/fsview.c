@@ -5,7 +5,8 @@
  * mounted (and Linux has no NTFS driver of its own in Debian's kernel).  So every command that takes an IMAGE also
  * accepts a block device (or a file holding a partition image) followed by the file's path inside that partition's
  * file system.  Such a path cannot name anything else: a device or a regular file has no children, so opening it
- * fails with ENOTDIR, and only then is it read this way.  The core's locator (core/fs.h) finds the file's extents
+ * fails with ENOTDIR, and only then is it read this way.  host_file_open and host_file_close, which every
+ * command uses, are here for that reason: they open a file or a device through file.c, else a file inside one.  The core's locator (core/fs.h) finds the file's extents
  * and core/fsio.c serves the image through them, so the tool reads and writes exactly the bytes the firmware does,
  * and never a byte of the file system outside the file.
  *
@@ -74,14 +75,14 @@ static const char *flags_text(uint32_t flags)
 static int fail(struct host_fsview *v, int e)
 {
 	snprintf(last_msg, sizeof last_msg, "%s", v->msg);
-	host_file_close(&v->part);
+	host_raw_close(&v->part);
 	free(v->file.extents);
 	free(v->container);
 	free(v);
 	return e;
 }
 
-int host_fsview_open(struct host_file *f, const char *path, int mode)
+static int fsview_open(struct host_file *f, const char *path, int mode)
 {
 	const char *inner = NULL;
 	struct host_fsview *v;
@@ -99,7 +100,7 @@ int host_fsview_open(struct host_file *f, const char *path, int mode)
 		free(v);
 		return ENOTDIR;
 	}
-	e = host_file_open(&v->part, v->container, mode);
+	e = host_raw_open(&v->part, v->container, mode);
 	if (e) {
 		snprintf(v->msg, sizeof v->msg, "%s: %s", v->container, strerror(e));
 		return fail(v, e);
@@ -153,18 +154,33 @@ const struct vhdx_fs_file *host_fsview_file(const struct host_file *f, const cha
 	return &f->view->file;
 }
 
-int host_fsview_close(struct host_file *f)
+static int fsview_close(struct host_file *f)
 {
 	struct host_fsview *v = f->view;
 	int e;
 
 	if (!v)
 		return 0;
-	e = host_file_close(&v->part);
+	e = host_raw_close(&v->part);
 	free(v->file.extents);
 	free(v->container);
 	free(v);
 	f->view = NULL;
 	f->fd = -1;
 	return e;
+}
+
+int host_file_open(struct host_file *f, const char *path, int mode)
+{
+	int e = host_raw_open(f, path, mode);
+
+	last_msg[0] = 0;
+	if (e == ENOTDIR && mode != HOST_CREATE) /* a path inside a partition's file system */
+		return fsview_open(f, path, mode);
+	return e;
+}
+
+int host_file_close(struct host_file *f)
+{
+	return f->view ? fsview_close(f) : host_raw_close(f);
 }
