@@ -28,7 +28,8 @@ enum {
 	HANDOFF_FLAG_OS_WRITE = 1u << 0,     /* the OS may write to the image (os-write = yes and vhdxboot could) */
 	HANDOFF_FLAG_PARTITION = 1u << 1,    /* the image lies on the GPT partition named by the partition GUID */
 	HANDOFF_FLAG_FILE = 1u << 2,         /* the image is a file on a FAT volume; its path follows */
-	HANDOFF_FLAG_UPDATED = 1u << 3       /* vhdxboot did the session update on this boot */
+	HANDOFF_FLAG_UPDATED = 1u << 3,      /* vhdxboot did the session update on this boot */
+	HANDOFF_FLAG_EXPAND = 1u << 4        /* os-write = expand: allocate the absent blocks, then write */
 };
 
 #define HD_SIGNATURE_GUID 0x02 /* HARDDRIVE_DEVICE_PATH.SignatureType of a GPT partition */
@@ -81,7 +82,7 @@ void handoff_publish(const struct vhdx_image *img, EFI_HANDLE holder, const CHAR
 	if (os_write && !updated)
 		con_say("handoff: os-write = yes, but vhdxboot wrote nothing this boot: telling the OS read-only");
 	if (os_write && updated)
-		flags |= HANDOFF_FLAG_OS_WRITE;
+		flags |= HANDOFF_FLAG_OS_WRITE | (os_write == OS_WRITE_EXPAND ? HANDOFF_FLAG_EXPAND : 0);
 	if (updated)
 		flags |= HANDOFF_FLAG_UPDATED;
 	const HARDDRIVE_DEVICE_PATH *hd = hd_node(dp_of(holder));
@@ -117,7 +118,8 @@ void handoff_publish(const struct vhdx_image *img, EFI_HANDLE holder, const CHAR
 	}
 	con_say("handoff: %ls = disk %s, %s, OS %s", HANDOFF_NAME, id,
 		file ? "a file" : (flags & HANDOFF_FLAG_PARTITION) ? "on a GPT partition" : "a whole disk",
-		(flags & HANDOFF_FLAG_OS_WRITE) ? "may write" : "read-only");
+		!(flags & HANDOFF_FLAG_OS_WRITE) ? "read-only" : (flags & HANDOFF_FLAG_EXPAND) ? "may expand and write"
+											 : "may write");
 }
 
 void handoff_clear(void)

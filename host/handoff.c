@@ -23,6 +23,7 @@
 #define HANDOFF_FLAG_PARTITION 2u
 #define HANDOFF_FLAG_FILE 4u
 #define HANDOFF_FLAG_UPDATED 8u
+#define HANDOFF_FLAG_EXPAND 16u /* os-write = expand: allocate the virtual disk's absent blocks before writing */
 
 static const char handoff_usage[] =
 	"usage: vhdx handoff [FILE]\n"
@@ -30,7 +31,8 @@ static const char handoff_usage[] =
 	"Print vhdxboot's handoff variable (default " HANDOFF_EFIVARFS ")\n"
 	"as shell assignments: VHDX_DISK_ID, VHDX_DATA_WRITE_GUID, VHDX_FILE_WRITE_GUID, VHDX_PARTUUID (empty: a\n"
 	"whole disk), VHDX_PARTNO, VHDX_OFFSET, VHDX_VIRTUAL_SIZE, VHDX_OS_WRITE (yes/no), VHDX_UPDATED (yes/no),\n"
-	"VHDX_FILE (the image file's path when it is a file on a FAT volume, else empty).\n"
+	"VHDX_FILE (the image file's path when it is a file on a FAT volume, else empty), VHDX_EXPAND (yes/no:\n"
+	"os-write = expand, allocate absent blocks before writing).\n"
 	"Exit 0 printed, 1 the variable is malformed or of an unknown version, 2 it cannot be read.\n";
 
 static uint32_t le32(const uint8_t *p)
@@ -129,5 +131,6 @@ int cmd_handoff(int argc, char **argv)
 	printf("VHDX_OS_WRITE=%s\n", (flags & HANDOFF_FLAG_OS_WRITE) ? "yes" : "no");
 	printf("VHDX_UPDATED=%s\n", (flags & HANDOFF_FLAG_UPDATED) ? "yes" : "no");
 	printf("VHDX_FILE='%s'\n", path_text);
+	printf("VHDX_EXPAND=%s\n", (flags & HANDOFF_FLAG_EXPAND) ? "yes" : "no");
 	return fflush(stdout) ? EXIT_USAGE : EXIT_SOUND;
 }
