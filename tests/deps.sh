@@ -78,6 +78,10 @@ reqs=(
 	"/usr/lib32/crt0-efi-ia32.o|gnu-efi"
 	"/usr/lib/gcc/x86_64-linux-gnu/*/32/libgcc.a|gcc-12-multilib"
 	"dpkg-deb|dpkg"
+	# tests/boot/76-wholedisk.sh and 77-debian.sh: a copy of an image changed by QEMU, loop devices, a Debian tree
+	"qemu-io|qemu-utils"
+	"losetup|mount"
+	"mmdebstrap|mmdebstrap"
 )
 
 have() {
