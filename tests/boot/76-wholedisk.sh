@@ -172,7 +172,7 @@ attach_virtio "$C/copy.vhdx" addr=0x11
 run_linux
 rc=$?
 expect "byhand: the guest ended (no timeout)" test "$rc" -ne 124
-expect "byhand: find refused, naming the two devices" log_has "^vhdx: find: 2 devices hold a VHDX with VirtualDiskId $id; refusing to guess which was booted:"
+expect "byhand: find refused, naming the two devices" log_has "vhdx: find: 2 devices hold a VHDX with VirtualDiskId $id; refusing to guess which was booted:"
 expect "byhand: /dev/vda listed" log_has '^vhdx: find:   /dev/vda \(FileWriteGuid'
 expect "byhand: /dev/vdb listed" log_has '^vhdx: find:   /dev/vdb \(FileWriteGuid'
 expect "byhand: the boot stopped saying several devices hold it" log_has "vhdx: several devices hold the VHDX $id \(listed above\)"
