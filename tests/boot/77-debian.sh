@@ -158,9 +158,21 @@ expect "boot 1: vhdxboot handed over with expand" log_has '^vhdxboot: handoff: V
 expect "boot 1: the initramfs allocated the absent blocks" log_has '^vhdx-initramfs: expand: /dev/vda: .*allocated [0-9]+ blocks'
 expect "boot 1: the whole disk mapped read-write" log_has '^vhdx-initramfs: device-mapper table of the virtual disk: [0-9]+ segments, read-write'
 expect "boot 1: the default target is active" log_has '^VHDXTEST-DEFAULT: [a-z.-]+\.target active'
-expect "boot 1: / is /dev/mapper/vhdx-p2, read-write" log_has '^VHDXTEST-ROOT: /dev/mapper/vhdx-p2 ext4 rw'
-expect "boot 1: the inner ESP is mounted at /boot/efi (vfat, from vhdx-p1)" log_has '^VHDXTEST-EFI: /dev/mapper/vhdx-p1 vfat '
+expect "boot 1: systemctl is-system-running says running (no failed unit)" log_has 'VHDXTEST-STATE: running$'
+expect "boot 1: / is /dev/mapper/vhdx-p2, read-write" log_has '^VHDXTEST-ROOT: /dev/mapper/vhdx-p2 ext4 +rw'
+expect "boot 1: the inner ESP is mounted at /boot/efi (vfat, from vhdx-p1)" log_has '^VHDXTEST-EFI: /dev/mapper/vhdx-p1 vfat +'
 expect "boot 1: /boot/efi holds the loader" log_has '^VHDXTEST-EFIFILES: .*loader'
 expect "boot 1: the root wrote its file" log_has '^VHDXTEST-WRITE: [0-9]+ '
 expect "boot 1: vhdx check is clean afterwards" "$VHDX" check "$C/d.vhdx"
 expect "boot 1: qemu-img check is clean afterwards" qemu-img check -q -f vhdx "$C/d.vhdx"
+wrote=$(sed -n 's/^VHDXTEST-WRITE: //p' "$C/log" | head -1)
+"$VHDX" export "$C/d.vhdx" "$C/out.raw" >/dev/null 2>&1
+dd if="$C/out.raw" of="$C/root.ext4" bs=1M skip=$((root_start * 512)) iflag=skip_bytes status=none
+rm -f "$C/out.raw"
+got=$(debugfs -R 'cat /var/lib/vhdxtest-written' "$C/root.ext4" 2>/dev/null)
+if [[ -n $wrote && $got == "$wrote" ]]; then
+	ok "boot 1: the file the system wrote is in the image (vhdx export + debugfs)"
+else
+	notok "boot 1: the file the system wrote is in the image" "debugfs read '$got', the guest wrote '$wrote'"
+fi
+rm -f "$C/root.ext4"
