@@ -8,7 +8,8 @@
 # The machine's disk holds that VHDX with room after it; the machine's ESP holds vhdxboot (next = vhdx:,
 # os-write = expand).  Boot 1: vhdxboot's session update and handoff, the initramfs allocates the absent blocks
 # and maps the whole disk read-write, systemd reaches the default target; a unit of the test prints what it sees
-# (target, mounts, /dev/mapper, failed units, systemd-analyze) and powers off.  Afterwards vhdx check and qemu-img
+# (target, mounts, /dev/mapper, failed units, systemd-analyze) and powers off; its lines may share the console
+# with a getty's prompt, so they are matched anywhere on a line.  Afterwards vhdx check and qemu-img
 # check are clean.  Environment: DEBIAN_BOOT_TIMEOUT (seconds, default 1500), DEBIAN_KERNEL (package name).
 source "$(dirname "$0")/lib/common.bash"
 source "$ROOT/tests/boot/lib/debianroot.sh"
@@ -23,8 +24,8 @@ ESP_MIB=128
 GPT_ROOT_TYPE=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709
 GPT_ESP_TYPE=C12A7328-F81F-11D2-BA4B-00A0C93EC93B
 
-# --- the project's package, built from this tree (reused while the commit is the same) -------------------------
-commit=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null)
+# --- the project's package, built from this tree (reused while the committed files outside tests/ are the same) --
+commit=$(git -C "$ROOT" ls-files -s -- . ':!tests' 2>/dev/null | sha256sum | cut -c1-16)
 DEBS=$ROOT/build/deb # where `make deb` puts it
 deb=$(ls "$DEBS"/vhdxboot_*.deb 2>/dev/null | head -1)
 if [[ -z $deb || $(cat "$DEBS/.commit" 2>/dev/null) != "$commit" ]]; then
@@ -150,22 +151,22 @@ attach_virtio "$C/d.vhdx"
 with_rng
 QEMU_MEM=1024 BOOT_TIMEOUT=${DEBIAN_BOOT_TIMEOUT:-1500} boot_guest
 rc=$?
-grep -E '^(vhdxboot: (handoff|summary)|VHDXTEST-|Kernel panic|vhdx: )|vhdx-initramfs:|Reached target|Failed|Timed out' "$C/log" | sed 's/^/#   /'
+grep -E '^(vhdxboot: (handoff|summary)|Kernel panic|vhdx: )|VHDXTEST-|vhdx-initramfs:|Timed out' "$C/log" | sed 's/^/#   /'
 ((rc == 0)) || tail -30 "$C/log" | sed 's/^/#  | /'
 echo "# boot 1 under TCG: ${GUEST_SECS}s from QEMU's start to power-off"
 expect "boot 1: the guest powered off by itself (qemu exit 0, ${GUEST_SECS}s)" test "$rc" -eq 0
 expect "boot 1: vhdxboot handed over with expand" log_has '^vhdxboot: handoff: VhdxbootImage = disk .*, OS may expand and write'
 expect "boot 1: the initramfs allocated the absent blocks" log_has '^vhdx-initramfs: expand: /dev/vda: .*allocated [0-9]+ blocks'
 expect "boot 1: the whole disk mapped read-write" log_has '^vhdx-initramfs: device-mapper table of the virtual disk: [0-9]+ segments, read-write'
-expect "boot 1: the default target is active" log_has '^VHDXTEST-DEFAULT: [a-z.-]+\.target active'
+expect "boot 1: the default target is active" log_has 'VHDXTEST-DEFAULT: [a-z.-]+\.target active'
 expect "boot 1: systemctl is-system-running says running (no failed unit)" log_has 'VHDXTEST-STATE: running$'
-expect "boot 1: / is /dev/mapper/vhdx-p2, read-write" log_has '^VHDXTEST-ROOT: /dev/mapper/vhdx-p2 ext4 +rw'
-expect "boot 1: the inner ESP is mounted at /boot/efi (vfat, from vhdx-p1)" log_has '^VHDXTEST-EFI: /dev/mapper/vhdx-p1 vfat +'
-expect "boot 1: /boot/efi holds the loader" log_has '^VHDXTEST-EFIFILES: .*loader'
-expect "boot 1: the root wrote its file" log_has '^VHDXTEST-WRITE: [0-9]+ '
+expect "boot 1: / is /dev/mapper/vhdx-p2, read-write" log_has 'VHDXTEST-ROOT: /dev/mapper/vhdx-p2 ext4 +rw'
+expect "boot 1: the inner ESP is mounted at /boot/efi (vfat, from vhdx-p1)" log_has 'VHDXTEST-EFI: /dev/mapper/vhdx-p1 vfat +'
+expect "boot 1: /boot/efi holds the loader" log_has 'VHDXTEST-EFIFILES: .*loader'
+expect "boot 1: the root wrote its file" log_has 'VHDXTEST-WRITE: [0-9]+ '
 expect "boot 1: vhdx check is clean afterwards" "$VHDX" check "$C/d.vhdx"
 expect "boot 1: qemu-img check is clean afterwards" qemu-img check -q -f vhdx "$C/d.vhdx"
-wrote=$(sed -n 's/^VHDXTEST-WRITE: //p' "$C/log" | head -1)
+wrote=$(sed -n 's/.*\(VHDXTEST-WRITE: \)/\1/p' "$C/log" | head -1)
 "$VHDX" export "$C/d.vhdx" "$C/out.raw" >/dev/null 2>&1
 dd if="$C/out.raw" of="$C/root.ext4" bs=1M skip=$((root_start * 512)) iflag=skip_bytes status=none
 rm -f "$C/out.raw"
