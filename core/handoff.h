@@ -40,6 +40,7 @@ enum vhdx_handoff_flag {
 	VHDX_HANDOFF_PARTITION = 1u << 1, /* the image lies on the GPT partition named by partition_guid */
 	VHDX_HANDOFF_FILE = 1u << 2,      /* the image is a file on a volume; .path holds its path */
 	VHDX_HANDOFF_UPDATED = 1u << 3,   /* vhdxboot did the session update on this boot */
+	VHDX_HANDOFF_EXPAND = 1u << 4,    /* os-write = expand: allocate the absent blocks, then write */
 };
 
 struct vhdx_handoff {

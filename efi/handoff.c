@@ -38,7 +38,7 @@ static void describe(struct vhdx_handoff *h, const struct vhdx_image *img, EFI_H
 	if (os_write && !updated)
 		con_say("handoff: os-write = yes, but vhdxboot wrote nothing this boot: telling the OS read-only");
 	if (os_write && updated)
-		h->flags |= VHDX_HANDOFF_OS_WRITE;
+		h->flags |= VHDX_HANDOFF_OS_WRITE | (os_write == OS_WRITE_EXPAND ? VHDX_HANDOFF_EXPAND : 0);
 	if (updated)
 		h->flags |= VHDX_HANDOFF_UPDATED;
 	const HARDDRIVE_DEVICE_PATH *hd = hd_node(dp_of(holder));
@@ -108,7 +108,8 @@ void handoff_publish(const struct vhdx_image *img, EFI_HANDLE holder, const CHAR
 	vhdx_guid_format(&img->disk_id, id);
 	con_say("handoff: %ls = disk %s, %s, OS %s", HANDOFF_NAME_W, id,
 		file ? "a file" : (flags & VHDX_HANDOFF_PARTITION) ? "on a GPT partition" : "a whole disk",
-		(flags & VHDX_HANDOFF_OS_WRITE) ? "may write" : "read-only");
+		!(flags & VHDX_HANDOFF_OS_WRITE) ? "read-only" : (flags & VHDX_HANDOFF_EXPAND) ? "may expand and write"
+											   : "may write");
 }
 
 /*

@@ -17,7 +17,7 @@
 #include "optparse.h"
 
 /* How a key's value is stored: the table below says where, so a key is handled by its name alone. */
-enum kind { K_STR, K_FLAG, K_ONERR, K_PIN };
+enum kind { K_STR, K_FLAG, K_ONERR, K_PIN, K_OSWRITE /* a flag that also takes "expand" */ };
 struct key {
 	const char *name;
 	enum kind kind;
@@ -31,7 +31,7 @@ static const struct key keys[] = {
 	{ "args", K_STR, OPT_ARGS, FIELD(child_args) },     { "check-only", K_FLAG, OPT_CHECK, FIELD(check_only) },
 	{ "list", K_FLAG, 0, FIELD(list) },                 { "help", K_FLAG, 0, FIELD(help) },
 	{ "no-config", K_FLAG, 0, FIELD(no_config) },
-	{ "os-write", K_FLAG, OPT_OSWRITE, FIELD(os_write) }, /* issue 10: the OS booted from inside may write */
+	{ "os-write", K_OSWRITE, OPT_OSWRITE, FIELD(os_write) }, /* the OS booted from inside may write (or expand) */
 	/* the loader inside (systemd-boot's boot counting) may write the virtual disk: vdisk.c's rule */
 	{ "vdisk-write", K_FLAG, OPT_VDISKWRITE, FIELD(vdisk_write) },
 	/* issue 12: the pins, parsed by pinparse.c into o->policy */
@@ -51,6 +51,12 @@ static const struct key *key_find(const uint16_t *k, size_t n)
 			return &keys[i];
 	}
 	return NULL;
+}
+
+/* Kinds that stand alone as a bare word ("check-only", "--os-write"): a missing value means yes. */
+static int bare_word_kind(enum kind k)
+{
+	return k == K_FLAG || k == K_OSWRITE;
 }
 
 static int parse_bool(const uint16_t *v, int *out)
@@ -75,7 +81,7 @@ static int apply(struct boot_options *o, const struct key *k, const uint16_t *va
 
 	if (!cli && (o->set & k->bit))
 		return OPT_OK;
-	if (k->kind != K_FLAG && (!value || !*value)) {
+	if (!bare_word_kind(k->kind) && (!value || !*value)) {
 		con_say("%s: \"%s\" needs a value", where, k->name);
 		return OPT_INVALID;
 	}
@@ -102,6 +108,16 @@ static int apply(struct boot_options *o, const struct key *k, const uint16_t *va
 		break;
 	case K_FLAG:
 		*(int *)(void *)field = flag;
+		break;
+	case K_OSWRITE: /* yes/no as a flag; "expand": the OS allocates absent blocks first, then writes */
+		if (value && u16_ieq_ascii(value, "expand")) {
+			*(int *)(void *)field = OS_WRITE_EXPAND;
+		} else if (parse_bool(value, &flag)) {
+			con_say("%s: \"%s\" takes yes, no or expand, not \"%ls\"", where, k->name, value);
+			return OPT_INVALID;
+		} else {
+			*(int *)(void *)field = flag ? OS_WRITE_YES : OS_WRITE_NO;
+		}
 		break;
 	case K_PIN:
 		if (policy_set(&o->policy, (int)k->field, value, where, 0) != OPT_OK)
@@ -225,7 +241,7 @@ int opt_parse_tokens(struct boot_options *o, uint16_t **tok, size_t n)
 		const uint16_t *value = NULL;
 		if (k[kl] == '=')
 			value = k + kl + 1;
-		else if (key->kind != K_FLAG && t[0] == '-') {
+		else if (!bare_word_kind(key->kind) && t[0] == '-') {
 			if (i + 1 >= n) {
 				con_say("option \"%ls\" needs a value", t);
 				return OPT_INVALID;

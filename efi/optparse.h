@@ -47,6 +47,7 @@ int policy_key_index(const uint16_t *k, size_t n); /* PIN_KEY_*, or -1: not a po
  * an embedded policy is in force (p->embedded), values from elsewhere (from_embedded == 0) are ignored with a line. */
 int policy_set(struct boot_policy *p, int key, const uint16_t *value, const char *where, int from_embedded);
 
+enum { OS_WRITE_NO = 0, OS_WRITE_YES = 1, OS_WRITE_EXPAND = 2 }; /* os-write = no | yes | expand */
 struct boot_options {
 	uint16_t *next;        /* next stage: path on our volume, or "vhdx:PATH" / "vhdx:" inside the image */
 	uint16_t *disk;        /* device selection: "auto", an index from --list, or device-path text */
@@ -57,7 +58,7 @@ struct boot_options {
 	int list;
 	int help;
 	int no_config;
-	int os_write;          /* issue 10: handoff says the OS may write (default read-only) */
+	int os_write;          /* OS_WRITE_*: handoff says the OS may write (default read-only), or expand then write */
 	int vdisk_write;       /* the next stage inside the image may write its virtual disk (vdisk.c; default no) */
 	struct boot_policy policy; /* issue 12 */
 	unsigned set;          /* which fields the command line gave (OPT_*) */

@@ -24,7 +24,8 @@ static const char handoff_usage[] =
 	"Print vhdxboot's handoff variable (default " HANDOFF_EFIVARFS ")\n"
 	"as shell assignments: VHDX_DISK_ID, VHDX_DATA_WRITE_GUID, VHDX_FILE_WRITE_GUID, VHDX_PARTUUID (empty: a\n"
 	"whole disk), VHDX_PARTNO, VHDX_OFFSET, VHDX_VIRTUAL_SIZE, VHDX_OS_WRITE (yes/no), VHDX_UPDATED (yes/no),\n"
-	"VHDX_FILE (the image file's path on its partition when it is a file, else empty).\n"
+	"VHDX_FILE (the image file's path on its partition when it is a file, else empty), VHDX_EXPAND (yes/no:\n"
+	"os-write = expand, allocate absent blocks before writing).\n"
 	"Exit 0 printed, 1 the variable is malformed or of an unknown version, 2 it cannot be read.\n";
 
 static void print_guid(FILE *out, const char *key, const struct vhdx_guid *g)
@@ -81,6 +82,7 @@ int host_handoff_print(FILE *out, const uint8_t *var, size_t len, char *msg, siz
 	fprintf(out, "VHDX_VIRTUAL_SIZE=%" PRIu64 "\n", h.virtual_size);
 	fprintf(out, "VHDX_OS_WRITE=%s\n", (h.flags & VHDX_HANDOFF_OS_WRITE) ? "yes" : "no");
 	fprintf(out, "VHDX_UPDATED=%s\n", (h.flags & VHDX_HANDOFF_UPDATED) ? "yes" : "no");
+	fprintf(out, "VHDX_EXPAND=%s\n", (h.flags & VHDX_HANDOFF_EXPAND) ? "yes" : "no");
 	fprintf(out, "VHDX_FILE='%s'\n", path);
 	return EXIT_SOUND;
 }

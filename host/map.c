@@ -1,5 +1,5 @@
 /*
- * map.c - `vhdx map`: a device-mapper table of the virtual disk over the device that holds the VHDX (issue 10).
+ * map.c - `vhdx map`: a device-mapper table of the virtual disk over the device that holds the VHDX.
  *
  * Once Linux runs, the firmware's virtual disk is gone; the kernel reads the VHDX's payload blocks directly through
  * `linear` segments, one per run of present blocks whose file offsets follow each other, and absent blocks as
@@ -28,6 +28,7 @@
 static const char map_usage[] =
 	"usage: vhdx map [--partition N|root|usr|esp|PARTUUID] [--rw] [--device DEV]... [--offset BYTES]...\n"
 	"                [--parent PATH]... IMAGE\n"
+	"       vhdx map --partitions [--partition SEL] [--parent PATH]... IMAGE\n"
 	"\n"
 	"Print a device-mapper table (for 'dmsetup create NAME') of the virtual disk of IMAGE, an image file or the\n"
 	"block device holding the VHDX: a 'linear' segment per run of present blocks that lie one after another in the\n"
@@ -39,6 +40,10 @@ static const char map_usage[] =
 	"                   a pending log is replayed first (without --rw it is refused: nothing is written)\n"
 	"  --device DEV     the device the linear segments point at (default: IMAGE, when it is a block device)\n"
 	"  --offset BYTES   where the VHDX starts on DEV (default 0; a multiple of 512)\n"
+	"  --partitions     print the GPT of the virtual disk instead, one partition a line: 'NUMBER START SECTORS\n"
+	"                   TYPE PARTUUID' (512-byte sectors from the start of the virtual disk: a 'linear' table\n"
+	"                   over a mapping of the whole disk gives each partition its own device); with --partition\n"
+	"                   only the partition it selects\n"
 	"  --parent PATH    a differencing IMAGE's parent (repeatable: the parent's parent next), else found by the\n"
 	"                   Parent Locator's relative_path beside the image, then its absolute_win32_path\n"
 	"  -h, --help       this text\n"
@@ -320,17 +325,65 @@ static int map_rw(const struct host_chain *ch, const char *path, const char *sel
 	return rc;
 }
 
+/* --partitions: the GPT's entries (or the one sel picks) in device-mapper sectors.  0 or an exit code. */
+static int list_partitions(struct vhdx_image *img, const char *path, const char *sel)
+{
+	struct host_gpt gpt;
+	const struct host_gpt_part *one = NULL;
+	char msg[320], type[VHDX_GUID_TEXT], uuid[VHDX_GUID_TEXT];
+	int rc = 0;
+
+	if (host_gpt_read(img, &gpt, msg, sizeof(msg))) {
+		host_error(path, "%s", msg);
+		return EXIT_BAD;
+	}
+	if (gpt.used_backup)
+		host_error(path, "warning: the primary GPT is damaged; using the backup");
+	if (sel && !(one = host_gpt_select(&gpt, sel, msg, sizeof(msg)))) {
+		host_error(path, "%s", msg);
+		rc = EXIT_BAD;
+	}
+	for (unsigned i = 0; !rc && i < gpt.count; i++) {
+		const struct host_gpt_part *p = &gpt.part[i];
+		if (one && p != one)
+			continue;
+		vhdx_guid_format(&p->type, type);
+		vhdx_guid_format(&p->uuid, uuid);
+		if (printf("%u %" PRIu64 " %" PRIu64 " %s %s\n", p->index, p->first_lba * gpt.sector / DM_SECTOR,
+			   (p->last_lba + 1 - p->first_lba) * gpt.sector / DM_SECTOR, type, uuid) < 0)
+			rc = EXIT_USAGE;
+	}
+	host_gpt_free(&gpt);
+	return rc;
+}
+
+/* --partitions: read-only, through the chain like map_ro; a pending log is refused (the GPT may be in it). */
+static int map_list(struct host_chain *ch, const char *path, const char *sel)
+{
+	int rc = host_chain_open(ch, path);
+
+	if (rc)
+		return rc;
+	if (ch->img[0].log_pending)
+		rc = settle_log(&ch->file[0], &ch->img[0], path, 0);
+	if (!rc)
+		rc = list_partitions(&ch->img[0], path, sel);
+	host_chain_close(ch);
+	return rc;
+}
+
 int cmd_map(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "partition", required_argument, NULL, 'p' }, { "rw", no_argument, NULL, 'w' },
 		{ "device", required_argument, NULL, 'd' },    { "offset", required_argument, NULL, 'o' },
+		{ "partitions", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },            { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sel = NULL, *path;
 	unsigned ndev = 0, noff = 0;
-	int rw = 0, c, rc;
+	int rw = 0, list = 0, c, rc;
 	struct host_chain ch;
 	struct map_out o = { .dry = 0 };
 	struct stat sb;
@@ -344,6 +397,7 @@ int cmd_map(int argc, char **argv)
 		switch (c) {
 		case 'p': sel = optarg; break;
 		case 'w': rw = 1; break;
+		case 'l': list = 1; break;
 		case 'd':
 			if (ndev == LEVELS)
 				return host_usage_error("map", "more than %d --device options", LEVELS);
@@ -363,6 +417,12 @@ int cmd_map(int argc, char **argv)
 	if (argc - optind != 1)
 		return host_usage_error("map", "expected 1 operand, got %d", argc - optind);
 	path = argv[optind];
+	if (list && (rw || ndev || noff))
+		return host_usage_error("map", "--partitions prints the GPT only: --rw, --device and --offset do not apply");
+	if (list) {
+		rc = map_list(&ch, path, sel);
+		return !rc && fflush(stdout) ? EXIT_USAGE : rc;
+	}
 	/* ENOTDIR: a file inside a partition (PARTITION/PATH), whose segments will point at the partition */
 	int missing = stat(path, &sb) != 0, inside = missing && errno == ENOTDIR;
 	if (missing && !inside) {

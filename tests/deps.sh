@@ -93,6 +93,9 @@ reqs=(
 	"mount.exfat-fuse|exfat-fuse"
 	"fusermount|fuse3"
 	"losetup|mount"
+	# tests/boot/76-wholedisk.sh and 77-debian.sh: a copy of an image changed by QEMU, a Debian tree
+	"qemu-io|qemu-utils"
+	"mmdebstrap|mmdebstrap"
 )
 
 if [[ ${1:-} == --list ]]; then

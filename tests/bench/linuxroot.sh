@@ -5,7 +5,7 @@
 # The outer virtio disk has two GPT partitions: 1 holds a dynamic VHDX (1 MiB blocks) whose virtual disk has an ESP
 # (systemd-boot, Debian's kernel, an initramfs from mkinitramfs with our hook) and an ext4 root filled with a
 # random file; 2 holds a byte copy of that root partition.  vhdxboot boots from the VHDX, the initramfs maps the
-# root read-only as /dev/mapper/vhdxroot, and the root's /sbin/init (tests/boot/lib/rootinit.sh) reads both
+# root read-only as /dev/mapper/vhdx-p2, and the root's /sbin/init (tests/boot/lib/rootinit.sh) reads both
 # devices start to end with dd (1 MiB O_DIRECT requests, each pass BENCH_REPEAT reads, passes alternated, best of
 # BENCH_PASSES each), then checksums both.  Reported: MB/s each, the ratio (target >= 0.95), the table's segments,
 # and the table size `vhdx map` makes for a fragmented image (1 GiB, 1 MiB blocks written in a random order).
@@ -27,8 +27,8 @@ lr_initramfs "$INITRD" || { echo "bench: mkinitramfs failed" >&2; exit 1; }
 new_case bench
 lr_rootdir "$C/rootdir" "bench"
 head -c $(((ROOT_MIB - 40) << 20)) /dev/urandom >"$C/rootdir/data.bin"
-devs=() sums=/dev/mapper/vhdxroot,/dev/vda2
-for ((i = 0; i < PASSES; i++)); do devs+=(/dev/mapper/vhdxroot /dev/vda2); done
+devs=() sums=/dev/mapper/vhdx-p2,/dev/vda2
+for ((i = 0; i < PASSES; i++)); do devs+=(/dev/mapper/vhdx-p2 /dev/vda2); done
 cmdline="console=ttyS0 panic=-1 loglevel=4 vhdxtest.repeat=${BENCH_REPEAT:-8} vhdxtest.bench=$(IFS=,; echo "${devs[*]}") vhdxtest.sum=$sums"
 lr_esp_fat "$C/esp.fat" "$INITRD" "$cmdline" || exit 1
 lr_inner_raw "$C/inner.raw" $((ROOT_MIB + 42)) "$C/esp.fat" "$C/rootdir" || exit 1
@@ -85,7 +85,7 @@ for line in open(log, errors="replace"):
     m = re.match(r"ROOTINIT-SUM: (\S+) (\w+)", line)
     if m:
         sums[m.group(1)] = m.group(2)
-dm, raw = best.get("/dev/mapper/vhdxroot"), best.get("/dev/vda2")
+dm, raw = best.get("/dev/mapper/vhdx-p2"), best.get("/dev/vda2")
 print("Linux root through the vhdx map table (issue 10): sequential read in the guest, 1 MiB O_DIRECT requests, best pass")
 if rc != 0 or not dm or not raw:
     print(f"  guest run failed (qemu exit {rc}) or no timings: see the log lines above")
@@ -93,7 +93,7 @@ if rc != 0 or not dm or not raw:
 mb = lambda t, dev: reads[dev] / t / 1e6
 same = len(set(sums.values())) == 1 and len(sums) == 2
 print(f"  {'device':28} {'MB/s':>8}  (root partition, {size >> 20} MiB)")
-print(f"  {'/dev/mapper/vhdxroot (dm)':28} {mb(dm, '/dev/mapper/vhdxroot'):8.1f}  ({dm:.2f} s)")
+print(f"  {'/dev/mapper/vhdx-p2 (dm)':28} {mb(dm, '/dev/mapper/vhdx-p2'):8.1f}  ({dm:.2f} s)")
 print(f"  {'/dev/vda2 (raw partition)':28} {mb(raw, '/dev/vda2'):8.1f}  ({raw:.2f} s)")
 ratio = raw / dm
 print(f"  ratio dm/raw {ratio:.3f} (target >= 0.95): {'PASS' if ratio >= 0.95 else 'MISS'}")

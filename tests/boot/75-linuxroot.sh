@@ -1,79 +1,23 @@
 #!/usr/bin/env bash
-# 75-linuxroot: a whole Linux system inside a VHDX, its root through device-mapper (issue 10).
+# 75-linuxroot: a whole Linux system inside a VHDX, its root through device-mapper.
 # The VHDX (dynamic, 1 MiB blocks, mostly unallocated) holds a GPT: an ESP with Debian's systemd-boot, Debian's
 # kernel and an initramfs made by Debian's mkinitramfs with our hook and local-top script (initramfs/), and an ext4
 # root of the Discoverable Partitions root type whose /sbin/init (tests/boot/lib/rootinit.sh) prints a marker and
 # the content of a file the test put there.  vhdxboot ("next = vhdx:") validates the image, does the session
 # update, sets its handoff variable and starts systemd-boot from inside; in the initramfs the script reads the
-# variable, finds the device (`vhdx find`), maps the root partition (`vhdx map | dmsetup create`) and the boot
-# continues on /dev/mapper/vhdxroot.
-# Cases: read-only root; read-write root after every block of it was allocated; the VHDX on a GPT partition of
-# the disk; read-write refused over absent blocks (falls back to read-only); a plain boot (no vhdxboot) with the
-# hook present does nothing.  Environment: LINUX_BOOT_TIMEOUT (seconds per guest, default 600).
+# variable, finds the device (`vhdx find`), maps the virtual disk (`vhdx map | dmsetup create vhdx`) and each
+# partition over it (vhdx-pN), and the boot continues on /dev/mapper/vhdx-p2.
+# Cases: read-only root; read-write root after every block of the virtual disk was allocated; the VHDX on a GPT
+# partition of the disk; read-write refused over absent blocks (falls back to read-only); a plain boot (no vhdxboot)
+# with the hook present does nothing.  Environment: LINUX_BOOT_TIMEOUT (seconds per guest, default 600).
 source "$(dirname "$0")/lib/common.bash"
-source "$ROOT/tests/boot/lib/osparts.sh"
-source "$ROOT/tests/boot/lib/linuxroot.sh"
-need_tools
-VHDX=${VHDX:-$BUILD/host/vhdx}
-OS=$BUILD/cache/os
-for t in mkinitramfs dmsetup mkfs.ext4 debugfs depmod sgdisk; do
-	if ! command -v "$t" >/dev/null 2>&1 && [[ ! -x /usr/sbin/$t && ! -x /sbin/$t ]]; then
-		notok setup "missing $t (run tests/deps.sh)"
-		exit 1
-	fi
-done
-export PATH=$PATH:/usr/sbin:/sbin
-if ! ensure_osparts "$OS"; then
-	notok setup "no systemd-boot / busybox-static (installed, or via apt-get download)"
-	exit 1
-fi
-LR_BUSYBOX=$OS/busybox
-if ! lr_kernel "$BUILD/cache/linuxroot"; then
-	notok setup "Debian kernel package: apt-get download / dpkg-deb -x / depmod failed"
-	exit 1
-fi
-INITRD=$WORK/initrd.img
-start=$(date +%s)
-if ! lr_initramfs "$INITRD"; then
-	notok setup "mkinitramfs -d (private configuration with initramfs/hooks/vhdx) failed"
-	exit 1
-fi
-echo "# kernel $LR_VERSION, initramfs $(stat -c %s "$INITRD") bytes ($(($(date +%s) - start))s)"
+source "$ROOT/tests/boot/lib/linuxsuite.sh"
 if lsinitramfs "$INITRD" | grep -q 'sbin/vhdx$' && lsinitramfs "$INITRD" | grep -q 'sbin/dmsetup$' &&
 	lsinitramfs "$INITRD" | grep -q 'dm-zero.ko' && lsinitramfs "$INITRD" | grep -q 'scripts/local-top/vhdx$'; then
 	ok "initramfs: mkinitramfs put vhdx, dmsetup, dm-zero and our local-top script in"
 else
 	notok "initramfs: mkinitramfs put vhdx, dmsetup, dm-zero and our local-top script in" "$(lsinitramfs "$INITRD" | grep -cE 'vhdx|dmsetup|dm-')"
 fi
-CMDLINE="console=ttyS0 panic=-1 loglevel=4"
-TIMEOUT=${LINUX_BOOT_TIMEOUT:-600}
-
-# inner_vhdx OUT TEXT CMDLINE-EXTRA [qemu-img options]: the VHDX holding the whole system
-inner_vhdx() {
-	local out=$1 text=$2 extra=$3 opts=${4:-subformat=dynamic,block_size=1M}
-	rm -rf "$C/rootdir"
-	lr_rootdir "$C/rootdir" "$text"
-	lr_esp_fat "$C/esp.fat" "$INITRD" "$CMDLINE $extra" || return 1
-	lr_inner_raw "$C/inner.raw" 160 "$C/esp.fat" "$C/rootdir" || return 1
-	qemu-img convert -f raw -O vhdx -o "$opts" "$C/inner.raw" "$out" || return 1
-	rm -f "$C/esp.fat"
-}
-
-# outer_boot CONF-LINES...: vhdxboot as BOOTX64.EFI of the outer ESP with the given vhdxboot.conf lines
-outer_esp() {
-	esp_module_as_bootx64
-	printf '%s\r\n' "$@" >"$C/esp/EFI/BOOT/vhdxboot.conf"
-}
-
-run_linux() {
-	with_rng
-	QEMU_MEM=512 BOOT_TIMEOUT=$TIMEOUT boot_guest
-	local rc=$?
-	grep -E '^(vhdxboot: (handoff|summary|session)|ROOTINIT|Kernel panic|vhdx: )|vhdx-initramfs:' "$C/log" | sed 's/^/#   /'
-	return $rc
-}
-
-show_fail_log() { tail -40 "$C/log" | sed 's/^/#  | /'; }
 
 dwg_of() { "$VHDX" info "$1" | sed -n 's/.*[Dd]ata[ _-]*[Ww]rite[ _-]*[Gg][Uu][Ii][Dd][: ]*\([0-9A-Fa-f-]\{36\}\).*/\1/p' | head -1; }
 
@@ -93,21 +37,21 @@ expect "ro: vhdxboot set the handoff variable (whole disk, read-only)" log_has '
 expect "ro: the initramfs found the image on /dev/vda" log_has '^vhdx-initramfs: VHDX .* is on /dev/vda '
 expect "ro: the root's /sbin/init ran" log_has '^ROOTINIT-MARKER: init from the root file system'
 expect "ro: it read the test file through the mapping" log_has "^ROOTINIT-FILE: $TEXT\$"
-expect "ro: / is /dev/mapper/vhdxroot, read-only" log_has '^ROOTINIT-ROOT: /dev/mapper/vhdxroot / ext4 ro'
+expect "ro: / is /dev/mapper/vhdx-p2, read-only" log_has '^ROOTINIT-ROOT: /dev/mapper/vhdx-p2 / ext4 ro'
 session_checked "ro: image got one session update, nothing else changed" "$C/before.vhdx" "$C/d.vhdx"
 
 seq_of() { python3 "$IMGCHECK" seq "$1"; }
 fwg_of() { "$VHDX" info "$1" | awk '/, current$/ {c = 1} c && /file write guid/ {print $NF; exit}'; }
 dwg_of() { "$VHDX" info "$1" | awk '/, current$/ {c = 1} c && /data write guid/ {print $NF; exit}'; }
 
-# --- 2: read-write root after vhdx allocate --partition root -----------------------------------------------------
+# --- 2: read-write root after vhdx allocate (the whole virtual disk: it is mapped read-write as one) -------------
 new_case rw
 TEXT="vhdx-test-$RANDOM-$RANDOM"
 inner_vhdx "$C/d.vhdx" "$TEXT" "vhdxtest.write" || { notok "rw: build the image" "inner_vhdx failed"; exit 1; }
-if out=$("$VHDX" allocate --partition root "$C/d.vhdx" 2>&1); then
-	ok "rw: vhdx allocate --partition root"
+if out=$("$VHDX" allocate "$C/d.vhdx" 2>&1); then
+	ok "rw: vhdx allocate"
 else
-	notok "rw: vhdx allocate --partition root" "$out"
+	notok "rw: vhdx allocate" "$out"
 fi
 echo "# after allocate: $(stat -c %s "$C/d.vhdx") bytes"
 cp "$C/d.vhdx" "$C/before.vhdx"
@@ -120,7 +64,7 @@ rc=$?
 expect "rw: guest powered off by the root's init (qemu exit 0)" test "$rc" -eq 0
 expect "rw: vhdxboot's handoff says the OS may write" log_has '^vhdxboot: handoff: VhdxbootImage = disk .*, OS may write'
 expect "rw: the initramfs did the session update with a new DataWriteGuid" log_has '^/dev/vda: data write guid '
-expect "rw: the root was mapped read-write" log_has '^vhdx-initramfs: device-mapper table: [0-9]+ segments, read-write'
+expect "rw: the root was mapped read-write" log_has '^vhdx-initramfs: device-mapper table of the virtual disk: [0-9]+ segments, read-write'
 expect "rw: init wrote its file" log_has '^ROOTINIT-WROTE: written by the guest '
 wrote=$(sed -n 's/^ROOTINIT-WROTE: //p' "$C/log" | head -1)
 "$VHDX" export "$C/d.vhdx" "$C/out.raw" >/dev/null 2>&1
@@ -166,10 +110,10 @@ expect "partition: guest powered off by the root's init (qemu exit 0)" test "$rc
 expect "partition: vhdxboot's handoff names a GPT partition" log_has '^vhdxboot: handoff: VhdxbootImage = disk .*, on a GPT partition'
 expect "partition: the initramfs found the image on /dev/vda1" log_has '^vhdx-initramfs: VHDX .* is on /dev/vda1 '
 expect "partition: the root's init read the test file" log_has "^ROOTINIT-FILE: $TEXT\$"
-expect "partition: / is /dev/mapper/vhdxroot" log_has '^ROOTINIT-ROOT: /dev/mapper/vhdxroot / ext4 ro'
+expect "partition: / is /dev/mapper/vhdx-p2" log_has '^ROOTINIT-ROOT: /dev/mapper/vhdx-p2 / ext4 ro'
 session_checked "partition: image got one session update, nothing else changed" "$C/d.vhdx" "$C/after.vhdx"
 
-# --- 4a: read-write asked for, but the root partition has absent blocks ---------------------------------------------
+# --- 4a: read-write asked for, but the virtual disk has absent blocks ---------------------------------------------
 new_case rwrefused
 TEXT="vhdx-test-$RANDOM-$RANDOM"
 inner_vhdx "$C/d.vhdx" "$TEXT" "vhdxtest.write" || { notok "rwrefused: build the image" "inner_vhdx failed"; exit 1; }
@@ -180,9 +124,9 @@ run_linux
 rc=$?
 ((rc == 0)) || show_fail_log
 expect "rwrefused: guest powered off by the root's init (qemu exit 0)" test "$rc" -eq 0
-expect "rwrefused: vhdx map --rw named the absent blocks and the fix" log_has '^vhdx: /dev/vda: --rw: [0-9]+ blocks .* not present.*vhdx allocate --partition root'
+expect "rwrefused: vhdx map --rw named the absent blocks and the fix" log_has '^vhdx: /dev/vda: --rw: [0-9]+ blocks .* of the virtual disk are not present.*vhdx allocate /dev/vda$'
 expect "rwrefused: the initramfs fell back to read-only" log_has '^vhdx-initramfs: falling back to a read-only root'
-expect "rwrefused: the root came up read-only" log_has '^ROOTINIT-ROOT: /dev/mapper/vhdxroot / ext4 ro'
+expect "rwrefused: the root came up read-only" log_has '^ROOTINIT-ROOT: /dev/mapper/vhdx-p2 / ext4 ro'
 expect "rwrefused: init could not write" log_has '^ROOTINIT-WROTE: remount read-write failed'
 session_checked "rwrefused: image got vhdxboot's session update only (no data update, no write)" "$C/before.vhdx" "$C/d.vhdx"
 

@@ -68,6 +68,11 @@ else notok "manual pages in the package" "missing ${missing[*]}"; fi
 [[ -f $ROOT/initramfs/scripts/local-top/vhdx ]] &&
 	expect "initramfs-tools local-top script in the package" test -x "$R/usr/share/initramfs-tools/scripts/local-top/vhdx"
 expect "no make install record in the package" test ! -e "$R/usr/lib/vhdxboot/make-install.list"
+# the hook's relations, and the trigger that puts it into every regenerated initramfs (dh_installinitramfs)
+rel=$(dpkg-deb -f "$deb" Recommends)
+expect "control: Recommends dmsetup and initramfs-tools ($rel)" grep -qE 'dmsetup.*initramfs-tools|initramfs-tools.*dmsetup' <<<"$rel"
+dpkg-deb -e "$deb" "$WORK/control"
+expect "triggers: activate-noawait update-initramfs" grep -qx 'activate-noawait update-initramfs' "$WORK/control/triggers"
 
 # `dpkg -i` as the README says, into a scratch root with a dpkg database of its own; then `dpkg -r` empties it
 D=$WORK/dpkgroot

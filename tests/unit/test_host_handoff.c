@@ -75,6 +75,7 @@ static void printout(void)
 		     "VHDX_VIRTUAL_SIZE=1073741824\n"
 		     "VHDX_OS_WRITE=yes\n"
 		     "VHDX_UPDATED=yes\n"
+		     "VHDX_EXPAND=no\n"
 		     "VHDX_FILE=''\n",
 		     "handoff print: every assignment of a known variable, in order");
 
@@ -83,6 +84,11 @@ static void printout(void)
 	CHECK_STR_CONTAINS(out, "VHDX_PARTUUID=\n", "handoff print: no PARTITION flag: VHDX_PARTUUID empty");
 	CHECK_STR_CONTAINS(out, "VHDX_OS_WRITE=no\nVHDX_UPDATED=no\n", "handoff print: no flags: read-only, not updated");
 	CHECK_STR_CONTAINS(out, "VHDX_FILE='/vm/root.vhdx'\n", "handoff print: the file path, FAT's \\ as /");
+
+	n = known_variable(v, 0x1 | 0x8 | 0x10, NULL); /* OS_WRITE, UPDATED, EXPAND */
+	CHECK_EQ_INT(print(v, n, out, sizeof out, msg, sizeof msg), 0, "handoff print: os-write = expand");
+	CHECK_STR_CONTAINS(out, "VHDX_OS_WRITE=yes\nVHDX_UPDATED=yes\nVHDX_EXPAND=yes\n",
+			   "handoff print: the EXPAND flag as VHDX_EXPAND=yes");
 }
 
 static void refusals(void)

@@ -234,7 +234,7 @@ static void pins(void)
 		{ "require-sha256=abc", "command line: require-sha256: \"abc\" is not 64 hex digits" },
 		{ "on-mismatch=maybe", "command line: on-mismatch is stop or warn, not \"maybe\"" },
 		{ "require-data-write-guid=", "command line: \"require-data-write-guid\" needs a value" },
-		{ "os-write=perhaps", "command line: \"os-write\" takes yes or no, not \"perhaps\"" },
+		{ "os-write=perhaps", "command line: \"os-write\" takes yes, no or expand, not \"perhaps\"" },
 	};
 	for (size_t c = 0; c < sizeof bad / sizeof bad[0]; c++) {
 		struct boot_options b = { 0 };
@@ -572,6 +572,49 @@ static void vdisk_write(void)
 	opt_free(&b);
 }
 
+/* -------- os-write = expand -------- */
+
+static void os_write_expand(void)
+{
+	static const struct {
+		const char *tok;
+		int want;
+	} cases[] = {
+		{ "os-write=expand", OS_WRITE_EXPAND }, { "--os-write=EXPAND", OS_WRITE_EXPAND },
+		{ "os-write=yes", OS_WRITE_YES },       { "--os-write", OS_WRITE_YES },
+		{ "os-write=no", OS_WRITE_NO },
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		struct boot_options o = { 0 };
+		uint16_t *t[] = { opt_u16(cases[c].tok), opt_u16("--next=vhdx:") };
+		opt_shim_reset();
+		CHECK_EQ_INT(opt_parse_tokens(&o, t, 2), 0, "os-write: \"%s\" parses", cases[c].tok);
+		CHECK_EQ_INT(o.os_write, cases[c].want, "os-write: \"%s\"", cases[c].tok);
+		CHECK(o.next != NULL, "os-write: \"%s\" takes no value from the next token", cases[c].tok);
+		opt_free(&o);
+	}
+	/* the config file says expand; the command line's "no" wins over it */
+	struct boot_options o = { 0 };
+	char conf[] = "os-write = expand\n";
+	opt_shim_reset();
+	CHECK_EQ_INT(opt_parse_config(&o, conf, strlen(conf)), 0, "os-write: config expand parses");
+	CHECK_EQ_INT(o.os_write, OS_WRITE_EXPAND, "os-write: config expand");
+	struct boot_options p = { 0 };
+	uint16_t *t[] = { opt_u16("os-write=no") };
+	CHECK_EQ_INT(opt_parse_tokens(&p, t, 1), 0, "os-write: command line no parses");
+	CHECK_EQ_INT(opt_parse_config(&p, conf, strlen(conf)), 0, "os-write: config after the command line parses");
+	CHECK_EQ_INT(p.os_write, OS_WRITE_NO, "os-write: the command line's no wins over the file's expand");
+	char bad[] = "os-write = expanded\n";
+	struct boot_options b = { 0 };
+	opt_shim_reset();
+	CHECK_EQ_INT(opt_parse_config(&b, bad, strlen(bad)), OPT_INVALID, "os-write: \"expanded\" refused");
+	CHECK_STR_EQ(opt_last, "vhdxboot.conf line 1: \"os-write\" takes yes, no or expand, not \"expanded\"",
+		     "os-write: \"expanded\": message");
+	opt_free(&o);
+	opt_free(&p);
+	opt_free(&b);
+}
+
 int main(void)
 {
 	tokenizer();
@@ -583,6 +626,7 @@ int main(void)
 	disk();
 	pins();
 	vdisk_write();
+	os_write_expand();
 	chain_paths();
 	CHECK_EQ_INT((int)opt_live, 0, "no allocation outlives the tests");
 	return t_done();

@@ -1,4 +1,4 @@
-# tests/boot/lib/linuxroot.sh - sourced: a whole Linux system inside a VHDX (issue 10), from real Debian parts.
+# tests/boot/lib/linuxroot.sh - sourced: a whole Linux system inside a VHDX, from real Debian parts.
 #
 # lr_kernel DIR        Debian's kernel package (apt-get download, cached in DIR), unpacked without running any
 #                      package script; depmod run on the unpacked copy.  Sets LR_VERSION, LR_TREE, LR_VMLINUZ.
@@ -6,15 +6,22 @@
 #                      (the machine's /etc/initramfs-tools is not read).  mkinitramfs insists on
 #                      /lib/modules/VERSION and /boot/config-VERSION: they are put in place (a hard-linked copy of
 #                      the unpacked tree, the config file) only if absent, and removed afterwards.  Cached by the
-#                      content of the hook, the script, the vhdx binary and the kernel version.
+#                      content of the hook, the script, the vhdx binary, the module list and the kernel version.
+#                      The modules: the guest's disk and ext4, and vfat with its code pages so that the root's
+#                      init can mount the inner ESP (/dev/mapper/vhdx-p1) the way an fstab line would.
 # lr_rootdir DIR MARKER-TEXT   a root file system tree: static busybox, /sbin/init (tests/boot/lib/rootinit.sh),
 #                      /etc/vhdx-test holding MARKER-TEXT.
 # lr_inner_raw OUT DISK_MIB ESP_FAT ROOT_DIR   a raw GPT disk: partition 1 the ESP (ESP_FAT's bytes), partition 2 an
 #                      ext4 of the Discoverable Partitions x86-64 root type made by mkfs.ext4 -d ROOT_DIR (no mount).
-# lr_esp_fat OUT INITRD CMDLINE   a FAT image with systemd-boot as BOOTX64.EFI, the kernel, INITRD, one entry.
+# lr_esp_fat OUT INITRD CMDLINE   a FAT image with systemd-boot as BOOTX64.EFI, the kernel, INITRD, one entry;
+#                      its volume ID (the UUID an fstab names) is LR_ESP_ID (default 5648-4458), and it holds
+#                      /vhdx-esp.txt with LR_ESP_TEXT (default "inner ESP").
 
 LR_ROOT_TYPE=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709
 LR_ESP_TYPE=C12A7328-F81F-11D2-BA4B-00A0C93EC93B
+LR_MODULES="virtio_pci virtio_blk ext4 vfat nls_cp437 nls_ascii nls_utf8"
+LR_ESP_ID=${LR_ESP_ID:-5648-4458}
+LR_ESP_TEXT=${LR_ESP_TEXT:-inner ESP}
 
 lr_kernel() {
 	local dir=$1 pkg deb
@@ -41,7 +48,8 @@ lr_kernel() {
 
 lr_initramfs() {
 	local out=$1 conf key cached made_mod=0 made_cfg=0 made_dir=0 rc
-	key=$(cat "$ROOT/initramfs/hooks/vhdx" "$ROOT/initramfs/scripts/local-top/vhdx" "$VHDX" | sha256sum | cut -c1-16)
+	key=$( (cat "$ROOT/initramfs/hooks/vhdx" "$ROOT/initramfs/scripts/local-top/vhdx" "$VHDX" && echo "$LR_MODULES") |
+		sha256sum | cut -c1-16)
 	cached=$BUILD/cache/linuxroot/initrd-$LR_VERSION-$key.img
 	if [[ -s $cached ]]; then
 		cp "$cached" "$out"
@@ -55,7 +63,7 @@ lr_initramfs() {
 	# (MODULES=most, the default, works the same way and is about four times larger)
 	printf 'MODULES=list\nBUSYBOX=auto\nKEYMAP=n\nCOMPRESS=zstd\nDEVICE=\nNFSROOT=auto\nRUNSIZE=10%%\nFSTYPE=auto\n' \
 		>"$conf/initramfs.conf"
-	printf 'virtio_pci\nvirtio_blk\next4\n' >"$conf/modules"
+	printf '%s\n' $LR_MODULES >"$conf/modules"
 	[[ -d /lib/modules ]] || { mkdir -p /lib/modules && made_dir=1; }
 	if [[ ! -e /lib/modules/$LR_VERSION ]]; then
 		cp -al "$LR_TREE/lib/modules/$LR_VERSION" "/lib/modules/$LR_VERSION" && made_mod=1
@@ -93,13 +101,15 @@ lr_esp_fat() {
 	local out=$1 initrd=$2 cmdline=$3 t
 	t=$(mktemp -d "${TMPDIR:-/tmp}/vhdx-esp.XXXXXX")
 	rm -f "$out"
-	mkfs.vfat -C -n VHDXOS "$out" 40960 >/dev/null || return 1
+	mkfs.vfat -C -n VHDXOS -i "${LR_ESP_ID//-/}" "$out" 40960 >/dev/null || return 1
 	mmd -i "$out" ::/EFI ::/EFI/BOOT ::/loader ::/loader/entries
 	mcopy -i "$out" "$OS/systemd-bootx64.efi" ::/EFI/BOOT/BOOTX64.EFI
 	mcopy -i "$out" "$LR_VMLINUZ" ::/vmlinuz
 	mcopy -i "$out" "$initrd" ::/initrd.img
 	printf 'timeout 0\ndefault test.conf\nconsole-mode keep\n' >"$t/loader.conf"
 	printf 'title vhdxboot Linux root test\nlinux /vmlinuz\ninitrd /initrd.img\noptions %s\n' "$cmdline" >"$t/test.conf"
+	printf '%s\n' "$LR_ESP_TEXT" >"$t/vhdx-esp.txt"
+	mcopy -i "$out" "$t/vhdx-esp.txt" ::/vhdx-esp.txt
 	mcopy -i "$out" "$t/loader.conf" ::/loader/loader.conf
 	mcopy -i "$out" "$t/test.conf" ::/loader/entries/test.conf
 	rm -rf "$t"

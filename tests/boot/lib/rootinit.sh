@@ -9,10 +9,22 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 echo "ROOTINIT-MARKER: init from the root file system, kernel $(uname -r)"
 echo "ROOTINIT-FILE: $(cat /etc/vhdx-test)"
 echo "ROOTINIT-ROOT: $(grep ' / ' /proc/mounts | grep -v rootfs)"
+echo "ROOTINIT-MAPPER: $(ls /dev/mapper 2>/dev/null | grep -v '^control$' | tr '\n' ' ')"
 repeat=1
 for x in $(cat /proc/cmdline); do
 	case $x in
 	vhdxtest.repeat=*) repeat=${x#vhdxtest.repeat=} ;;
+	vhdxtest.esp=*)
+		# the inner ESP by its UUID, as /etc/fstab names it for /boot/efi
+		uuid=${x#vhdxtest.esp=}
+		if dev=$(findfs "UUID=$uuid" 2>/dev/null) && mount -t vfat -o ro "$dev" /mnt; then
+			dm=$(cat "/sys/class/block/$(basename "$(readlink -f "$dev")")/dm/name" 2>/dev/null)
+			echo "ROOTINIT-ESP: UUID=$uuid is $dev (device-mapper name ${dm:-none}): $(cat /mnt/vhdx-esp.txt)"
+			umount /mnt
+		else
+			echo "ROOTINIT-ESP: UUID=$uuid not found or not mountable"
+		fi
+		;;
 	vhdxtest.write)
 		if mount -o remount,rw /; then
 			echo "written by the guest $(cat /proc/sys/kernel/random/uuid)" >/written.txt
