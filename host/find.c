@@ -25,6 +25,7 @@
 
 #include "gpt.h"
 #include "host.h"
+#include "le.h"
 
 #define SYS_BLOCK "/sys/class/block"
 #define DEV_DIR "/dev/"
@@ -46,6 +47,7 @@
 
 static const char find_usage[] =
 	"usage: vhdx find --disk-id GUID [--file-write-guid GUID] [--data-write-guid GUID] [--partuuid GUID]\n"
+	"                 [--file PATH]\n"
 	"\n"
 	"Look through every block device and partition (/sys/class/block) for the VHDX whose VirtualDiskId is GUID,\n"
 	"opening each read-only, and print 'DEVICE DATAWRITEGUID' of the one that also matches every other GUID\n"
@@ -56,6 +58,8 @@ static const char find_usage[] =
 	"  --file-write-guid GUID  the image's current FileWriteGuid (vhdxboot's session update wrote it)\n"
 	"  --data-write-guid GUID  the image's current DataWriteGuid\n"
 	"  --partuuid GUID         the device is the GPT partition with this unique partition GUID\n"
+	"  --file PATH             the VHDX is the file PATH inside each device's file system (NTFS, exFAT, ext4,\n"
+	"                          FAT32, read by vhdx's own locator); prints DEVICE/PATH, which every command opens\n"
 	"  -h, --help              this text\n"
 	"\n"
 	"Exit 0 found exactly one, 1 none matches (the candidates are listed), 2 usage or I/O error,\n"
@@ -65,23 +69,14 @@ static const char find_usage[] =
 struct want {
 	struct vhdx_guid disk_id, fwg, dwg, partuuid;
 	int has_fwg, has_dwg, has_partuuid;
+	const char *file; /* the image is this file inside the device's file system */
 };
 
 struct hit {
-	char dev[300];
+	char dev[PATH_MAX + 300];
 	struct vhdx_guid fwg, dwg, partuuid;
 	int is_partition, has_partuuid;
 };
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
 
 /* A number from a one-line sysfs file; 0 when absent or malformed. */
 static unsigned long sysfs_number(const char *path)
@@ -127,8 +122,8 @@ static int partition_uuid(const char *name, struct vhdx_guid *g)
 	if (fd < 0)
 		return -1;
 	if (pread(fd, hdr, sizeof(hdr), (off_t)sector) == (ssize_t)sizeof(hdr) && !memcmp(hdr, GPT_SIGNATURE, 8)) {
-		uint64_t lba = le64(hdr + GPT_HDR_ENTRY_LBA);
-		uint32_t count = le32(hdr + GPT_HDR_ENTRY_COUNT), esize = le32(hdr + GPT_HDR_ENTRY_SIZE);
+		uint64_t lba = host_le64(hdr + GPT_HDR_ENTRY_LBA);
+		uint32_t count = host_le32(hdr + GPT_HDR_ENTRY_COUNT), esize = host_le32(hdr + GPT_HDR_ENTRY_SIZE);
 		uint64_t at = (uint64_t)(partno - 1) * esize;
 		if (partno <= count && esize >= GPT_ENTRY_MIN && esize <= GPT_ENTRY_MAX && lba && lba < (1ull << 40) &&
 		    pread(fd, entry, sizeof(entry), (off_t)(lba * sector + at)) == (ssize_t)sizeof(entry)) {
@@ -145,10 +140,13 @@ static int probe(const char *name, const struct want *w, struct hit *h)
 {
 	struct host_file f;
 	struct vhdx_image img;
-	char dev[sizeof(DEV_DIR) + 256], path[PATH_MAX], sig[8];
+	char dev[sizeof(h->dev)], path[PATH_MAX], sig[8];
 	int match = 0;
 
-	snprintf(dev, sizeof(dev), DEV_DIR "%s", name);
+	if (w->file) /* DEVICE/PATH: the file inside the device's file system (a device without one fails here) */
+		snprintf(dev, sizeof(dev), DEV_DIR "%s/%s", name, w->file + (w->file[0] == '/'));
+	else
+		snprintf(dev, sizeof(dev), DEV_DIR "%s", name);
 	if (host_file_open(&f, dev, HOST_RDONLY))
 		return 0;
 	if (f.io.size < sizeof(sig) || f.io.read(f.io.ctx, 0, sig, sizeof(sig)) || memcmp(sig, VHDX_SIGNATURE, 8)) {
@@ -287,6 +285,7 @@ int cmd_find(int argc, char **argv)
 		{ "file-write-guid", required_argument, NULL, 'f' },
 		{ "data-write-guid", required_argument, NULL, 'd' },
 		{ "partuuid", required_argument, NULL, 'p' },
+		{ "file", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -306,6 +305,7 @@ int cmd_find(int argc, char **argv)
 		case 'f': rc = parse_guid_opt("--file-write-guid", optarg, &w.fwg, &w.has_fwg); break;
 		case 'd': rc = parse_guid_opt("--data-write-guid", optarg, &w.dwg, &w.has_dwg); break;
 		case 'p': rc = parse_guid_opt("--partuuid", optarg, &w.partuuid, &w.has_partuuid); break;
+		case 'F': w.file = optarg; break;
 		default: return host_opt_common("find", c, find_usage, argv);
 		}
 		if (rc)

@@ -34,132 +34,9 @@ head -c 3M /dev/urandom | dd of="$raw" bs=1M seek=20 conv=notrunc status=none
 head -c 100K /dev/urandom | dd of="$raw" bs=1K seek=30000 conv=notrunc status=none
 qemu-img convert -f raw -O vhdx -o subformat=dynamic,block_size=1M "$raw" "$W/img.vhdx"
 
-# Fragmenting the free space: 64 KiB files until the volume is full, then every other one deleted, so the next
-# large file can only go into 64 KiB holes (FRAG_FILES bounds the loop).
-FRAG_FILES=3000
-head -c 65536 /dev/urandom >"$W/small"
-fragment() {
-	local d=$1 i
-	mkdir -p "$d/frag"
-	for ((i = 1; i <= FRAG_FILES; i++)); do cp "$W/small" "$d/frag/f$i" 2>/dev/null || break; done
-	rm -f "$d/frag/f$i"
-	sync
-	for ((i = 1; i <= FRAG_FILES; i += 2)); do rm -f "$d/frag/f$i"; done
-	sync
-}
-
-# extents PART PATH -> "N" extents via vhdx locate (0 on failure)
-extents() { "$VHDX" locate "$1" "$2" 2>/dev/null | sed -n 's/^extents //p'; }
-
-# outside_same BEFORE AFTER PART PATH: every byte outside the file's extents is unchanged
-outside_same() {
-	"$VHDX" locate "$3" "$4" >"$W/loc" 2>&1 || return 1
-	python3 - "$1" "$2" "$W/loc" <<'EOF'
-import sys
-a, b, loc = open(sys.argv[1], 'rb'), open(sys.argv[2], 'rb'), open(sys.argv[3]).read().split('\n')
-ext = sorted((int(l.split()[1]), int(l.split()[2])) for l in loc if len(l.split()) == 3 and l.split()[0].isdigit())
-pos, size = 0, a.seek(0, 2)
-a.seek(0)
-def same(off, n):
-    while n:
-        k = min(n, 1 << 20)
-        a.seek(off); b.seek(off)
-        if a.read(k) != b.read(k):
-            print(f"bytes differ near partition offset {off}")
-            return False
-        off += k; n -= k
-    return True
-for start, length in ext:
-    if not same(pos, start - pos):
-        sys.exit(1)
-    pos = start + length
-sys.exit(0 if same(pos, size - pos) else 1)
-EOF
-}
-
-# check_fs KIND PART: ok when KIND's own checker finds the file system clean (read-only check)
-fs_clean() {
-	case $1 in
-	ext4) e2fsck -fn "$2" >/dev/null 2>&1 ;;
-	exfat) fsck.exfat -n "$2" >/dev/null 2>&1 ;;
-	fat32) fsck.vfat -n "$2" >/dev/null 2>&1 ;;
-	ntfs) ntfsfix -n "$2" >/dev/null 2>&1 ;;
-	esac
-}
-
-# read_back KIND PART OUT: the image file as the file system's own driver reads it
-read_back() {
-	case $1 in
-	ext4) debugfs -R "dump /$DIR/img.vhdx $3" "$2" >/dev/null 2>&1 ;;
-	fat32) mcopy -n -i "$2" "::$DIR/img.vhdx" "$3" ;;
-	exfat)
-		local loop rc=1
-		loop=$(losetup --find --show --read-only "$2") || return 1
-		mount.exfat-fuse -o ro "$loop" "$MNT" >/dev/null 2>&1 && cp "$MNT/$DIR/img.vhdx" "$3" && rc=0
-		fusermount -u "$MNT" 2>/dev/null
-		losetup -d "$loop" 2>/dev/null || true
-		return $rc
-		;;
-	ntfs) ntfs-3g -o ro "$2" "$MNT" >/dev/null 2>&1 && cp "$MNT/$DIR/img.vhdx" "$3" && fusermount -u "$MNT" ;;
-	esac
-}
-
-# make_fs KIND PART: a 96 MiB partition image holding the VHDX at $DIR/img.vhdx, written after fragmenting
-make_fs() {
-	local kind=$1 part=$2
-	truncate -s 96M "$part"
-	case $kind in
-	ext4)
-		mkfs.ext4 -q -F -b 4096 -O ^has_journal "$part" && mount -o loop "$part" "$MNT" || return 1
-		fragment "$MNT" && mkdir -p "$MNT/$DIR" && cp --sparse=never "$W/img.vhdx" "$MNT/$DIR/" && umount "$MNT"
-		;;
-	exfat)
-		# exfat-fuse wants a block device: a loop device over the partition image
-		local loop
-		mkfs.exfat -c 4096 "$part" >/dev/null && loop=$(losetup --find --show "$part") || return 1
-		if mount.exfat-fuse "$loop" "$MNT" >/dev/null; then
-			fragment "$MNT" && mkdir -p "$MNT/$DIR" && cp --sparse=never "$W/img.vhdx" "$MNT/$DIR/"
-			fusermount -u "$MNT"
-		fi
-		losetup -d "$loop" 2>/dev/null || true
-		;;
-	fat32)
-		# vfat cannot be mounted here: mtools writes it; the free space is fragmented the same way
-		mkfs.vfat -F 32 -S 512 -s 1 "$part" >/dev/null || return 1
-		# mtools allocates next-fit and fails badly on a full volume: fill it to about 95 %, so the image goes
-		# into the tail and then wraps into the holes
-		local i
-		mmd -i "$part" ::dir1 ::dir1/dir2 ::dir1/dir2/dir3 "::$DIR"
-		rm -rf "$W/frag" && mkdir "$W/frag"
-		for ((i = 1; i <= 1420; i++)); do ln "$W/small" "$W/frag/f$i"; done
-		mcopy -i "$part" -s "$W/frag" ::frag
-		mdel -i "$part" $(for ((i = 1; i <= 1420; i += 2)); do echo "::frag/f$i"; done)
-		mcopy -i "$part" "$W/img.vhdx" "::$DIR/img.vhdx"
-		;;
-	ntfs)
-		mkntfs -q -F -Q -c 4096 "$part" >/dev/null && ntfs-3g "$part" "$MNT" || return 1
-		fragment "$MNT" && mkdir -p "$MNT/$DIR" && cp --sparse=never "$W/img.vhdx" "$MNT/$DIR/" && fusermount -u "$MNT"
-		;;
-	esac
-}
-
-# set_dirty KIND PART: the volume's own "not cleanly unmounted" mark
-set_dirty() {
-	case $1 in
-	ext4) debugfs -w -R "ssv state 0" "$2" >/dev/null 2>&1 ;;
-	exfat) printf '\x02\x00' | dd of="$2" bs=1 seek=106 conv=notrunc status=none ;; # VolumeFlags: VolumeDirty
-	fat32) # FAT[1] bit 27 cleared: the clean-shutdown bit (FAT at reserved sectors * 512)
-		python3 - "$2" <<'EOF'
-import struct, sys
-f = open(sys.argv[1], 'r+b'); bs = f.read(512)
-fat = struct.unpack_from('<H', bs, 14)[0] * struct.unpack_from('<H', bs, 11)[0]
-f.seek(fat + 4); v = struct.unpack('<I', f.read(4))[0] & ~0x08000000
-f.seek(fat + 4); f.write(struct.pack('<I', v))
-EOF
-		;;
-	ntfs) return 1 ;; # covered by the NTFS locator's own suite
-	esac
-}
+FS_WORK=$W FS_MNT=$MNT FS_DIR=$DIR FS_IMAGE=$W/img.vhdx
+source "$TOOLS/fsbuild.bash"
+fs_small
 
 one_fs() {
 	local kind=$1 part=$W/$1.part img n
@@ -220,7 +97,7 @@ alloc_case() {
 	local part=$W/alloc.part
 	truncate -s 128M "$part"
 	mkfs.ext4 -q -F -b 4096 -O ^has_journal "$part" && mount -o loop "$part" "$MNT" || { notok "allocate: setup" "mkfs/mount"; return; }
-	fragment "$MNT"
+	FS_SIZE=128M fragment "$MNT"
 	cp --sparse=never "$W/img.vhdx" "$MNT/a.vhdx"
 	truncate -s 8M "$MNT/hole" && printf x >>"$MNT/hole"
 	out=$("$VHDX" allocate "$MNT/a.vhdx" 2>&1)
