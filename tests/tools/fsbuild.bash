@@ -63,7 +63,7 @@ fs_clean() {
 # read_back KIND PART OUT: the image file as the file system's own driver reads it
 read_back() {
 	case $1 in
-	ext4) debugfs -R "dump /$FS_DIR/img.vhdx $3" "$2" >/dev/null 2>&1 ;;
+	ext4) debugfs -R "dump \"/$FS_DIR/img.vhdx\" \"$3\"" "$2" >/dev/null 2>&1 && [[ -s $3 ]] ;;
 	fat32) mcopy -n -i "$2" "::$FS_DIR/img.vhdx" "$3" ;;
 	exfat)
 		local loop rc=1
@@ -86,14 +86,14 @@ make_fs() {
 	case $kind in
 	ext4)
 		mkfs.ext4 -q -F -b 4096 -O ^has_journal "$part" && mount -o loop "$part" "$FS_MNT" || return 1
-		fragment "$FS_MNT" && mkdir -p "$FS_MNT/$FS_DIR" && cp --sparse=never "$FS_IMAGE" "$FS_MNT/$FS_DIR/" && umount "$FS_MNT"
+		fragment "$FS_MNT" && mkdir -p "$FS_MNT/$FS_DIR" && cp --sparse=never "$FS_IMAGE" "$FS_MNT/$FS_DIR/img.vhdx" && umount "$FS_MNT"
 		;;
 	exfat)
 		# exfat-fuse wants a block device: a loop device over the partition image
 		local loop
 		mkfs.exfat -c 4096 "$part" >/dev/null && loop=$(losetup --find --show "$part") || return 1
 		if mount.exfat-fuse "$loop" "$FS_MNT" >/dev/null; then
-			fragment "$FS_MNT" && mkdir -p "$FS_MNT/$FS_DIR" && cp --sparse=never "$FS_IMAGE" "$FS_MNT/$FS_DIR/"
+			fragment "$FS_MNT" && mkdir -p "$FS_MNT/$FS_DIR" && cp --sparse=never "$FS_IMAGE" "$FS_MNT/$FS_DIR/img.vhdx"
 			fusermount -u "$FS_MNT"
 		fi
 		losetup -d "$loop" 2>/dev/null || true
@@ -116,7 +116,7 @@ make_fs() {
 		;;
 	ntfs)
 		mkntfs -q -F -Q -c 4096 "$part" >/dev/null && ntfs-3g "$part" "$FS_MNT" || return 1
-		fragment "$FS_MNT" && mkdir -p "$FS_MNT/$FS_DIR" && cp --sparse=never "$FS_IMAGE" "$FS_MNT/$FS_DIR/" && fusermount -u "$FS_MNT"
+		fragment "$FS_MNT" && mkdir -p "$FS_MNT/$FS_DIR" && cp --sparse=never "$FS_IMAGE" "$FS_MNT/$FS_DIR/img.vhdx" && fusermount -u "$FS_MNT"
 		;;
 	esac
 }
