@@ -1,4 +1,4 @@
-# install.mk - issue 13: the manual pages (man/*.scd -> build/man/), `make install`, `make uninstall` and
+# install.mk - the manual pages (man/*.scd -> build/man/), `make install`, `make uninstall` and
 # `make deb`.  Included by the root Makefile.
 #
 #   make install   [PREFIX=/usr/local] [DESTDIR=]   the tool, the EFI binaries, the pages, bash completion, and

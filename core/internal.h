@@ -11,7 +11,7 @@
  *   layer view:  view                                vhdx_pread: raw read + overlay, what the parsers read
  *   layer parse: header region metadata bat parent   parse and validate one structure each
  *   layer open:  image read extent                   vhdx_open (validation in order), virtual-disk reads, extents
- *   layer use:   digest measure                      what is computed from an open image (issue 12)
+ *   layer use:   digest measure                      what is computed from an open image
  *   layer write: hdrwrite replay session create datawrite  writers: headers, replay, session update, create, data
  *   layer logw:  logwrite allocate                   the log writer; allocation (BAT updates) through it
  *   layer fsu:   fsutil ntfsio ntfsrun ntfsmft ntfsattr ntfsindex   locators' counted reads, extents, names; NTFS parts
@@ -135,7 +135,7 @@ static inline uint64_t vhdx_bat_index(const struct vhdx_image *img, uint64_t b)
 }
 
 /*
- * logwrite.c (issue 10): the log writer, the other half of log.c.  Only writers (allocate) use it, never the
+ * logwrite.c: the log writer, the other half of log.c.  Only writers (allocate) use it, never the
  * parsers.  The protocol: vhdx_logw_begin sets a fresh LogGuid (with a new FileWriteGuid) in the headers and
  * flushes; each vhdx_logw_entry writes one entry into the ring and flushes; vhdx_logw_apply writes the same
  * sectors to their final places and flushes; vhdx_logw_end clears LogGuid in both headers.  A crash anywhere
@@ -179,7 +179,7 @@ vhdx_status vhdx_logw_apply(struct vhdx_log_writer *w, const struct vhdx_log_sec
 vhdx_status vhdx_logw_end(struct vhdx_log_writer *w);
 void vhdx_logw_release(struct vhdx_log_writer *w); /* frees the buffers; writes nothing */
 
-/* read.c: vhdx_read of a differencing image (range checked by the caller) - differencing chains (issue 11) */
+/* read.c: vhdx_read of a differencing image (range checked by the caller): every level of a differencing chain */
 vhdx_status vhdx_diff_read(struct vhdx_image *img, uint64_t off, uint8_t *out, size_t len);
 
 #endif

@@ -67,7 +67,7 @@ uint32_t vhdx_crc32c(uint32_t crc, const void *buf, size_t len); /* crc: 0 to st
 uint32_t vhdx_crc32c_portable(uint32_t crc, const void *buf, size_t len);
 uint32_t vhdx_crc32c_sse42(uint32_t crc, const void *buf, size_t len); /* only if vhdx_crc32c_have_sse42() */
 int vhdx_crc32c_have_sse42(void);
-/* issue 14: the ARMv8 CRC32C instructions (aarch64, ID_AA64ISAR0_EL1.CRC32 read at run time) */
+/* the ARMv8 CRC32C instructions (aarch64, ID_AA64ISAR0_EL1.CRC32 read at run time) */
 uint32_t vhdx_crc32c_armv8(uint32_t crc, const void *buf, size_t len); /* only if vhdx_crc32c_have_armv8() */
 int vhdx_crc32c_have_armv8(void);
 
@@ -172,7 +172,7 @@ struct vhdx_image {
 	uint32_t batwin_count;
 	uint32_t batwin_cap;
 
-	/* differencing chains (issue 11): the parsed Parent Locator (allocated at open when HasParent is set), the
+	/* differencing chains: the parsed Parent Locator (allocated at open when HasParent is set), the
 	 * parent attached by vhdx_attach_parent, and the child this image serves as a parent for (never written) */
 	struct vhdx_parent_locator *locator;
 	struct vhdx_image *parent;
@@ -206,7 +206,7 @@ vhdx_status vhdx_session_update(struct vhdx_image *img, const uint8_t random[32]
 vhdx_status vhdx_replay(struct vhdx_image *img, const uint8_t random[32]);
 
 /*
- * Preparing to write (issue 9): the one rule every binding follows before its first write to an image.  A pending
+ * Preparing to write: the one rule every binding follows before its first write to an image.  A pending
  * log is replayed first (the format demands it), then the session update gives the file a new FileWriteGuid.
  *
  * The random bytes, VHDX_PREPARE_RANDOM of them from a real random source (never a fixed or guessable value: the
@@ -233,7 +233,7 @@ vhdx_status vhdx_prepare_write_data(struct vhdx_image *img, const uint8_t random
 				    struct vhdx_prepare_report *report);
 
 /*
- * Issue 10: the session update before a user-visible write (an OS mounting its root read-write): as
+ * The session update before a user-visible write (an OS mounting its root read-write): as
  * vhdx_session_update, and also a new DataWriteGuid from random[16..31].
  */
 vhdx_status vhdx_session_update_data(struct vhdx_image *img, const uint8_t random[32]);
@@ -256,7 +256,7 @@ vhdx_status vhdx_write_flush(struct vhdx_image *img);
 const char *vhdx_bat_state_name(unsigned state); /* "FULLY_PRESENT", "NOT_PRESENT", ... */
 
 /*
- * Issue 10: allocation.  Makes every payload block that the byte range [offset, offset + length) of the virtual
+ * Allocation.  Makes every payload block that the byte range [offset, offset + length) of the virtual
  * disk touches present and zero-filled (NOT_PRESENT, UNDEFINED, ZERO and UNMAPPED blocks; present blocks keep
  * their data), so that the range can be mapped read-write.  New blocks go after every used byte of the file, 1 MiB
  * aligned, in block order; a file grows (io->resize: the new bytes read as zero), a device must already have the
@@ -303,7 +303,7 @@ struct vhdx_create_params {
 	int (*source)(void *ctx, uint64_t off, void *buf, size_t len);
 	void *source_ctx;
 	uint8_t random[64];         /* FileWriteGuid, DataWriteGuid, disk ID, spare */
-	/* differencing chains (issue 11): a Parent Locator item (vhdx_locator_build) makes a differencing image with
+	/* differencing chains: a Parent Locator item (vhdx_locator_build) makes a differencing image with
 	 * every block NOT_PRESENT and a zeroed sector bitmap block per chunk (core/create.c, cr_bitmap); not with
 	 * fixed or source */
 	const uint8_t *parent_locator;
@@ -313,7 +313,7 @@ struct vhdx_create_params {
 /* Writes a new image through io (which must be empty or will be overwritten); msg gets the reason on failure. */
 vhdx_status vhdx_create(struct vhdx_io *io, const struct vhdx_create_params *p, char *msg, size_t msglen);
 
-/* ---- issue 12: boot-time integrity (SHA-256, the whole-disk digest, the measurement event) ---- */
+/* ---- boot-time integrity (SHA-256, the whole-disk digest, the measurement event) ---- */
 
 /* SHA-256 (FIPS 180-4).  init, any number of updates, final (which wipes the state). */
 #define VHDX_SHA256_SIZE 32
@@ -373,7 +373,7 @@ void vhdx_measure_event(const struct vhdx_image *img, const uint8_t *content_sha
 			uint8_t out[VHDX_MEASURE_EVENT_SIZE]);
 
 /*
- * Differencing chains (issue 11).  The platform finds and opens every parent itself (read-only) and hands it to the
+ * Differencing chains.  The platform finds and opens every parent itself (read-only) and hands it to the
  * core; the core checks that it is the parent the child names and reads through it.  Reads of a child fall through
  * to its parent block by block (NOT_PRESENT) or sector by sector (PARTIALLY_PRESENT, through the sector bitmap);
  * ZERO, UNMAPPED and UNDEFINED blocks of a child read as zeros, as in any other image.
@@ -425,7 +425,7 @@ uint32_t vhdx_locator_build(uint8_t *out, uint32_t cap, const struct vhdx_guid *
 #define VHDX_LOCATOR_BUILD_MAX (60 * 1024) /* the largest locator vhdx_create writes */
 
 /*
- * Where virtual bytes live (issue 11, core/extent.c), for callers that point at the files themselves (`vhdx map`):
+ * Where virtual bytes live (core/extent.c), for callers that point at the files themselves (`vhdx map`):
  * the bytes from off on (len > 0, inside the virtual disk) come from one level of the chain - 0 the image asked,
  * 1 its parent, and so on - at file_off in that level's file, for ext->len bytes (1 to len, never past a block of
  * any level passed through); or read as zeros (image NULL).  The same answer vhdx_read acts on: FULLY_PRESENT

@@ -17,7 +17,7 @@ static int secure_boot_state(void)
 EFI_STATUS chainload_dp(EFI_DEVICE_PATH *dp, const CHAR16 *shown, const CHAR16 *args)
 {
 	EFI_HANDLE child = NULL;
-	EFI_STATUS st = shim_verify_dp(dp, shown); /* issue 12: shim's verdict first, when shim is there */
+	EFI_STATUS st = shim_verify_dp(dp, shown); /* shim's verdict first, when shim is there */
 	if (EFI_ERROR(st))
 		return st;
 	st = g_bs->LoadImage(FALSE, g_image, dp, NULL, 0, &child);

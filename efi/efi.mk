@@ -30,7 +30,7 @@ EFI_SECTIONS := -j .text -j .sdata -j .data -j .rodata -j .dynamic -j .dynsym -j
 EFI_PECOFF  := $(EFI_OBJCOPY) $(EFI_SECTIONS) --strip-all --target efi-app-$(EFI_ARCH) --subsystem=10
 
 EFI_SRC     := $(wildcard efi/*.c)
-# the files of efi/ with no firmware calls, which the host tests build too (issue 9; see efi/optparse.h)
+# the files of efi/ with no firmware calls, which the host tests build too (see efi/optparse.h)
 EFI_PORTABLE_SRC := efi/optparse.c efi/disksel.c efi/ucs2.c efi/pinparse.c
 EFI_PORTABLE_HDR := efi/optparse.h efi/ucs2.h
 EFI_PORTABLE_SRC += efi/parentpath.c # a differencing image parent's path from relative_path
@@ -71,7 +71,7 @@ $(PAYLOAD_SO): $(BUILD)/efi/%.so: $(BUILD)/efi/payload/%.o $(EFI_LDS)
 $(BUILD)/efi/%.efi: $(BUILD)/efi/%.so
 	$(EFI_PECOFF) $< $@
 
-# the path issue 3 names for the product: the same file
+# the product's path under the build directory, named by its architecture: the same file
 $(BUILD)/$(EFI_ARCH)/vhdxboot.efi: $(BUILD)/efi/vhdxboot.efi
 	@mkdir -p $(dir $@)
 	cp $< $@
@@ -81,11 +81,11 @@ $(BUILD)/$(EFI_ARCH)/vhdxboot.efi: $(BUILD)/efi/vhdxboot.efi
 demo:
 	@BUILD=$(BUILD) bash scripts/demo.sh
 
-# issue 12: make sign KEY=... CERT=... [POLICY=file] [OUT=...]: embed a policy (.vhdxpol section), then sbsign
+# make sign KEY=... CERT=... [POLICY=file] [OUT=...]: embed a policy (.vhdxpol section), then sbsign
 .PHONY: sign
 sign: $(BUILD)/efi/vhdxboot.efi
 	@IN=$(BUILD)/efi/vhdxboot.efi OUT=$(or $(OUT),$(BUILD)/efi/vhdxboot.signed.efi) KEY="$(KEY)" CERT="$(CERT)" \
 		POLICY="$(POLICY)" bash scripts/sign.sh
 
-# issue 14: the same module for aarch64 and ia32 (build/aa64, build/ia32)
+# the same module for aarch64 and ia32 (build/aa64, build/ia32)
 include efi/arch/arches.mk

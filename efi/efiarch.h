@@ -1,5 +1,5 @@
 /*
- * efiarch.h - what differs between the UEFI architectures the module is built for (issue 14): the file name the
+ * efiarch.h - what differs between the UEFI architectures the module is built for: the file name the
  * firmware boots from removable media, and the name of the CPU's own random-number instruction.  Everything else
  * in efi/ is the same C on every architecture (firmware calls go through EFIAPI pointers, which gnu-efi defines
  * per architecture).

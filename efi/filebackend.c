@@ -69,7 +69,7 @@ static int f_flush(void *ctx)
 	return 0;
 }
 
-/* writable: try read-write first; 0 (issue 11: a parent) opens for reading only and leaves no write path */
+/* writable: try read-write first; 0 (a differencing parent) opens for reading only and leaves no write path */
 static EFI_STATUS open_file(struct backend *b, EFI_HANDLE volume, const CHAR16 *path, int writable)
 {
 	struct fbk *k = mem_zalloc(sizeof *k);

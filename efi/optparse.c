@@ -34,7 +34,7 @@ static const struct key keys[] = {
 	{ "os-write", K_OSWRITE, OPT_OSWRITE, FIELD(os_write) }, /* the OS booted from inside may write (or expand) */
 	/* the loader inside (systemd-boot's boot counting) may write the virtual disk: vdisk.c's rule */
 	{ "vdisk-write", K_FLAG, OPT_VDISKWRITE, FIELD(vdisk_write) },
-	/* issue 12: the pins, parsed by pinparse.c into o->policy */
+	/* the pins, parsed by pinparse.c into o->policy */
 	{ "require-disk-id", K_PIN, OPT_REQ_DISK, PIN_KEY_DISK },
 	{ "require-data-write-guid", K_PIN, OPT_REQ_DATA, PIN_KEY_DATA },
 	{ "require-sha256", K_PIN, OPT_REQ_SHA, PIN_KEY_SHA },

@@ -30,7 +30,7 @@ void con_say(const char *f, ...) VHDXBOOT_PRINTF(1, 2); /* "vhdxboot: " ... "\n"
 
 enum on_error { ON_ERROR_STOP = 0, ON_ERROR_CONTINUE = 1 };
 
-/* issue 12: what the owner pins about the image (efi/policy.c checks it at boot; pinparse.c parses the keys) */
+/* what the owner pins about the image (efi/policy.c checks it at boot; pinparse.c parses the keys) */
 enum { POLICY_DISK_ID = 1u << 0, POLICY_DATA_WRITE = 1u << 1, POLICY_SHA256 = 1u << 2 };
 struct boot_policy {
 	unsigned have;         /* POLICY_* pinned */
@@ -60,12 +60,12 @@ struct boot_options {
 	int no_config;
 	int os_write;          /* OS_WRITE_*: handoff says the OS may write (default read-only), or expand then write */
 	int vdisk_write;       /* the next stage inside the image may write its virtual disk (vdisk.c; default no) */
-	struct boot_policy policy; /* issue 12 */
+	struct boot_policy policy; /* the owner's pins (pinparse.c) */
 	unsigned set;          /* which fields the command line gave (OPT_*) */
 };
 enum {
 	OPT_NEXT = 1u << 0, OPT_DISK = 1u << 1, OPT_IMAGE = 1u << 2, OPT_ARGS = 1u << 3, OPT_CHECK = 1u << 4,
-	OPT_ONERR = 1u << 5, OPT_OSWRITE = 1u << 6, /* issue 10: os-write */
+	OPT_ONERR = 1u << 5, OPT_OSWRITE = 1u << 6, /* os-write */
 	OPT_REQ_DISK = 1u << 7, OPT_REQ_DATA = 1u << 8, OPT_REQ_SHA = 1u << 9, OPT_ONMISMATCH = 1u << 10, /* the pins */
 	OPT_VDISKWRITE = 1u << 11
 };

@@ -1,5 +1,5 @@
 /*
- * pinparse.c - the policy keys' values (issue 12) as the options give them: GUIDs, a SHA-256 in hex, stop or warn.
+ * pinparse.c - the policy keys' values as the options give them: GUIDs, a SHA-256 in hex, stop or warn.
  * No firmware calls, so the host tests it with the other option parsers (tests/unit/test_options.c); policy.c
  * checks the pins at boot and embedded.c feeds the signed .vhdxpol section through the same policy_set.
  */

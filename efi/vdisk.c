@@ -234,7 +234,7 @@ EFI_STATUS vdisk_install(struct vdisk **out, struct vhdx_image *img, EFI_HANDLE 
 			(unsigned long long)img->virtual_size);
 		return EFI_UNSUPPORTED;
 	}
-	/* issue 11: a differencing image reads through its parents (core/read.c); every level must be attached */
+	/* a differencing image reads through its parents (core/read.c); every level must be attached */
 	for (const struct vhdx_image *p = img; p->has_parent; p = p->parent)
 		if (!p->parent) {
 			char g[VHDX_GUID_TEXT];

@@ -1,5 +1,5 @@
 /*
- * allocate.c - `vhdx allocate` (issue 10): make every block of the virtual disk, of one partition inside it, or of
+ * allocate.c - `vhdx allocate`: make every block of the virtual disk, of one partition inside it, or of
  * a byte range present and zero-filled, so that `vhdx map --rw` can map it.  The work is the core's
  * (vhdx_allocate); this file picks the range and reports.
  */

@@ -164,7 +164,7 @@ static void info_text(const char *path, const struct host_file *f, const struct 
 		printf("leave blocks allocated: %s\n", img->leave_blocks_allocated ? "yes" : "no");
 		printf("has parent: %s\n", img->has_parent ? "yes" : "no");
 		printf("metadata entries: %" PRIu32 "\n", img->metadata_count);
-		host_chain_text(ch, img); /* differencing chains (issue 11) */
+		host_chain_text(ch, img); /* differencing chains: each parent */
 	}
 	if (any_header(img))
 		printf("current header: %d\n", img->current + 1);
@@ -334,14 +334,14 @@ static void info_json(const char *path, const struct host_file *f, const struct 
 	for (i = 0; i < img->warnings && i < VHDX_MAX_WARNINGS; i++)
 		json_string(&j, NULL, img->warning[i]);
 	json_end(&j, ']');
-	host_chain_json(&j, ch, img); /* differencing chains (issue 11) */
+	host_chain_json(&j, ch, img); /* differencing chains: each parent */
 	json_end(&j, '}');
 	json_finish(&j);
 }
 
 int cmd_info(int argc, char **argv)
 {
-	struct host_chain ch; /* differencing chains (issue 11) */
+	struct host_chain ch; /* the image and its parents (differencing chains) */
 	int chain_rc = 0;
 	struct host_file f;
 	struct vhdx_image img;
@@ -394,7 +394,7 @@ int cmd_check(int argc, char **argv)
 	rc = parse_args("check", check_usage, 0, argc, argv, &json, &path);
 	if (rc >= 0)
 		return rc;
-	rc = host_chain_open(&ch, path); /* differencing chains (issue 11): every parent validated too */
+	rc = host_chain_open(&ch, path); /* differencing chains: every parent validated too */
 	if (rc)
 		return rc;
 	for (unsigned i = 1; i < ch.n; i++)

@@ -7,7 +7,7 @@
  * nothing changes the BAT: so a pending log is replayed first (or refused read-only), and a read-write table must
  * cover present blocks only (a write to a `zero` segment would be lost).
  *
- * A differencing chain (issue 11) maps read-only only: its segments point into every level's file (vhdx_extent
+ * A differencing chain maps read-only only: its segments point into every level's file (vhdx_extent
  * says which level holds each run), and a write through such a table would land in a parent, which is never
  * written.  Each level needs its own device; they are named in chain order (--device once per level).
  */
@@ -151,7 +151,7 @@ static int walk(struct vhdx_image *img, const char *path, uint64_t lo, uint64_t 
 	return 0;
 }
 
-/* A differencing chain (issue 11): the runs of [lo, hi) level by level, as vhdx_extent finds them. */
+/* A differencing chain: the runs of [lo, hi) level by level, as vhdx_extent finds them. */
 static int walk_chain(struct vhdx_image *img, const char *path, uint64_t lo, uint64_t hi, struct map_out *o)
 {
 	for (uint64_t pos = lo; pos < hi;) {
@@ -388,7 +388,7 @@ int cmd_map(int argc, char **argv)
 	struct map_out o = { .dry = 0 };
 	struct stat sb;
 
-	rc = host_chain_options(&ch, "map", &argc, argv); /* differencing chains (issue 11): --parent PATH */
+	rc = host_chain_options(&ch, "map", &argc, argv); /* differencing chains: --parent PATH */
 	if (rc >= 0)
 		return rc;
 	opterr = 0;

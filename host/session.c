@@ -49,7 +49,7 @@ int cmd_session(int argc, char **argv)
 	vhdx_status st;
 	int rc, opened, e, c, data = 0;
 	static const struct option opts[] = {
-		{ "data", no_argument, NULL, 'd' }, /* issue 10 */
+		{ "data", no_argument, NULL, 'd' }, /* a new DataWriteGuid too */
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },

@@ -43,7 +43,7 @@ test: deps
 	@$(MAKE) --no-print-directory test-build
 	@BUILD=$(BUILD) JOBS=$(JOBS) bash tests/run.sh
 
-# issue 12: SHA-256 throughput of the core (tests/bench/sha256.sh compares it with sha256sum)
+# SHA-256 throughput of the core (tests/bench/sha256.sh compares it with sha256sum)
 SHA256BENCH := $(BUILD)/tests/bench/sha256bench
 $(SHA256BENCH): tests/bench/sha256bench.c $(CORE_LIB) $(CORE_HDR)
 	@mkdir -p $(dir $@)
@@ -56,9 +56,9 @@ $(CRCBENCH): tests/bench/crcbench.c $(CORE_LIB) $(CORE_HDR)
 bench: deps
 	@$(MAKE) --no-print-directory all $(CRCBENCH)
 	@BUILD=$(BUILD) bash tests/bench/bench.sh
-	@# issue 14: the aarch64 CRC-32C paths under qemu-aarch64 (skipped, with a reason, without the cross compiler)
+	@# the aarch64 CRC-32C paths under qemu-aarch64 (skipped, with a reason, without the cross compiler)
 	-@$(MAKE) --no-print-directory $(AA64U_CRCBENCH) >/dev/null 2>&1
 	@BUILD=$(BUILD) bash tests/bench/crc-aa64.sh
 	@BUILD=$(BUILD) bash tests/bench/boot.sh
-	@BUILD=$(BUILD) bash tests/bench/linuxroot.sh # issue 10: Linux root through the dm table vs a raw partition
-	@$(MAKE) --no-print-directory $(SHA256BENCH) && BUILD=$(BUILD) bash tests/bench/sha256.sh # issue 12
+	@BUILD=$(BUILD) bash tests/bench/linuxroot.sh # Linux root through the dm table vs a raw partition
+	@$(MAKE) --no-print-directory $(SHA256BENCH) && BUILD=$(BUILD) bash tests/bench/sha256.sh # SHA-256 of the core vs sha256sum

@@ -1,5 +1,5 @@
 /*
- * start-aa64.S - the entry point of the aarch64 images (issue 14).  The PE headers come from linker/efi-aa64.lds,
+ * start-aa64.S - the entry point of the aarch64 images.  The PE headers come from linker/efi-aa64.lds,
  * so gnu-efi's crt0-efi-aarch64.o (which carries headers of its own) is not linked; this is the part of a crt0
  * that is still needed: apply the image's own relocations with gnu-efi's _relocate(ImageBase, _DYNAMIC, image,
  * systab), then call efi_main(image, systab) and return its status to the firmware.

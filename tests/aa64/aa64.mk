@@ -1,4 +1,4 @@
-# tests/aa64/aa64.mk - an aarch64 build of the core and its unit tests (issue 14), run under qemu-aarch64 (user
+# tests/aa64/aa64.mk - an aarch64 build of the core and its unit tests, run under qemu-aarch64 (user
 # mode) by tests/aa64/aa64.sh: the core's C must work on a 64-bit little-endian ARM CPU as it does on x86, and
 # the ARMv8 CRC32C path (core/crc32c_armv8.c) must give the known answers.  Included by the root Makefile.
 #   make aa64-unit   build/aa64-user/core/*.o (every core file, the build's own -Wall -Wextra -Werror

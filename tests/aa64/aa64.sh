@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/aa64/aa64.sh - the aarch64 unit suite (issue 14; built by `make aa64-unit`, tests/aa64/aa64.mk), run under
+# tests/aa64/aa64.sh - the aarch64 unit suite (built by `make aa64-unit`, tests/aa64/aa64.mk), run under
 # qemu-aarch64 (user mode; the kernel's and QEMU's emulation of ID-register reads lets the core detect the CRC32
 # instructions as it does in firmware).
 #
