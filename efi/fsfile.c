@@ -4,7 +4,7 @@
  * Firmware reads FAT only.  For `image = PATH` that no FAT volume holds, every partition's Block I/O is offered to
  * the core's locator (core/fs.h), which answers where the file's bytes lie; core/fsio.c then serves the image
  * through those extents, so validation, replay and the session update touch the file's own bytes and nothing else
- * of the volume.  Linux runs the same locator on the same partition (`vhdx map /dev/...//PATH`), so both agree.
+ * of the volume.  Linux runs the same locator on the same partition (`vhdx map /dev/sda2/PATH`), so both agree.
  *
  * `image = PARTUUID:PATH` looks on that GPT partition only.  Without a pin, a file found on two partitions is a
  * refusal that names both: booting the wrong copy would be silent.  A volume that its own driver would not want
@@ -54,7 +54,7 @@ static const CHAR16 *split_pin(const CHAR16 *spec, struct vhdx_guid *pin, int *p
 	char text[PARTUUID_TEXT + 1];
 
 	*pinned = 0;
-	if (u16_len(spec) <= PARTUUID_TEXT || spec[PARTUUID_TEXT] != L':')
+	if (u16_len(spec) <= PARTUUID_TEXT + 1 || spec[PARTUUID_TEXT] != L':') /* a GUID, ':' and a path */
 		return spec;
 	for (int i = 0; i < PARTUUID_TEXT; i++)
 		text[i] = spec[i] < 0x80 ? (char)spec[i] : '?';

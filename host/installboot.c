@@ -47,7 +47,7 @@ static const char ib_usage[] =
 	"  --esp DIR            the ESP's mount point (a FAT file system unless --force)\n"
 	"  --next PATH          vhdxboot.conf \"next\": the next stage ('/' is written as '\\')\n"
 	"  --disk SEL           vhdxboot.conf \"disk\": auto, an index, or device-path text\n"
-	"  --image PATH         vhdxboot.conf \"image\": the VHDX is a file on a FAT volume\n"
+	"  --image [PARTUUID:]PATH  vhdxboot.conf \"image\": the VHDX is a file on a FAT, NTFS, exFAT or ext4 volume\n"
 	"  --on-error MODE      vhdxboot.conf \"on-error\": stop or continue after a refusal\n"
 	"  --check-only         vhdxboot.conf \"check-only = yes\": validate, write nothing\n"
 	"  --os-write           vhdxboot.conf \"os-write = yes\": the OS booted from inside may write the image\n"
