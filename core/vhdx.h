@@ -310,6 +310,13 @@ void vhdx_sha256_update(struct vhdx_sha256 *c, const void *data, size_t len);
 void vhdx_sha256_final(struct vhdx_sha256 *c, uint8_t out[VHDX_SHA256_SIZE]);
 void vhdx_sha256(const void *data, size_t len, uint8_t out[VHDX_SHA256_SIZE]);
 void vhdx_sha256_hex(const uint8_t digest[VHDX_SHA256_SIZE], char out[VHDX_SHA256_HEX]);
+/* The compression path.  AUTO (the default) takes the CPU's instructions where it has them (the x86 SHA
+ * extensions, the ARMv8 SHA-2 instructions; detected at run time), else portable C.  Every path gives the same
+ * digests; forcing one is for tests and benches.  set_impl: 0, or -1 (nothing changed) when the CPU lacks it. */
+enum vhdx_sha256_impl { VHDX_SHA256_AUTO, VHDX_SHA256_PORTABLE, VHDX_SHA256_SHANI, VHDX_SHA256_ARMV8 };
+int vhdx_sha256_set_impl(enum vhdx_sha256_impl which);
+enum vhdx_sha256_impl vhdx_sha256_get_impl(void); /* the path in use, never AUTO */
+const char *vhdx_sha256_impl_name(enum vhdx_sha256_impl which); /* "portable", "sha-ni", "armv8", "auto" */
 /* 64 hex digits (either case), nothing else: 0; otherwise -1 */
 int vhdx_sha256_parse_hex(const char *text, size_t len, uint8_t out[VHDX_SHA256_SIZE]);
 
