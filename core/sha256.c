@@ -52,14 +52,9 @@ static inline void store_be32(uint8_t *p, uint32_t v)
 		(h) = t1 + t2;                                                                                     \
 	} while (0)
 
-static void compress(uint32_t h[8], const uint8_t *block)
+/* The 64 rounds over an expanded schedule w. */
+static void rounds(uint32_t h[8], const uint32_t w[64])
 {
-	uint32_t w[64];
-	for (unsigned t = 0; t < 16; t++)
-		w[t] = load_be32(block + 4 * t);
-	for (unsigned t = 16; t < 64; t++)
-		w[t] = SMALL1(w[t - 2]) + w[t - 7] + SMALL0(w[t - 15]) + w[t - 16];
-
 	uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
 	for (unsigned t = 0; t < 64; t += 8) {
 		ROUND(a, b, c, d, e, f, g, k, t);
@@ -79,6 +74,16 @@ static void compress(uint32_t h[8], const uint8_t *block)
 	h[5] += f;
 	h[6] += g;
 	h[7] += k;
+}
+
+static void compress(uint32_t h[8], const uint8_t *block)
+{
+	uint32_t w[64];
+	for (unsigned t = 0; t < 16; t++)
+		w[t] = load_be32(block + 4 * t);
+	for (unsigned t = 16; t < 64; t++)
+		w[t] = SMALL1(w[t - 2]) + w[t - 7] + SMALL0(w[t - 15]) + w[t - 16];
+	rounds(h, w);
 }
 
 void vhdx_sha256_blocks_portable(uint32_t h[8], const uint8_t *p, size_t n)
@@ -147,6 +152,41 @@ static void blocks(uint32_t h[8], const uint8_t *p, size_t n)
 	case VHDX_SHA256_ARMV8: vhdx_sha256_blocks_armv8(h, p, n); break;
 	default: vhdx_sha256_blocks_portable(h, p, n); break;
 	}
+}
+
+/* A block of zeros has an all-zero message schedule (sigma0 and sigma1 of zero are zero), so the portable path
+ * skips the expansion for it: the unread blocks of a sparse disk hash about a third faster. */
+static const uint32_t zero_schedule[64];
+static const uint8_t zero_blocks[16 * VHDX_SHA256_BLOCK];
+
+static void zero_blocks_hash(uint32_t h[8], uint64_t n)
+{
+	if (vhdx_sha256_get_impl() == VHDX_SHA256_PORTABLE) {
+		for (; n; n--)
+			rounds(h, zero_schedule);
+		return;
+	}
+	for (uint64_t step = sizeof zero_blocks / VHDX_SHA256_BLOCK; n; n -= step) {
+		if (step > n)
+			step = n;
+		blocks(h, zero_blocks, (size_t)step);
+	}
+}
+
+void vhdx_sha256_zeros(struct vhdx_sha256 *c, uint64_t n)
+{
+	if (c->fill) { /* top up the waiting block first */
+		size_t take = VHDX_SHA256_BLOCK - c->fill;
+		if (take > n) {
+			vhdx_sha256_update(c, zero_blocks, (size_t)n);
+			return;
+		}
+		vhdx_sha256_update(c, zero_blocks, take);
+		n -= take;
+	}
+	c->bytes += n / VHDX_SHA256_BLOCK * VHDX_SHA256_BLOCK;
+	zero_blocks_hash(c->h, n / VHDX_SHA256_BLOCK);
+	vhdx_sha256_update(c, zero_blocks, (size_t)(n % VHDX_SHA256_BLOCK));
 }
 
 void vhdx_sha256_init(struct vhdx_sha256 *c)

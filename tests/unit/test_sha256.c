@@ -86,6 +86,46 @@ static void split_updates(void)
 	CHECK(memcmp(whole, d2, sizeof d2) != 0, "sha256 %s: one flipped bit changes the digest", path_name());
 }
 
+/* vhdx_sha256_zeros against updates from a buffer of zeros: after every fill of the waiting block (a prefix of
+ * 0..70 bytes), lengths 0..300, and a large run (the portable path's schedule-free zero blocks among them). */
+static void zeros_agree(void)
+{
+	enum { LARGE = (1 << 20) + 5 };
+	uint8_t *zeros = calloc(1, LARGE), pre[70], a[VHDX_SHA256_SIZE], b[VHDX_SHA256_SIZE];
+	if (!CHECK(zeros != NULL, "sha256 %s: buffer", path_name()))
+		return;
+	memset(pre, 0xa5, sizeof pre);
+	int all = 1;
+	for (size_t p = 0; p <= sizeof pre; p += 5)
+		for (size_t n = 0; n <= 300; n++) {
+			struct vhdx_sha256 c1, c2;
+			vhdx_sha256_init(&c1);
+			vhdx_sha256_init(&c2);
+			vhdx_sha256_update(&c1, pre, p);
+			vhdx_sha256_update(&c2, pre, p);
+			vhdx_sha256_update(&c1, zeros, n);
+			vhdx_sha256_zeros(&c2, n);
+			vhdx_sha256_update(&c1, pre, 3);
+			vhdx_sha256_update(&c2, pre, 3);
+			vhdx_sha256_final(&c1, a);
+			vhdx_sha256_final(&c2, b);
+			all &= !memcmp(a, b, sizeof a);
+		}
+	CHECK(all, "sha256 %s: hashing n zeros equals updating with n zero bytes (n 0..300, after 0..70 bytes)",
+	      path_name());
+	struct vhdx_sha256 c;
+	vhdx_sha256_init(&c);
+	vhdx_sha256_update(&c, pre, 1);
+	vhdx_sha256_zeros(&c, LARGE);
+	vhdx_sha256_final(&c, a);
+	vhdx_sha256_init(&c);
+	vhdx_sha256_update(&c, pre, 1);
+	vhdx_sha256_update(&c, zeros, LARGE);
+	vhdx_sha256_final(&c, b);
+	CHECK_MEM_EQ(a, b, sizeof a, "sha256 %s: %d zeros at once equal the same from a buffer", path_name(), LARGE);
+	free(zeros);
+}
+
 static void hex_text(void)
 {
 	uint8_t msg[300], whole[VHDX_SHA256_SIZE];
@@ -145,6 +185,20 @@ static void digest_disk(void)
 	CHECK_MEM_EQ(d, want_d, sizeof d, "digest: the same with a 4 KiB scratch buffer");
 	CHECK_STATUS(vhdx_digest_virtual(&img, &c, buf, 4095, NULL, NULL), VHDX_E_ARG, "digest: 4095-byte scratch refused");
 	CHECK_STR_CONTAINS(img.msg, "4095", "digest: refusal names the buffer size");
+
+	/* the pieces: runs of one kind, in order, covering the disk; the stored ones are blocks 1, 5 and the last */
+	char plan[200] = "", *pp = plan;
+	uint64_t poff = 0, plen;
+	int kind, pieces_ok = 1;
+	while (poff < vsize && pieces_ok) {
+		pieces_ok = vhdx_digest_piece(&img, poff, &plen, &kind) == VHDX_OK && plen > 0;
+		pp += snprintf(pp, (size_t)(plan + sizeof plan - pp), "%s%llu+%llu", kind ? "S" : "Z",
+			       (unsigned long long)(poff / 512), (unsigned long long)(plen / 512));
+		poff += plen;
+	}
+	CHECK_STR_EQ(plan, "Z0+2048S2048+2048Z4096+6144S10240+2048Z12288+4096S16384+3",
+		     "digest: pieces (sectors): zero and stored runs as the BAT says");
+	CHECK_STATUS(vhdx_digest_piece(&img, vsize, &plen, &kind), VHDX_E_ARG, "digest: a piece at the end is refused");
 
 	/* a changed byte inside a stored block changes the digest */
 	mb.buf[ib_bat_get(&b, ib_bat_index(&b, 5)) / MiB * MiB + 777] ^= 0x40;
@@ -300,6 +354,7 @@ static void every_path(void)
 	      "sha256: an unknown path is refused and changes nothing");
 	known_answers();
 	split_updates();
+	zeros_agree();
 	int cpu_count = 0;
 	for (size_t i = 0; i < sizeof cpu_paths / sizeof cpu_paths[0]; i++) {
 		const char *name = vhdx_sha256_impl_name(cpu_paths[i]);
@@ -316,6 +371,7 @@ static void every_path(void)
 		      vhdx_sha256_impl_name(dflt));
 		known_answers();
 		split_updates();
+		zeros_agree();
 		path_agrees(cpu_paths[i]);
 	}
 	if (!cpu_count)
