@@ -50,3 +50,4 @@ bench: deps
 	@BUILD=$(BUILD) bash efi/bench-boot.sh
 	@BUILD=$(BUILD) bash tests/bench/linuxroot.sh # issue 10: Linux root through the dm table vs a raw partition
 	@$(MAKE) --no-print-directory $(SHA256BENCH) && BUILD=$(BUILD) bash tests/bench/sha256.sh # issue 12
+	@$(MAKE) --no-print-directory $(SHA256BENCH) && BUILD=$(BUILD) bash tests/bench/bulk.sh # seal, import, export vs their peers
