@@ -132,8 +132,8 @@ echo "SHA-256 of the core, 256 MiB in memory, CPU time (median of 5):"
 AA64_CC=aarch64-linux-gnu-gcc
 AA64_LIB=$BUILD/aa64-user/core/libvhdxcore.a
 if command -v qemu-aarch64 >/dev/null && command -v "$AA64_CC" >/dev/null &&
-	make --no-print-directory "$AA64_LIB" >/dev/null 2>&1 &&
-	"$AA64_CC" -std=c11 -O2 -static -Icore tests/bench/sha256bench.c "$AA64_LIB" -o "$W/sha256bench-aa64" 2>/dev/null; then
+	make --no-print-directory BUILD="$BUILD" "$AA64_LIB" >/dev/null 2>&1 &&
+	"$AA64_CC" -std=c11 -O2 -D_GNU_SOURCE -static -Icore tests/bench/sha256bench.c "$AA64_LIB" -o "$W/sha256bench-aa64" 2>/dev/null; then
 	head -c $((32 << 20)) "$W/sha.bin" >"$W/sha32.bin"
 	qemu-aarch64 "$W/sha256bench-aa64" "$W/sha32.bin" 3 | sed 's/^/  aarch64 under qemu-aarch64 (emulated: for information), 32 MiB: /'
 else
