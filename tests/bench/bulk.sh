@@ -162,7 +162,7 @@ boot_hash() { # NAME MODULE: the module's own "hashed ... in about S s" line and
 	local line
 	line=$(sed -n 's/^vhdxboot: require-sha256: \(hashed .* in about [0-9]* s\)$/\1/p' "$C/log")
 	grep -q '^vhdxboot: policy: the image matches require-sha256' "$C/log" || line="$line (no match line: see $C/log)"
-	printf '  %-9s %s; whole boot %.0f s wall\n' "$1" "${line:-no hashed line}" "$(echo "$t1 - $t0" | bc -l)"
+	printf '  %-9s %s; whole boot %.0f s wall\n' "$1" "${line:-no hashed line}" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
 	rm -f "$C/d.vhdx"
 }
 echo
