@@ -88,8 +88,17 @@ import_peer() {
 for ((i = 0; i < RUNS; i++)); do pair "$i" import_ours import_peer || exit 1; done
 
 # ---- export: each output compared with the source, then removed; the last peer output stays for seal
-export_ours() { rm -f "$W/exp.raw"; timed export_ours "$VHDX" export "$W/img.vhdx" "$W/exp.raw" && { cmp -s "$W/exp.raw" "$W/src" || check "export: vhdx export differs from the source"; }; rm -f "$W/exp.raw"; }
-export_peer() { rm -f "$W/peer.raw"; timed export_peer qemu-img convert -f vhdx -O raw "$W/img.vhdx" "$W/peer.raw" && { cmp -s "$W/peer.raw" "$W/src" || check "export: qemu-img's raw export differs from the source"; }; }
+export_ours() {
+	rm -f "$W/exp.raw"
+	timed export_ours "$VHDX" export "$W/img.vhdx" "$W/exp.raw" || return 1
+	cmp -s "$W/exp.raw" "$W/src" || check "export: vhdx export differs from the source"
+	rm -f "$W/exp.raw"
+}
+export_peer() {
+	rm -f "$W/peer.raw"
+	timed export_peer qemu-img convert -f vhdx -O raw "$W/img.vhdx" "$W/peer.raw" || return 1
+	cmp -s "$W/peer.raw" "$W/src" || check "export: qemu-img's raw export differs from the source"
+}
 for ((i = 0; i < RUNS; i++)); do pair "$i" export_ours export_peer || exit 1; done
 
 # ---- seal: the digest of the whole virtual disk against openssl over the raw export

@@ -2,8 +2,9 @@
  * test_sha256.c - core/sha256.c against the FIPS 180-4 / NIST known answers, split updates against one-shot
  * hashing, on every compression path this CPU has (portable C always; SHA-NI on x86 and the ARMv8 SHA-2
  * instructions on aarch64 when present, forced with vhdx_sha256_set_impl), and the paths against each other on
- * random buffers of every length 0..300 and large ones at odd offsets; core/digest.c (the whole virtual disk, absent blocks hashed without a read); core/measure.c (the event
- * layout); core/guidparse.c.
+ * random buffers of every length 0..300 and large ones at odd offsets; vhdx_sha256_zeros; core/digest.c (the
+ * whole virtual disk, absent blocks hashed without a read, and its pieces); core/measure.c (the event layout);
+ * core/guidparse.c.
  */
 #include "imgbuild.h"
 #include "t.h"
