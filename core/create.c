@@ -265,18 +265,23 @@ static vhdx_status cr_block(struct cr *c, uint64_t b, uint64_t *entry)
 	const struct vhdx_create_params *p = c->p;
 	uint64_t voff = b * c->block_size, left = c->vsize - voff, off, len;
 	size_t n = left < c->block_size ? (size_t)left : (size_t)c->block_size;
-	int zero = 1;
+	int zero = 1, filled = 1; /* filled: c->block holds the bytes (not when the source said "zeros" instead) */
 	vhdx_status st;
 
 	*entry = VHDX_BAT_NOT_PRESENT;
 	if (p->source) {
-		if (p->source(p->source_ctx, voff, c->block, n))
+		int r = p->source(p->source_ctx, voff, c->block, n);
+		if (r != 0 && r != VHDX_SOURCE_ZEROS)
 			return cr_fail(c, VHDX_E_IO, "reading the source at offset %llu (%llu bytes) failed",
 				       (unsigned long long)voff,
 				       (unsigned long long)n);
-		if (n < c->block_size)
-			memset(c->block + n, 0, c->block_size - n);
-		zero = all_zero(c->block, n);
+		if (r == VHDX_SOURCE_ZEROS) {
+			filled = 0;
+		} else {
+			if (n < c->block_size)
+				memset(c->block + n, 0, c->block_size - n);
+			zero = all_zero(c->block, n);
+		}
 	}
 	if (p->fixed) {
 		off = c->payload_off + voff;
@@ -296,6 +301,8 @@ static vhdx_status cr_block(struct cr *c, uint64_t b, uint64_t *entry)
 		return zero ? VHDX_OK : cr_write_sparse(c, off, c->block, (size_t)len);
 	if (zero && len > c->initial_size - off)
 		len = c->initial_size - off;
+	if (!filled)
+		memset(c->block, 0, (size_t)len);
 	return cr_write(c, off, c->block, (size_t)len, "payload block");
 }
 

@@ -5,7 +5,7 @@
  * files call each other (directly or round a longer loop); tests/shape/layers.sh checks both from the object
  * files' symbols, reading the table below, so a new file must be added to it.
  *
- *   layer leaf:  mem crc32c crc32c_armv8 sha256 guid guidparse fmt status   no I/O; formatting, checksums, GUIDs
+ *   layer leaf:  mem crc32c crc32c_armv8 sha256 sha256_x86 sha256_armv8 guid guidparse fmt status   no I/O
  *   layer io:    io fsio                             raw read/write/flush through struct vhdx_io; a located file
  *   layer log:   logwalk log                         find the active log sequence; overlay it on a read
  *   layer view:  view                                vhdx_pread: raw read + overlay, what the parsers read

@@ -2,21 +2,12 @@
  * sha256.c - SHA-256 as FIPS 180-4 defines it (sections 4.1.2, 4.2.2, 5.1.1, 5.3.3, 6.2), written for the
  * freestanding core: no tables beyond the 64 round constants, no allocation, any alignment of the input.
  * The boot module hashes whole virtual disks with it (require-sha256) and the measurement event, so the host tool
- * and the firmware must produce the same bytes from the same code.
+ * and the firmware must produce the same bytes from the same code.  The block compression has three paths: the
+ * portable C below, the x86 SHA extensions (core/sha256_x86.c) and the ARMv8 SHA-2 instructions
+ * (core/sha256_armv8.c), picked at run time; padding, buffering and the length are this file's alone.
  */
 #include "internal.h"
-
-/* The first 32 bits of the fractional parts of the cube roots of the first 64 primes (FIPS 180-4, 4.2.2). */
-static const uint32_t round_k[64] = {
-	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-	0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-	0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-};
+#include "sha256cpu.h"
 
 /* The first 32 bits of the fractional parts of the square roots of the first 8 primes (FIPS 180-4, 5.3.3). */
 static const uint32_t initial_h[8] = {
@@ -44,9 +35,10 @@ static inline void store_be32(uint8_t *p, uint32_t v)
 }
 
 /*
- * One 512-bit block (FIPS 180-4, 6.2.2).  The whole 64-word message schedule is expanded first (256 bytes of
- * stack), so the 64 rounds run without a branch; the round itself is written out once and the loop unrolled by
- * eight with the working variables rotating through the macro arguments instead of being shifted by copies.
+ * The portable path: one 512-bit block at a time (FIPS 180-4, 6.2.2).  The whole 64-word message schedule is
+ * expanded first (256 bytes of stack), so the 64 rounds run without a branch; the round itself is written out
+ * once and the loop unrolled by eight with the working variables rotating through the macro arguments instead
+ * of being shifted by copies.
  */
 #define SIGMA0(x) (rotr(x, 2) ^ rotr(x, 13) ^ rotr(x, 22))
 #define SIGMA1(x) (rotr(x, 6) ^ rotr(x, 11) ^ rotr(x, 25))
@@ -54,20 +46,15 @@ static inline void store_be32(uint8_t *p, uint32_t v)
 #define SMALL1(x) (rotr(x, 17) ^ rotr(x, 19) ^ ((x) >> 10))
 #define ROUND(a, b, c, d, e, f, g, h, t)                                                                           \
 	do {                                                                                                       \
-		uint32_t t1 = (h) + SIGMA1(e) + (((e) & (f)) ^ (~(e) & (g))) + round_k[t] + w[t];                \
+		uint32_t t1 = (h) + SIGMA1(e) + (((e) & (f)) ^ (~(e) & (g))) + vhdx_sha256_k[t] + w[t];                \
 		uint32_t t2 = SIGMA0(a) + (((a) & (b)) ^ ((a) & (c)) ^ ((b) & (c)));                             \
 		(d) += t1;                                                                                         \
 		(h) = t1 + t2;                                                                                     \
 	} while (0)
 
-static void compress(uint32_t h[8], const uint8_t block[VHDX_SHA256_BLOCK])
+/* The 64 rounds over an expanded schedule w. */
+static void rounds(uint32_t h[8], const uint32_t w[64])
 {
-	uint32_t w[64];
-	for (unsigned t = 0; t < 16; t++)
-		w[t] = load_be32(block + 4 * t);
-	for (unsigned t = 16; t < 64; t++)
-		w[t] = SMALL1(w[t - 2]) + w[t - 7] + SMALL0(w[t - 15]) + w[t - 16];
-
 	uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
 	for (unsigned t = 0; t < 64; t += 8) {
 		ROUND(a, b, c, d, e, f, g, k, t);
@@ -87,6 +74,119 @@ static void compress(uint32_t h[8], const uint8_t block[VHDX_SHA256_BLOCK])
 	h[5] += f;
 	h[6] += g;
 	h[7] += k;
+}
+
+static void compress(uint32_t h[8], const uint8_t *block)
+{
+	uint32_t w[64];
+	for (unsigned t = 0; t < 16; t++)
+		w[t] = load_be32(block + 4 * t);
+	for (unsigned t = 16; t < 64; t++)
+		w[t] = SMALL1(w[t - 2]) + w[t - 7] + SMALL0(w[t - 15]) + w[t - 16];
+	rounds(h, w);
+}
+
+void vhdx_sha256_blocks_portable(uint32_t h[8], const uint8_t *p, size_t n)
+{
+	for (; n; n--, p += VHDX_SHA256_BLOCK)
+		compress(h, p);
+}
+
+/*
+ * The path in use: chosen at the first hash from what the CPU reports (as vhdx_crc32c does), or forced by
+ * vhdx_sha256_set_impl.  Every path computes the same function; the tests hold them to each other.
+ */
+static int impl = -1; /* enum vhdx_sha256_impl, -1 until chosen */
+
+static int impl_available(enum vhdx_sha256_impl which)
+{
+	switch (which) {
+	case VHDX_SHA256_PORTABLE: return 1;
+	case VHDX_SHA256_SHANI: return vhdx_sha256_have_shani();
+	case VHDX_SHA256_ARMV8: return vhdx_sha256_have_armv8();
+	default: return 0;
+	}
+}
+
+static enum vhdx_sha256_impl best_impl(void)
+{
+	if (vhdx_sha256_have_shani())
+		return VHDX_SHA256_SHANI;
+	if (vhdx_sha256_have_armv8())
+		return VHDX_SHA256_ARMV8;
+	return VHDX_SHA256_PORTABLE;
+}
+
+enum vhdx_sha256_impl vhdx_sha256_get_impl(void)
+{
+	if (impl < 0)
+		impl = (int)best_impl();
+	return (enum vhdx_sha256_impl)impl;
+}
+
+int vhdx_sha256_set_impl(enum vhdx_sha256_impl which)
+{
+	if (which == VHDX_SHA256_AUTO)
+		which = best_impl();
+	if (!impl_available(which))
+		return -1;
+	impl = (int)which;
+	return 0;
+}
+
+const char *vhdx_sha256_impl_name(enum vhdx_sha256_impl which)
+{
+	switch (which) {
+	case VHDX_SHA256_AUTO: return "auto";
+	case VHDX_SHA256_PORTABLE: return "portable";
+	case VHDX_SHA256_SHANI: return "sha-ni";
+	case VHDX_SHA256_ARMV8: return "armv8";
+	}
+	return "unknown";
+}
+
+static void blocks(uint32_t h[8], const uint8_t *p, size_t n)
+{
+	switch (vhdx_sha256_get_impl()) {
+	case VHDX_SHA256_SHANI: vhdx_sha256_blocks_shani(h, p, n); break;
+	case VHDX_SHA256_ARMV8: vhdx_sha256_blocks_armv8(h, p, n); break;
+	default: vhdx_sha256_blocks_portable(h, p, n); break;
+	}
+}
+
+/* A block of zeros has an all-zero message schedule (sigma0 and sigma1 of zero are zero), so the portable path
+ * skips the expansion for it: the unread blocks of a sparse disk hash about a third faster. */
+static const uint32_t zero_schedule[64];
+static const uint8_t zero_blocks[16 * VHDX_SHA256_BLOCK];
+
+static void zero_blocks_hash(uint32_t h[8], uint64_t n)
+{
+	if (vhdx_sha256_get_impl() == VHDX_SHA256_PORTABLE) {
+		for (; n; n--)
+			rounds(h, zero_schedule);
+		return;
+	}
+	for (uint64_t step = sizeof zero_blocks / VHDX_SHA256_BLOCK; n; n -= step) {
+		if (step > n)
+			step = n;
+		blocks(h, zero_blocks, (size_t)step);
+	}
+}
+
+void vhdx_sha256_zeros(struct vhdx_sha256 *c, uint64_t n)
+{
+	if (c->fill) { /* top up the waiting block first */
+		size_t take = VHDX_SHA256_BLOCK - c->fill;
+		if (take > n) {
+			vhdx_sha256_update(c, zero_blocks, (size_t)n);
+			return;
+		}
+		vhdx_sha256_update(c, zero_blocks, take);
+		n -= take;
+	}
+	c->bytes += n / VHDX_SHA256_BLOCK * VHDX_SHA256_BLOCK;
+	zero_blocks_hash(c->h, n / VHDX_SHA256_BLOCK);
+	vhdx_sha256_update(c, zero_blocks, (size_t)(n % VHDX_SHA256_BLOCK));
 }
 
 void vhdx_sha256_init(struct vhdx_sha256 *c)
@@ -111,12 +211,16 @@ void vhdx_sha256_update(struct vhdx_sha256 *c, const void *data, size_t len)
 		len -= take;
 		if (c->fill < VHDX_SHA256_BLOCK)
 			return;
-		compress(c->h, c->buf);
+		blocks(c->h, c->buf, 1);
 		c->fill = 0;
 	}
-	/* whole blocks straight from the caller's buffer: no copy on the bulk path */
-	for (; len >= VHDX_SHA256_BLOCK; p += VHDX_SHA256_BLOCK, len -= VHDX_SHA256_BLOCK)
-		compress(c->h, p);
+	/* whole blocks straight from the caller's buffer, in one call: no copy, no dispatch per block */
+	if (len >= VHDX_SHA256_BLOCK) {
+		size_t whole = len / VHDX_SHA256_BLOCK;
+		blocks(c->h, p, whole);
+		p += whole * VHDX_SHA256_BLOCK;
+		len -= whole * VHDX_SHA256_BLOCK;
+	}
 	if (len) {
 		memcpy(c->buf, p, len);
 		c->fill = len;
@@ -131,13 +235,13 @@ void vhdx_sha256_final(struct vhdx_sha256 *c, uint8_t out[VHDX_SHA256_SIZE])
 	c->buf[c->fill++] = 0x80;
 	if (c->fill > VHDX_SHA256_BLOCK - SHA256_LENGTH_FIELD) {
 		memset(c->buf + c->fill, 0, VHDX_SHA256_BLOCK - c->fill);
-		compress(c->h, c->buf);
+		blocks(c->h, c->buf, 1);
 		c->fill = 0;
 	}
 	memset(c->buf + c->fill, 0, VHDX_SHA256_BLOCK - SHA256_LENGTH_FIELD - c->fill);
 	store_be32(c->buf + VHDX_SHA256_BLOCK - 8, (uint32_t)(bits >> 32));
 	store_be32(c->buf + VHDX_SHA256_BLOCK - 4, (uint32_t)bits);
-	compress(c->h, c->buf);
+	blocks(c->h, c->buf, 1);
 	for (unsigned i = 0; i < 8; i++)
 		store_be32(out + 4 * i, c->h[i]);
 	/* the state says something about the message: leave none of it behind */

@@ -292,6 +292,7 @@ size_t vhdx_vfmt(char *buf, size_t size, const char *fmt, va_list ap) VHDX_PRINT
 size_t vhdx_fmt(char *buf, size_t size, const char *fmt, ...) VHDX_PRINTF(3, 4);
 
 /* Creating an image. */
+#define VHDX_SOURCE_ZEROS 1
 struct vhdx_create_params {
 	uint64_t virtual_size;      /* bytes, multiple of logical_sector_size */
 	uint32_t block_size;        /* 0: 32 MiB default; power of two 1..256 MiB */
@@ -299,7 +300,9 @@ struct vhdx_create_params {
 	uint32_t physical_sector_size; /* 512 or 4096 (0: 4096) */
 	uint32_t log_size;          /* 0: 1 MiB; multiple of 1 MiB */
 	int fixed;                  /* all blocks allocated and FULLY_PRESENT */
-	/* optional content: called for each block-sized piece in order; NULL means all zeros */
+	/* optional content: called for each block-sized piece in order; NULL means all zeros.  Returns 0 (buf
+	 * filled), VHDX_SOURCE_ZEROS (the piece is all zeros; buf untouched: a sparse source's hole is neither read
+	 * nor scanned), or -1 (failed) */
 	int (*source)(void *ctx, uint64_t off, void *buf, size_t len);
 	void *source_ctx;
 	uint8_t random[64];         /* FileWriteGuid, DataWriteGuid, disk ID, spare */
@@ -328,8 +331,17 @@ struct vhdx_sha256 {
 void vhdx_sha256_init(struct vhdx_sha256 *c);
 void vhdx_sha256_update(struct vhdx_sha256 *c, const void *data, size_t len);
 void vhdx_sha256_final(struct vhdx_sha256 *c, uint8_t out[VHDX_SHA256_SIZE]);
+/* the same as vhdx_sha256_update with n zero bytes, without a buffer of them */
+void vhdx_sha256_zeros(struct vhdx_sha256 *c, uint64_t n);
 void vhdx_sha256(const void *data, size_t len, uint8_t out[VHDX_SHA256_SIZE]);
 void vhdx_sha256_hex(const uint8_t digest[VHDX_SHA256_SIZE], char out[VHDX_SHA256_HEX]);
+/* The compression path.  AUTO (the default) takes the CPU's instructions where it has them (the x86 SHA
+ * extensions, the ARMv8 SHA-2 instructions; detected at run time), else portable C.  Every path gives the same
+ * digests; forcing one is for tests and benches.  set_impl: 0, or -1 (nothing changed) when the CPU lacks it. */
+enum vhdx_sha256_impl { VHDX_SHA256_AUTO, VHDX_SHA256_PORTABLE, VHDX_SHA256_SHANI, VHDX_SHA256_ARMV8 };
+int vhdx_sha256_set_impl(enum vhdx_sha256_impl which);
+enum vhdx_sha256_impl vhdx_sha256_get_impl(void); /* the path in use, never AUTO */
+const char *vhdx_sha256_impl_name(enum vhdx_sha256_impl which); /* "portable", "sha-ni", "armv8", "auto" */
 /* 64 hex digits (either case), nothing else: 0; otherwise -1 */
 int vhdx_sha256_parse_hex(const char *text, size_t len, uint8_t out[VHDX_SHA256_SIZE]);
 
@@ -340,12 +352,20 @@ int vhdx_guid_parse(const char *text, size_t len, struct vhdx_guid *g);
 /*
  * The SHA-256 of the whole virtual disk (what `vhdx export` writes, byte for byte), fed into ctx, which the caller
  * initialised and finalises.  Blocks that store no data (NOT_PRESENT, ZERO, UNMAPPED, UNDEFINED) are hashed as
- * zeros without reading the file.  buf (buflen bytes, at least 4096) is scratch for the blocks that are read.
- * progress, when not NULL, is called after every block with the bytes hashed so far and the virtual size.
+ * zeros without reading the file.  buf (buflen bytes, at least 4096) is scratch for the blocks that are read, one
+ * vhdx_read of up to buflen bytes at a time (so a large buffer means few, large reads).  progress, when not NULL,
+ * is called after every read and every block of zeros with the bytes hashed so far and the virtual size.
  */
 typedef void (*vhdx_progress_fn)(void *arg, uint64_t done, uint64_t total);
 vhdx_status vhdx_digest_virtual(struct vhdx_image *img, struct vhdx_sha256 *ctx, void *buf, size_t buflen,
 				vhdx_progress_fn progress, void *arg);
+/*
+ * The pieces vhdx_digest_virtual hashes, for a caller that reads them its own way (`vhdx seal` reads on a second
+ * thread): from off (below the virtual size) the longest stretch of whole blocks of one kind, *len bytes
+ * (to the end of a block, or of the disk), and *stored = 1 when it must be read with vhdx_read, 0 when it reads
+ * as zeros without touching the file.
+ */
+vhdx_status vhdx_digest_piece(struct vhdx_image *img, uint64_t off, uint64_t *len, int *stored);
 
 /*
  * The measurement event: what vhdxboot extends into the TPM for the image it validated, and what `vhdx seal`

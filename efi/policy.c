@@ -15,7 +15,10 @@
  */
 #include "boot.h"
 
-#define HASH_BUF (1u << 20)
+/* Bytes per read while hashing: each read is one firmware call (BlockIo or the file system), so large requests
+ * keep the per-call cost small against the data; the smaller size is the fallback when memory is short. */
+#define HASH_BUF (8u << 20)
+#define HASH_BUF_MIN (1u << 20)
 #define HASH_PROGRESS_STEP (256ull << 20)
 
 static struct {
@@ -44,9 +47,12 @@ static int64_t clock_seconds(void)
 
 static EFI_STATUS hash_disk(struct vhdx_image *img, uint8_t out[VHDX_SHA256_SIZE])
 {
-	void *buf = mem_alloc(HASH_BUF);
+	uint32_t buflen = HASH_BUF;
+	void *buf = mem_alloc(buflen);
+	if (!buf)
+		buf = mem_alloc(buflen = HASH_BUF_MIN);
 	if (!buf) {
-		con_say("require-sha256: no memory for a %u-byte read buffer", HASH_BUF);
+		con_say("require-sha256: no memory for a %u-byte read buffer", HASH_BUF_MIN);
 		return EFI_OUT_OF_RESOURCES;
 	}
 	uint64_t before = img->stats.read_bytes;
@@ -54,7 +60,7 @@ static EFI_STATUS hash_disk(struct vhdx_image *img, uint8_t out[VHDX_SHA256_SIZE
 	struct vhdx_sha256 ctx;
 	vhdx_sha256_init(&ctx);
 	hash_progress.next = HASH_PROGRESS_STEP;
-	vhdx_status vs = vhdx_digest_virtual(img, &ctx, buf, HASH_BUF, say_progress, NULL);
+	vhdx_status vs = vhdx_digest_virtual(img, &ctx, buf, buflen, say_progress, NULL);
 	mem_free(buf);
 	if (vs != VHDX_OK) {
 		con_say("require-sha256: cannot hash the virtual disk: %s: %s", vhdx_status_message(vs), img->msg);

@@ -1,7 +1,9 @@
 /*
  * export.c - `vhdx export IMAGE OUT`: the virtual disk as a raw file.  A regular OUT stays sparse: blocks the
  * core reports as holding no data, and all-zero pieces of the others, are not written, and the file is cut to
- * the virtual size at the end.  Standard output, pipes and devices get every byte in order.
+ * the virtual size at the end.  Standard output, pipes and devices get every byte in order.  The image is read
+ * on a second thread (host/pipe.h) while the pieces already read are written; blocks that hold no data are not
+ * read at all (core/digest.c's pieces, the same ones `vhdx seal` hashes).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,8 +14,8 @@
 #include <unistd.h>
 
 #include "host.h"
+#include "pipe.h"
 
-#define PIECE (4u << 20)  /* bytes per vhdx_read */
 #define GRAIN (64u << 10) /* zero runs at least this long (and aligned) become holes in a regular OUT */
 
 static const char export_usage[] =
@@ -57,6 +59,23 @@ static int write_sparse(int fd, const uint8_t *buf, size_t n, uint64_t off)
 		i += k;
 	}
 	return i > run ? host_write_all(fd, buf + run, i - run, (int64_t)(off + run)) : 0;
+}
+
+/* n zero bytes to a stream (a regular OUT skips them): written from one buffer of zeros, allocated once */
+static int write_zeros(int fd, uint64_t n)
+{
+	static uint8_t *zeros;
+	int e;
+
+	if (!zeros && !(zeros = calloc(1, HOST_PIPE_SLOT)))
+		return ENOMEM;
+	while (n) {
+		size_t k = n < HOST_PIPE_SLOT ? (size_t)n : HOST_PIPE_SLOT;
+		if ((e = host_write_all(fd, zeros, k, -1)))
+			return e;
+		n -= k;
+	}
+	return 0;
 }
 
 struct out {
@@ -131,8 +150,9 @@ int cmd_export(int argc, char **argv)
 	struct host_file *f;
 	struct vhdx_image *img;
 	struct out o;
-	uint8_t *buf;
-	uint64_t off = 0, end, bs;
+	struct host_pipe pipe;
+	struct host_piece piece;
+	uint64_t off = 0, end;
 	const char *path;
 	vhdx_status st = VHDX_OK;
 	int rc, first, e;
@@ -155,42 +175,28 @@ int cmd_export(int argc, char **argv)
 		host_chain_close(&ch);
 		return rc;
 	}
-	buf = malloc(PIECE);
-	if (!buf) {
-		host_error(path, "%s", strerror(ENOMEM));
+	e = host_pipe_start(&pipe, host_pipe_read_disk, img);
+	if (e) {
+		host_error(path, "cannot start the reader thread: %s", strerror(e));
 		finish_out(&o, 0, 0);
 		host_chain_close(&ch);
 		return EXIT_USAGE;
 	}
-
-	bs = img->block_size;
-	while (off < img->virtual_size) {
-		uint64_t n, block_end = (off / bs + 1) * bs;
-		if (block_end > img->virtual_size)
-			block_end = img->virtual_size;
-		if (o.sparse && off % bs == 0) {
-			unsigned state;
-			uint64_t file_off;
-			st = vhdx_block_lookup(img, off / bs, &state, &file_off);
-			if (st)
-				break;
-			if (file_off == 0 && !img->has_parent) { /* nothing stored: the block reads as zeros */
-				off = block_end;
-				continue;
-			}
-		}
-		n = block_end - off < PIECE ? block_end - off : PIECE;
-		st = vhdx_read(img, off, buf, (size_t)n);
-		if (st)
-			break;
-		e = o.sparse ? write_sparse(o.fd, buf, (size_t)n, off) : host_write_all(o.fd, buf, (size_t)n, -1);
+	while (host_pipe_next(&pipe, &piece)) {
+		off = piece.off;
+		if (piece.data)
+			e = o.sparse ? write_sparse(o.fd, piece.data, (size_t)piece.len, off)
+				     : host_write_all(o.fd, piece.data, (size_t)piece.len, -1);
+		else
+			e = o.sparse ? 0 : write_zeros(o.fd, piece.len);
+		host_pipe_release(&pipe);
 		if (e) {
 			host_error(o.name, "write near offset %llu failed: %s", (unsigned long long)off, strerror(e));
 			break;
 		}
-		off += n;
+		off += piece.len;
 	}
-	free(buf);
+	st = host_pipe_finish(&pipe);
 	end = img->virtual_size;
 	if (st)
 		rc = host_report(path, st, img->msg, f);

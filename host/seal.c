@@ -9,8 +9,7 @@
 #include <string.h>
 
 #include "host.h"
-
-#define SEAL_BUF (4u << 20) /* bytes per read of stored blocks while hashing */
+#include "pipe.h"
 
 static const char seal_usage[] =
 	"usage: vhdx seal [--sha256] IMAGE\n"
@@ -24,6 +23,36 @@ static const char seal_usage[] =
 	"  --sha256      hash the virtual disk (reads every stored block; absent blocks count as zeros)\n"
 	"  -h, --help    this text\n"
 	"  --version     the version\n";
+
+/*
+ * The digest vhdxboot computes at boot (core/digest.c's pieces, the same SHA-256), with the reads on a second
+ * thread (host/pipe.h) so that the disk and the hashing overlap.  Pieces of zeros are hashed without a read.
+ */
+static int hash_disk(const char *path, struct host_file *f, struct vhdx_image *img, uint8_t digest[VHDX_SHA256_SIZE])
+{
+	struct host_pipe pipe;
+	struct host_piece piece;
+	struct vhdx_sha256 ctx;
+	int e = host_pipe_start(&pipe, host_pipe_read_disk, img);
+
+	if (e) {
+		host_error(path, "cannot start the reader thread: %s", strerror(e));
+		return EXIT_USAGE;
+	}
+	vhdx_sha256_init(&ctx);
+	while (host_pipe_next(&pipe, &piece)) {
+		if (piece.data)
+			vhdx_sha256_update(&ctx, piece.data, (size_t)piece.len);
+		else
+			vhdx_sha256_zeros(&ctx, piece.len);
+		host_pipe_release(&pipe);
+	}
+	vhdx_status st = host_pipe_finish(&pipe);
+	if (st)
+		return host_report(path, st, img->msg, f);
+	vhdx_sha256_final(&ctx, digest);
+	return 0;
+}
 
 static void print_hex(const uint8_t *p, size_t n)
 {
@@ -68,23 +97,9 @@ int cmd_seal(int argc, char **argv)
 	}
 
 	uint8_t digest[VHDX_SHA256_SIZE];
-	if (want_sha) {
-		void *buf = malloc(SEAL_BUF);
-		if (!buf) {
-			host_error(path, "out of memory for a %u-byte read buffer", SEAL_BUF);
-			host_image_close(&f, &img);
-			return EXIT_USAGE;
-		}
-		struct vhdx_sha256 ctx;
-		vhdx_sha256_init(&ctx);
-		vhdx_status st = vhdx_digest_virtual(&img, &ctx, buf, SEAL_BUF, NULL, NULL);
-		free(buf);
-		if (st) {
-			rc = host_report(path, st, img.msg, &f);
-			host_image_close(&f, &img);
-			return rc;
-		}
-		vhdx_sha256_final(&ctx, digest);
+	if (want_sha && (rc = hash_disk(path, &f, &img, digest)) != 0) {
+		host_image_close(&f, &img);
+		return rc;
 	}
 
 	char t[VHDX_GUID_TEXT];

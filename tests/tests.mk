@@ -62,3 +62,4 @@ bench: deps
 	@BUILD=$(BUILD) bash tests/bench/boot.sh
 	@BUILD=$(BUILD) bash tests/bench/linuxroot.sh # Linux root through the dm table vs a raw partition
 	@$(MAKE) --no-print-directory $(SHA256BENCH) && BUILD=$(BUILD) bash tests/bench/sha256.sh # SHA-256 of the core vs sha256sum
+	@$(MAKE) --no-print-directory $(SHA256BENCH) && BUILD=$(BUILD) bash tests/bench/bulk.sh # seal, import, export vs their peers

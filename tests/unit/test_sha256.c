@@ -1,12 +1,20 @@
 /*
  * test_sha256.c - core/sha256.c against the FIPS 180-4 / NIST known answers, split updates against one-shot
- * hashing; core/digest.c (the whole virtual disk, absent blocks hashed without a read); core/measure.c (the event
- * layout); core/guidparse.c.
+ * hashing, on every compression path this CPU has (portable C always; SHA-NI on x86 and the ARMv8 SHA-2
+ * instructions on aarch64 when present, forced with vhdx_sha256_set_impl), and the paths against each other on
+ * random buffers of every length 0..300 and large ones at odd offsets; vhdx_sha256_zeros; core/digest.c (the
+ * whole virtual disk, absent blocks hashed without a read, and its pieces); core/measure.c (the event layout);
+ * core/guidparse.c.
  */
 #include "imgbuild.h"
 #include "t.h"
 
 #define MiB VHDX_MiB
+
+static const char *path_name(void)
+{
+	return vhdx_sha256_impl_name(vhdx_sha256_get_impl());
+}
 
 static int digest_is(const uint8_t d[VHDX_SHA256_SIZE], const char *hex)
 {
@@ -22,7 +30,7 @@ static void check_answer(const char *name, const void *msg, size_t len, const ch
 	vhdx_sha256(msg, len, d);
 	vhdx_sha256_hex(d, got);
 	snprintf(why, sizeof why, "got %s, want %s", got, want);
-	t_report(!strcmp(got, want), why, "sha256: known answer: %s", name);
+	t_report(!strcmp(got, want), why, "sha256 %s: known answer: %s", path_name(), name);
 }
 
 static void known_answers(void)
@@ -45,7 +53,7 @@ static void known_answers(void)
 		vhdx_sha256_update(&c, a, sizeof a);
 	vhdx_sha256_final(&c, d);
 	CHECK(digest_is(d, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"),
-	      "sha256: known answer: one million 'a'");
+	      "sha256 %s: known answer: one million 'a'", path_name());
 	/* lengths around the padding boundary (55, 56, 63, 64 bytes): one or two final blocks */
 	check_answer("55 x 'a'", a, 55, "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318");
 	check_answer("56 x 'a'", a, 56, "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a");
@@ -72,12 +80,58 @@ static void split_updates(void)
 			vhdx_sha256_final(&c, part);
 			all &= !memcmp(whole, part, sizeof whole);
 		}
-	CHECK(all, "sha256: three updates split anywhere equal one update (300 bytes)");
+	CHECK(all, "sha256 %s: three updates split anywhere equal one update (300 bytes)", path_name());
 	uint8_t d2[VHDX_SHA256_SIZE];
 	msg[150] ^= 1;
 	vhdx_sha256(msg, sizeof msg, d2);
-	CHECK(memcmp(whole, d2, sizeof d2) != 0, "sha256: one flipped bit changes the digest");
+	CHECK(memcmp(whole, d2, sizeof d2) != 0, "sha256 %s: one flipped bit changes the digest", path_name());
+}
 
+/* vhdx_sha256_zeros against updates from a buffer of zeros: after every fill of the waiting block (a prefix of
+ * 0..70 bytes), lengths 0..300, and a large run (the portable path's schedule-free zero blocks among them). */
+static void zeros_agree(void)
+{
+	enum { LARGE = (1 << 20) + 5 };
+	uint8_t *zeros = calloc(1, LARGE), pre[70], a[VHDX_SHA256_SIZE], b[VHDX_SHA256_SIZE];
+	if (!CHECK(zeros != NULL, "sha256 %s: buffer", path_name()))
+		return;
+	memset(pre, 0xa5, sizeof pre);
+	int all = 1;
+	for (size_t p = 0; p <= sizeof pre; p += 5)
+		for (size_t n = 0; n <= 300; n++) {
+			struct vhdx_sha256 c1, c2;
+			vhdx_sha256_init(&c1);
+			vhdx_sha256_init(&c2);
+			vhdx_sha256_update(&c1, pre, p);
+			vhdx_sha256_update(&c2, pre, p);
+			vhdx_sha256_update(&c1, zeros, n);
+			vhdx_sha256_zeros(&c2, n);
+			vhdx_sha256_update(&c1, pre, 3);
+			vhdx_sha256_update(&c2, pre, 3);
+			vhdx_sha256_final(&c1, a);
+			vhdx_sha256_final(&c2, b);
+			all &= !memcmp(a, b, sizeof a);
+		}
+	CHECK(all, "sha256 %s: hashing n zeros equals updating with n zero bytes (n 0..300, after 0..70 bytes)",
+	      path_name());
+	struct vhdx_sha256 c;
+	vhdx_sha256_init(&c);
+	vhdx_sha256_update(&c, pre, 1);
+	vhdx_sha256_zeros(&c, LARGE);
+	vhdx_sha256_final(&c, a);
+	vhdx_sha256_init(&c);
+	vhdx_sha256_update(&c, pre, 1);
+	vhdx_sha256_update(&c, zeros, LARGE);
+	vhdx_sha256_final(&c, b);
+	CHECK_MEM_EQ(a, b, sizeof a, "sha256 %s: %d zeros at once equal the same from a buffer", path_name(), LARGE);
+	free(zeros);
+}
+
+static void hex_text(void)
+{
+	uint8_t msg[300], whole[VHDX_SHA256_SIZE];
+	memset(msg, 0x5a, sizeof msg);
+	vhdx_sha256(msg, sizeof msg, whole);
 	uint8_t back[VHDX_SHA256_SIZE];
 	char hex[VHDX_SHA256_HEX];
 	vhdx_sha256_hex(whole, hex);
@@ -132,6 +186,20 @@ static void digest_disk(void)
 	CHECK_MEM_EQ(d, want_d, sizeof d, "digest: the same with a 4 KiB scratch buffer");
 	CHECK_STATUS(vhdx_digest_virtual(&img, &c, buf, 4095, NULL, NULL), VHDX_E_ARG, "digest: 4095-byte scratch refused");
 	CHECK_STR_CONTAINS(img.msg, "4095", "digest: refusal names the buffer size");
+
+	/* the pieces: runs of one kind, in order, covering the disk; the stored ones are blocks 1, 5 and the last */
+	char plan[200] = "", *pp = plan;
+	uint64_t poff = 0, plen;
+	int kind, pieces_ok = 1;
+	while (poff < vsize && pieces_ok) {
+		pieces_ok = vhdx_digest_piece(&img, poff, &plen, &kind) == VHDX_OK && plen > 0;
+		pp += snprintf(pp, (size_t)(plan + sizeof plan - pp), "%s%llu+%llu", kind ? "S" : "Z",
+			       (unsigned long long)(poff / 512), (unsigned long long)(plen / 512));
+		poff += plen;
+	}
+	CHECK_STR_EQ(plan, "Z0+2048S2048+2048Z4096+6144S10240+2048Z12288+4096S16384+3",
+		     "digest: pieces (sectors): zero and stored runs as the BAT says");
+	CHECK_STATUS(vhdx_digest_piece(&img, vsize, &plen, &kind), VHDX_E_ARG, "digest: a piece at the end is refused");
 
 	/* a changed byte inside a stored block changes the digest */
 	mb.buf[ib_bat_get(&b, ib_bat_index(&b, 5)) / MiB * MiB + 777] ^= 0x40;
@@ -194,10 +262,130 @@ static void guid_text(void)
 	CHECK(vhdx_guid_parse(t, 35, &back) != 0, "guid: short text is refused");
 }
 
-int main(void)
+/* Does the kernel say this CPU has the x86 SHA extensions?  -1 when it cannot tell (no /proc, not x86). */
+static int cpuinfo_says_sha_ni(void)
 {
+#if defined(__x86_64__) || defined(__i386__)
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[4096];
+	int found = -1;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f)) {
+		if (strncmp(line, "flags", 5))
+			continue;
+		found = strstr(line, " sha_ni") != NULL;
+		break;
+	}
+	fclose(f);
+	return found;
+#else
+	return -1;
+#endif
+}
+
+static const enum vhdx_sha256_impl cpu_paths[] = { VHDX_SHA256_SHANI, VHDX_SHA256_ARMV8 };
+
+static void fill_random(uint8_t *p, size_t n, uint32_t seed)
+{
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1664525u + 1013904223u;
+		p[i] = (uint8_t)(seed >> 24);
+	}
+}
+
+/* One path against the portable one: every length 0..300 from every start offset 0..3 (alignment), and large
+ * buffers hashed in one call and in uneven updates (the bulk loop and its edges). */
+static void path_agrees(enum vhdx_sha256_impl path)
+{
+	enum { SMALL = 300, LARGE = (1 << 20) + 77 };
+	const char *name = vhdx_sha256_impl_name(path);
+	uint8_t *buf = malloc(LARGE + 8), want[VHDX_SHA256_SIZE], got[VHDX_SHA256_SIZE];
+	if (!CHECK(buf != NULL, "sha256 %s: buffer", name))
+		return;
+	fill_random(buf, LARGE + 8, 0x12345u + (uint32_t)path);
+	size_t bad = SIZE_MAX;
+	for (size_t off = 0; off < 4 && bad == SIZE_MAX; off++)
+		for (size_t len = 0; len <= SMALL; len++) {
+			vhdx_sha256_set_impl(VHDX_SHA256_PORTABLE);
+			vhdx_sha256(buf + off, len, want);
+			vhdx_sha256_set_impl(path);
+			vhdx_sha256(buf + off, len, got);
+			if (memcmp(want, got, sizeof got)) {
+				bad = len;
+				break;
+			}
+		}
+	t_report(bad == SIZE_MAX, t_why("differs at length %zu", bad),
+		 "sha256 %s: equals the portable path at every length 0..%d and start offsets 0..3", name, SMALL);
+
+	static const size_t large[] = { 4096, 65536 + 63, 1 << 20, LARGE };
+	for (size_t i = 0; i < sizeof large / sizeof large[0]; i++) {
+		vhdx_sha256_set_impl(VHDX_SHA256_PORTABLE);
+		vhdx_sha256(buf + 1, large[i], want);
+		vhdx_sha256_set_impl(path);
+		struct vhdx_sha256 c;
+		vhdx_sha256_init(&c);
+		size_t done = 0, step = 1;
+		while (done < large[i]) { /* updates of 1, 3, 9, ... bytes: every fill state of the block buffer */
+			size_t k = large[i] - done < step ? large[i] - done : step;
+			vhdx_sha256_update(&c, buf + 1 + done, k);
+			done += k;
+			step = step * 3 + 1;
+		}
+		vhdx_sha256_final(&c, got);
+		CHECK_MEM_EQ(got, want, sizeof got, "sha256 %s: %zu bytes in uneven updates equal the portable path", name,
+			     large[i]);
+	}
+	free(buf);
+}
+
+/* Every path this CPU has runs the known answers and agrees with the portable one; the ones it lacks are
+ * refused by vhdx_sha256_set_impl (and say so), and the default is the CPU's path where there is one. */
+static void every_path(void)
+{
+	int cpuinfo = cpuinfo_says_sha_ni();
+	enum vhdx_sha256_impl dflt = vhdx_sha256_get_impl();
+	if (cpuinfo >= 0)
+		CHECK(vhdx_sha256_set_impl(VHDX_SHA256_SHANI) == (cpuinfo ? 0 : -1),
+		      "sha256: SHA-NI is used exactly when /proc/cpuinfo lists sha_ni (it %s)", cpuinfo ? "does" : "does not");
+	CHECK(vhdx_sha256_set_impl(VHDX_SHA256_PORTABLE) == 0, "sha256: the portable path can always be forced");
+	CHECK(vhdx_sha256_get_impl() == VHDX_SHA256_PORTABLE, "sha256: forcing it takes effect");
+	CHECK(vhdx_sha256_set_impl((enum vhdx_sha256_impl)99) == -1 && vhdx_sha256_get_impl() == VHDX_SHA256_PORTABLE,
+	      "sha256: an unknown path is refused and changes nothing");
 	known_answers();
 	split_updates();
+	zeros_agree();
+	int cpu_count = 0;
+	for (size_t i = 0; i < sizeof cpu_paths / sizeof cpu_paths[0]; i++) {
+		const char *name = vhdx_sha256_impl_name(cpu_paths[i]);
+		enum vhdx_sha256_impl before = vhdx_sha256_get_impl();
+		if (vhdx_sha256_set_impl(cpu_paths[i])) {
+			CHECK(vhdx_sha256_get_impl() == before, "sha256 %s: refusal leaves the path alone", name);
+			char what[64];
+			snprintf(what, sizeof what, "sha256 %s: known answers and agreement with portable", name);
+			T_SKIP(what, "this CPU does not have the instructions");
+			continue;
+		}
+		cpu_count++;
+		CHECK(dflt == cpu_paths[i], "sha256 %s: the default path on this CPU (default: %s)", name,
+		      vhdx_sha256_impl_name(dflt));
+		known_answers();
+		split_updates();
+		zeros_agree();
+		path_agrees(cpu_paths[i]);
+	}
+	if (!cpu_count)
+		CHECK(dflt == VHDX_SHA256_PORTABLE, "sha256: without CPU instructions the default is portable");
+	T_NOTE("sha256: default path %s", vhdx_sha256_impl_name(dflt));
+	vhdx_sha256_set_impl(VHDX_SHA256_AUTO);
+	CHECK(vhdx_sha256_get_impl() == dflt, "sha256: AUTO restores the default path");
+}
+
+int main(void)
+{
+	every_path();
+	hex_text();
 	digest_disk();
 	guid_text();
 	return t_done();
