@@ -49,7 +49,7 @@ struct create_opts {
 	const char *from;
 	int force;
 	int have_size;
-	const char *parent; /* differencing chains (issue 11) */
+	const char *parent; /* differencing chains */
 };
 
 /* The file to remove if the process is stopped half way. */

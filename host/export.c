@@ -146,7 +146,7 @@ static int finish_out(struct out *o, uint64_t size, int ok)
 
 int cmd_export(int argc, char **argv)
 {
-	struct host_chain ch; /* differencing chains (issue 11): the image and its parents */
+	struct host_chain ch; /* differencing chains: the image and its parents */
 	struct host_file *f;
 	struct vhdx_image *img;
 	struct out o;

@@ -38,4 +38,4 @@ else
 fi
 echo "bench: $RUNS runs each (plus one warm-up)" >&2
 python3 "$ROOT/tests/bench/bench.py" "${args[@]}"
-BUILD=$BUILD bash "$ROOT/tests/bench/chainbench.sh" # differencing chains (issue 11)
+BUILD=$BUILD bash "$ROOT/tests/bench/chainbench.sh" # differencing chains

@@ -7,9 +7,9 @@
 #     (target: ratio <= 1.10)
 #  2. the session's I/O as vhdxboot counts it, against the floor: reads of the header area (1 MiB or less), the
 #     metadata table and the BAT once; two header writes; two flushes
-#  3. (issue 4) 4 KiB read throughput of the virtual disk vs the same bytes on a raw virtio disk, measured in the
+#  3. 4 KiB read throughput of the virtual disk vs the same bytes on a raw virtio disk, measured in the
 #     guest by build/efi/reader.efi started from inside the VHDX (target: sequential ratio >= 0.9)
-#  4. (issue 10) a FAT partition inside the VHDX read through its Block I/O in 1 MiB requests vs the raw disk:
+#  4. a FAT partition inside the VHDX read through its Block I/O in 1 MiB requests vs the raw disk:
 #     tests/bench/vdisk.sh (target: ratio >= 0.9)
 # Environment: BUILD, BENCH_RUNS (alternations, default 5), KEEP=1.  Prints "bench:" rows; exit 0 unless a run
 # failed outright (missed targets are reported, not fatal).
@@ -101,7 +101,7 @@ print(f"bench: session I/O floor: <= {floor_kib} KiB read (1 MiB header area + 6
       f"{'met' if rkib <= floor_kib and writes == 2 and flushes == 2 else 'MISSED'}")
 PY
 
-# ---- 3: read throughput of the virtual disk (issue 4)
+# ---- 3: read throughput of the virtual disk
 new_case reader
 fat=$C/part.fat
 mkfs.vfat -C -n READER "$fat" 49152 >/dev/null
@@ -129,5 +129,5 @@ else:
     print("bench: virtual/raw read ratio: the reader did not report")
 PY
 
-# ---- 4: (issue 10) the partition inside the VHDX read through its Block I/O in 1 MiB requests vs the raw disk
+# ---- 4: the partition inside the VHDX read through its Block I/O in 1 MiB requests vs the raw disk
 BUILD=$BUILD bash "$ROOT/tests/bench/vdisk.sh"

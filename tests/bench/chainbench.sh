@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/bench/chainbench.sh - differencing chains (issue 11): `vhdx export` of the child of a 3-level chain
+# tests/bench/chainbench.sh - differencing chains: `vhdx export` of the child of a 3-level chain
 # (base + 3 children, data written into every level by tests/tools/diffwriter.py) against `vhdx export` of the
 # same disk flattened into one dynamic image; best and median wall time of CHAIN_RUNS passes each (after one
 # warm-up; output to /dev/null), the ratios, and whether both exports give the same bytes.  Run by `make bench` (tests/bench/bench.sh).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/bench/crc-aa64.sh - `make bench`, issue 14: CRC-32C throughput of the core's aarch64 paths (portable and
+# tests/bench/crc-aa64.sh - `make bench`: CRC-32C throughput of the core's aarch64 paths (portable and
 # the ARMv8 CRC32 instructions), the aarch64 build of tests/bench/crcbench.c run under qemu-aarch64 (user mode).
 # Emulation makes the absolute figures meaningless, so the table gives each path as a ratio to the portable
 # path measured in the same run; it also fails (exit 1) if crcbench's known answers or cross-checks fail.

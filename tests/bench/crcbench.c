@@ -1,6 +1,6 @@
 /*
  * crcbench.c - CRC-32C throughput of the core's portable path and of its hardware paths (SSE4.2 on x86, the ARMv8
- * CRC32 instructions on aarch64: issue 14) over a 64 MiB buffer.
+ * CRC32 instructions on aarch64) over a 64 MiB buffer.
  *
  * Usage: crcbench [MiB] [reps]     (defaults 64 MiB, 9 repetitions; the median is reported)
  * Output, one line per path:  crc32c <path> <GB/s> GB/s (median of N, best B GB/s) crc=<value>

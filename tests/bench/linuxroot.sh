@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/bench/linuxroot.sh - `make bench` (issue 10): a Linux root through the device-mapper table `vhdx map`
+# tests/bench/linuxroot.sh - `make bench`: a Linux root through the device-mapper table `vhdx map`
 # makes, against the same bytes on a raw partition of the same disk, in one QEMU run (OVMF, TCG).
 #
 # The outer virtio disk has two GPT partitions: 1 holds a dynamic VHDX (1 MiB blocks) whose virtual disk has an ESP
@@ -86,7 +86,7 @@ for line in open(log, errors="replace"):
     if m:
         sums[m.group(1)] = m.group(2)
 dm, raw = best.get("/dev/mapper/vhdx-p2"), best.get("/dev/vda2")
-print("Linux root through the vhdx map table (issue 10): sequential read in the guest, 1 MiB O_DIRECT requests, best pass")
+print("Linux root through the vhdx map table: sequential read in the guest, 1 MiB O_DIRECT requests, best pass")
 if rc != 0 or not dm or not raw:
     print(f"  guest run failed (qemu exit {rc}) or no timings: see the log lines above")
     sys.exit(1)

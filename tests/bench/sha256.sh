@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/bench/sha256.sh - `make bench` (issue 12): SHA-256 throughput of the core against `sha256sum` on the same
+# tests/bench/sha256.sh - `make bench`: SHA-256 throughput of the core against `sha256sum` on the same
 # 256 MiB of bytes (host, file in the page cache, median of BENCH_RUNS), and the boot-time cost of require-sha256
 # under OVMF/TCG: a 1 GiB dynamic VHDX whose every block is allocated, hashed by vhdxboot at boot (its own
 # "hashed N MiB ... in about S s" line: RTC seconds), against a 1 GiB image with nothing allocated (hashing zeros
