@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # install.mk - the manual pages (man/*.scd -> build/man/), `make install`, `make uninstall` and
 # `make deb`.  Included by the root Makefile.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # bash completion for vhdx(1)                                           -*- shell-script -*-
 #
 # Commands and options are read from the tool's own --help (`vhdx --help`, `vhdx COMMAND --help`), once per shell

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * allocate.c - make the payload blocks of a virtual-disk range present and zero-filled, so that Linux
  * can map the range read-write straight onto the file.

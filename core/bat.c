@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bat.c - BAT geometry, the one streaming pass that checks every entry, and entry lookups for reads.
  * Memory stays flat whatever the BAT size: one read window plus one bit per MiB of file for the overlap check.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * crc32c.c - CRC-32C (Castagnoli, reflected 0x82F63B78).  A slicing-by-16 table path for any CPU and an SSE4.2
  * path picked at run time, because header and log checksums are on the boot path and the BAT scan is not the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * crc32c_armv8.c - CRC-32C with the ARMv8 CRC32 instructions (crc32cb/crc32cx), for aarch64 firmware and hosts.
  *

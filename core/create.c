@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * create.c - writes a new VHDX image, fixed or dynamic, through struct vhdx_io.
  *

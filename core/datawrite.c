@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * datawrite.c - writing virtual-disk bytes in place, into payload blocks the image already holds in full.
  *

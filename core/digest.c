@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * digest.c - the SHA-256 of a whole virtual disk, streamed piece by piece.
  *

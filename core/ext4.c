@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ext4.c - the ext4 file locator (also ext2/ext3 files that use block maps).
  *

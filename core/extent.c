@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * extent.c - where virtual bytes live: which level of a differencing chain holds them, at which file offset, for
  * how long.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fmt.c - the one message formatter of the project (the core's refusals, and the boot module's console, which
  * has no snprintf either).  A subset of C's printf with C's meanings, so that format(printf) lets the compiler

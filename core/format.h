@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* format.h - on-disk constants of MS-VHDX 1.0.  Offsets are byte offsets from the start of each structure. */
 #ifndef VHDX_FORMAT_H
 #define VHDX_FORMAT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fs.c - which file system a partition holds, and the dispatch to its locator.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fs.h - read-only file locators: where the bytes of one file lie on a partition, without a file-system driver.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fsio.c - the I/O seam over a located file: file offsets in, partition offsets out (see fsio.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fsio.h - a VHDX file on a file system, read and written through its extents on the raw partition.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fsutil.c - the locators' shared helpers: counted reads, refusals, the extent list, path components, folding.
  */

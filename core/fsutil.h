@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fsutil.h - what the file locators (fat.c, exfat.c, ext4.c, ntfs.c) share: counted, bounds-checked reads of the
  * partition, refusals with a message, the extent list, path components and name comparison.

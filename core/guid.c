@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* guid.c - GUIDs in the Microsoft on-disk layout (three little-endian integers, then eight raw bytes). */
 #include "internal.h"
 

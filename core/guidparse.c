@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * guidparse.c - GUID text back into a struct vhdx_guid: the inverse of vhdx_guid_format, for pinned values that an
  * owner copies from `vhdx seal` or `vhdx info` into a policy.  Strict: the 8-4-4-4-12 shape, optional braces, hex

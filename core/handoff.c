@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * handoff.c - the handoff variable's bytes (layout in handoff.h): one encoder for the boot module, one decoder for
  * the tool, so the layout lives in one place.  No I/O: the callers set and read the EFI variable themselves.

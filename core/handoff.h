@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * handoff.h - the handoff variable: how vhdxboot tells the operating system which VHDX it was booted from.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * hdrwrite.c - writing headers: the checks every writer makes first, the current copy as a template, and the
  * write of one copy.  The writers (replay.c, session.c) build on these.

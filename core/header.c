@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* header.c - the two headers: parse, serialise, choose the current one.  Reads through view.c; hdrwrite.c writes. */
 #include "internal.h"
 

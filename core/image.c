@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* image.c - opening an image is validating all of it, in the order the structures depend on each other. */
 #include "internal.h"
 

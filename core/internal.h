@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * internal.h - helpers shared by the core's own files; not for efi/ or host/.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * io.c - every file access of the core goes through here: bounds, read-only rule, statistics, one message.  Raw:
  * what the backend holds now; view.c adds the pending log on top for the parsers.

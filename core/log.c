@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * log.c - the VHDX log: find the active sequence (open) and show it to readers through an overlay (view.c).
  * Reads only, through io.c and logwalk.c; replay.c is the writer above.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * logwalk.c - reading the log: its sectors (raw, through io.c), entry headers, descriptors, data sectors, and the
  * walk over the active sequence that both the overlay (log.c) and the replay (replay.c) make.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * logwalk.h - the log layer's shared parts: one pass over the log's sectors, entries and descriptors.  Private to
  * the files that read the log (log.c finds and overlays, replay.c writes what it finds); nothing else includes it.

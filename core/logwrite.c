@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * logwrite.c - the log writer (vhdx_allocate's BAT changes go through it): entries exactly as log.c (and QEMU's
  * block/vhdx-log.c) find and replay them, placed in the ring one after another and wrapping at its end.

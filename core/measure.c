@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * measure.c - the bytes of the measurement event (layout documented in vhdx.h).
  *

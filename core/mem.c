@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mem.c - the four memory functions.  Firmware has no libc, yet the compiler emits calls to these for struct
  * copies and zeroing, so the core carries its own under the standard names.  The host build leaves this file out

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* metadata.c - the metadata table and its six known items; the table has no checksum, so every bound is checked. */
 #include "internal.h"
 

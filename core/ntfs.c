@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ntfs.c - vhdx_ntfs_locate: the file at a path on an NTFS partition as raw extents (core/fs.h), plus the two
  * reasons not to write behind Windows' back: $Volume's dirty flag and a live hiberfil.sys.

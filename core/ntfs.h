@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ntfs.h - the NTFS locator's own pieces, shared by core/ntfs*.c and their unit test; not for efi/ or host/.
  *

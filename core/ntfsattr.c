@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ntfsattr.c - one attribute of a file, whole: a record whose attributes do not fit spills them into extension
  * records and lists every piece in $ATTRIBUTE_LIST (type, name, lowest VCN, record).  A large fragmented file's

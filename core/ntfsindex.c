@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ntfsindex.c - directory lookup: the $I30 index of a directory is a B+ tree of FILE_NAME keys ordered by the
  * file-name collation (names compared through the volume's $UpCase table, then by length).  The lookup descends

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ntfsio.c - the NTFS lookup's state: every partition read (bounded, counted), scratch memory from io->alloc
  * (tracked, so every exit path frees all of it), and the one refusal helper.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ntfsmft.c - the boot sector's geometry, MFT records (read through the $MFT's own runs, update sequence
  * verified) and the walk over a record's attributes, every length checked against the record.

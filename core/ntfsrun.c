@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ntfsrun.c - runlists ("mapping pairs"): decoding, reading an attribute's bytes through them, overlap checks.
  *

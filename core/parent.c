@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * parent.c - the Parent Locator of a differencing image, and attaching an opened parent to its child.
  *

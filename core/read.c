@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* read.c - virtual-disk reads through the BAT. */
 #include "internal.h"
 

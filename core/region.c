@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* region.c - the two region tables: validate each copy, use a good one, report a damaged one. */
 #include "internal.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * replay.c - the log replay: writes the active sequence that log.c found into the file, between two header updates
  * that first give the file new identities and last clear LogGuid, so a crash at any point leaves an image that

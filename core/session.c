@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * session.c - the session update (before its first write of a session, a writer gives the file a new identity),
  * and vhdx_prepare_write, the rule that puts the replay of a pending log before it.

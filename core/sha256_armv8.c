@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * sha256_armv8.c - SHA-256 compression with the ARMv8 SHA-2 instructions (sha256h, sha256h2, sha256su0,
  * sha256su1), for aarch64 firmware and hosts.

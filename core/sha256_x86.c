@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * sha256_x86.c - SHA-256 compression with the x86 SHA extensions (sha256rnds2, sha256msg1, sha256msg2), for
  * x86_64 and ia32 firmware and hosts.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * sha256cpu.h - what the SHA-256 compression paths share: the round constants (FIPS 180-4, 4.2.2) and the
  * paths' entry points, for core/sha256.c (the portable path and the dispatcher), core/sha256_x86.c (SHA-NI) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* status.c - one message per status, and the failure/warning bookkeeping of an image. */
 #include "internal.h"
 

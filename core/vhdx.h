@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * vhdx.h - the public face of the freestanding VHDX core.
  *

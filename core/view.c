@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* view.c - the file as the structure parsers see it: raw reads (io.c) with the pending log laid over them (log.c). */
 #include "internal.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * blockio.c - struct vhdx_io over EFI_BLOCK_IO_PROTOCOL: a VHDX that is a whole disk or a raw partition.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * boot.h - what the files of the UEFI boot module share.  Only efi/ includes it.
  *

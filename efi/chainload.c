@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * chainload.c - the next stage: LoadImage from a device path, its LoadOptions, StartImage, and its status.
  */

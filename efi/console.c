@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * console.c - short readable lines on the firmware console (which OVMF mirrors to the serial port).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * devpath.c - device paths: walk, measure, append a file path or a node, compare prefixes, and text for
  * messages (through the firmware's EFI_DEVICE_PATH_TO_TEXT_PROTOCOL when it has one).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * discover.c - finding the VHDX: Block I/O devices whose first bytes are the signature "vhdxfile", or a file on
  * a FAT volume (our own volume first).

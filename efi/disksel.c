@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * disksel.c - `--disk SEL` over the VHDX devices found: "auto" (the only one), an index from --list, or device-path
  * text, exact first, else the one device whose text starts with it (case-insensitive).  No firmware calls; main.c

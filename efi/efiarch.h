@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * efiarch.h - what differs between the UEFI architectures the module is built for: the file name the
  * firmware boots from removable media, and the name of the CPU's own random-number instruction.  Everything else

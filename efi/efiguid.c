@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * efiguid.c - the protocol and file-information GUIDs the module asks the firmware for, defined once: a protocol
  * lookup takes a pointer to an EFI_GUID, so each one is an object rather than a macro expanded in every file.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * embedded.c - the policy `make sign` embeds in the module: a PE section named .vhdxpol holding "key = value"
  * lines (the policy keys only).  Secure Boot's signature covers every section, so this policy is as trustworthy as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * filebackend.c - struct vhdx_io over EFI_FILE_PROTOCOL: a VHDX stored as a file on a FAT volume.
  *

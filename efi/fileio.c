@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fileio.c - files on simple-file-system (FAT) volumes: the root of a volume, a whole small file (the config),
  * a file's size, whether the volume is read-only.

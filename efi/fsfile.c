@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fsfile.c - a VHDX file on an NTFS, exFAT, ext4 or FAT32 partition, with no file-system driver in the firmware.
  *

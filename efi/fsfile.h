@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* fsfile.h - a VHDX file on an NTFS, exFAT, ext4 or FAT32 partition, through the core's locator (fsfile.c). */
 #ifndef VHDXBOOT_FSFILE_H
 #define VHDXBOOT_FSFILE_H

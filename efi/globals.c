@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * globals.c - the firmware as efi_main receives it, kept where every file of the module can reach it without
  * depending on the boot flow (main.c), so no file calls back into main.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * handoff.c - sets the handoff variable that tells the operating system which VHDX it was booted from.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * hwrng_aa64.c - RNDR on aarch64 (FEAT_RNG), the fallback random source of random.c when the firmware has no
  * EFI_RNG_PROTOCOL.  Used only when ID_AA64ISAR0_EL1.RNDR says the instruction exists (reading an ID register is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * hwrng_x86.c - RDRAND on x86_64 and ia32, the fallback random source of random.c when the firmware has no
  * EFI_RNG_PROTOCOL.  Used only when CPUID says the instruction exists; a failing or stuck generator is an error,

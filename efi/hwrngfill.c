@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * hwrngfill.c - bytes from a CPU's 64-bit random instruction (hwrng_x86.c: RDRAND, hwrng_aa64.c: RNDR), shared by
  * both so the check for a stuck generator is written once.  Kept apart from random.c, which calls hwrng_get: the

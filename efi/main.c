@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * main.c - the flow of vhdxboot.efi, a list of named steps:
  *   read the options -> find the VHDX -> validate it (vhdx_open writes nothing; a pending log is seen replayed in

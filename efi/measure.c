@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * measure.c - one TPM measurement of the image vhdxboot validated, through EFI_TCG2_PROTOCOL.HashLogExtendEvent,
  * so it lands both in the PCR and in the firmware's event log where a verifier can replay it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * memory.c - pool memory for the module and for the core (struct vhdx_io's allocator), and buffers aligned for
  * a device's IoAlign.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * options.c - the firmware side of the options: where the command line and vhdxboot.conf come from (Shell
  * parameters, LoadOptions, the file beside the application).  What they mean is optparse.c, which the host tests.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * optparse.c - the options themselves, without the firmware (see optparse.h): the command line (UEFI Shell
  * arguments, or a boot entry's LoadOptions when they are text) and vhdxboot.conf.  The command line wins over the

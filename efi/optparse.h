@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * optparse.h - what the boot module is told, without the firmware: the option tokenizer, key=value handling, raw
  * LoadOptions, the config file (ASCII or UTF-16LE) and the --disk selection.  optparse.c and disksel.c include no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * parentpath.c - the parent's path from the child's folder and the locator's relative_path (see parentpath.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * parentpath.h - where a differencing image's parent file lies on the child's volume, without the
  * firmware: parentpath.c compiles for the module and for the host tests (tests/unit/test_options.c), like ucs2.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * parents.c - the parents of a differencing image: found, opened read-only, and attached to the child
  * level by level, before anything is checked against a policy or written.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pinparse.c - the policy keys' values as the options give them: GUIDs, a SHA-256 in hex, stop or warn.
  * No firmware calls, so the host tests it with the other option parsers (tests/unit/test_options.c); policy.c

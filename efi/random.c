@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * random.c - random bytes for the new FileWriteGuid: EFI_RNG_PROTOCOL (the firmware's default algorithm) on every
  * architecture, else the CPU's own instruction where the CPU says it exists (RDRAND on x86, RNDR on aarch64:

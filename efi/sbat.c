@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * sbat.c - the .sbat section: SBAT's CSV (component, generation, ...) that shim and revocation checks read.
  * The array is sized to leave the terminating NUL out: the section is exactly the CSV text.

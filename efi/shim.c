@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * shim.c - the next stage checked through shim, on machines that boot through it.
  *

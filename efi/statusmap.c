@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * statusmap.c - the core's vhdx_status as the EFI_STATUS the module returns to its caller (a boot manager or the
  * shell), chosen so that the firmware's own name for the status says roughly what went wrong.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tcg2.h - EFI_TCG2_PROTOCOL, as the TCG EFI Protocol Specification (family 2.0, revision 1.22) defines it.
  * gnu-efi 3.0.15 has no TCG2 definitions, so the module (efi/measure.c) and the test application that reads the

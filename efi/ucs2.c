@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* ucs2.c - the handful of uint16_t string operations the module needs; no firmware calls (see ucs2.h). */
 #include "ucs2.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ucs2.h - CHAR16 strings (UTF-16 code units) without the firmware: ucs2.c compiles for the boot module and for
  * the host tests (tests/unit/test_options.c, tests/fuzz/fuzz_options.c), so it names them uint16_t, which is what

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * vdisk.c - the image's virtual disk as a firmware block device, so that a loader inside the VHDX can boot.
  *

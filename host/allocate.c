@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * allocate.c - `vhdx allocate`: make every block of the virtual disk, of one partition inside it, or of
  * a byte range present and zero-filled, so that `vhdx map --rw` can map it.  The work is the core's

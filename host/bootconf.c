@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bootconf.c - the vhdxboot.conf that `vhdx install-boot` writes.  The module reads "key = value" lines, strips
  * a "#" comment and the spaces around key and value, and narrows everything to ASCII (efi/options.c), so a value

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bootentry.c - the firmware boot entry of `vhdx install-boot`, through efibootmgr (the tool Debian's own
  * boot loaders use, so an entry looks the same as theirs and efivarfs quirks are efibootmgr's business).

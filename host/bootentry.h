@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* bootentry.h - the firmware boot entry of `vhdx install-boot`, through efibootmgr (bootentry.c). */
 #ifndef HOST_BOOTENTRY_H
 #define HOST_BOOTENTRY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bootmanifest.c - the files `vhdx install-boot` puts on an ESP, and their record DIR/EFI/vhdxboot/installed.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * chain.c - opening a differencing image with every parent below it, for info, check and export.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cli.c - what every subcommand shares on its command line and its standard error: option handling around
  * getopt_long, "vhdx: NAME: message" lines, and the exit codes a core status maps to.

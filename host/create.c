@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * create.c - `vhdx create`: options, the target file and the raw source; the format itself is vhdx_create's.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * creatediff.c - `vhdx create --parent PARENT CHILD`: the child's geometry comes from the parent, and its Parent
  * Locator names the parent three ways: parent_linkage (the parent's DataWriteGuid, which is what makes it the

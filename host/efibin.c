@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * efibin.c - what `vhdx install-boot` needs to know about an EFI application file: the machine it is built for
  * (PE/COFF Machine field) and whether it is vhdxboot.  "Ours" means its .sbat section has a line for the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * esp.c - the system around an EFI System Partition: the mount table, the file system type, the block device
  * and partition number in sysfs (efibootmgr needs the disk and the partition, not the mount point), and running

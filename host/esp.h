@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * esp.h - what `vhdx install-boot` (installboot.c) uses from the system: the EFI binary's identity (efibin.c),
  * the ESP's file system and block device, and efibootmgr (esp.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * export.c - `vhdx export IMAGE OUT`: the virtual disk as a raw file.  A regular OUT stays sparse: blocks the
  * core reports as holding no data, and all-zero pieces of the others, are not written, and the file is cut to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* file.c - the POSIX binding of the core: pread/pwrite loops, fsync, ftruncate, malloc, getrandom. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* file.h - the POSIX binding: struct vhdx_io over a file descriptor, and the host's source of randomness. */
 #ifndef HOST_FILE_H
 #define HOST_FILE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * find.c - `vhdx find --disk-id GUID`: which block device holds the VHDX with that VirtualDiskId.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fsview.c - an IMAGE path that goes through a partition: `/dev/sda2/images/debian.vhdx`.
  *

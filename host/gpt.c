@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * gpt.c - the GUID partition table inside a virtual disk, read through vhdx_read.
  *

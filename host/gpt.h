@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* gpt.h - the GPT inside a virtual disk: partitions by index, by PARTUUID, by Discoverable Partitions type. */
 #ifndef HOST_GPT_H
 #define HOST_GPT_H

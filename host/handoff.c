@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * handoff.c - `vhdx handoff [FILE]`: vhdxboot's handoff variable as shell assignments.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* host.h - what the `vhdx` tool's files share: subcommands, option handling, error reporting, exit codes. */
 #ifndef HOST_HOST_H
 #define HOST_HOST_H

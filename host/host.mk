@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # host/host.mk - the `vhdx` command-line tool (POSIX), linked against the core library.
 
 HOST_SRC := $(wildcard host/*.c)

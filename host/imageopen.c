@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* imageopen.c - opening and closing an image for a subcommand, with the failure reported the one way (cli.c). */
 #include <string.h>
 

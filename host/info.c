@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * info.c - `vhdx info` (text and JSON) and `vhdx check`.  Everything shown comes from struct vhdx_image as the
  * core filled it in; nothing here reads the file.

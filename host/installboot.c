@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * installboot.c - `vhdx install-boot`: puts vhdxboot.efi and a vhdxboot.conf written from the options into an EFI
  * System Partition, optionally as the removable-media loader, and makes a firmware boot entry.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * installboot.h - the parts of `vhdx install-boot` (installboot.c): the vhdxboot.conf it writes (bootconf.c) and
  * the files it puts on the ESP with their record, DIR/EFI/vhdxboot/installed (bootmanifest.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* json.c - the JSON writer behind `vhdx info --json`. */
 #include <inttypes.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* json.h - a small streaming JSON writer: pretty-printed, strings escaped, commas tracked. */
 #ifndef HOST_JSON_H
 #define HOST_JSON_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* le.h - little-endian loads at any alignment, for the tool's parsers of on-disk structures (GPT, PE/COFF). */
 #ifndef HOST_LE_H
 #define HOST_LE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * locate.c - `vhdx locate [--json] PARTITION PATH`: where the bytes of a file lie on a partition, computed by the
  * core's read-only locators (the same code the boot module runs), without mounting anything.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* main.c - the `vhdx` tool: its subcommand table and the dispatch to them; the helpers the subcommands share are
  * in cli.c (options, messages, exit codes), imageopen.c (opening an image) and units.c (sizes). */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * map.c - `vhdx map`: a device-mapper table of the virtual disk over the device that holds the VHDX.
  *

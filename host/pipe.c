@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pipe.c - the reader thread of pipe.h: a ring of HOST_PIPE_SLOTS pieces under one lock.  Slot i's buffer
  * belongs to the reader from host_pipe_slot to host_pipe_push, then to the consumer from host_pipe_next to

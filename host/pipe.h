@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pipe.h - a reader thread running ahead of its consumer, so that reading the image and hashing or writing what
  * was read overlap (`vhdx seal --sha256`, `vhdx export`).  The core stays single-threaded: the reader thread is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * seal.c - `vhdx seal IMAGE [--sha256]`: what an owner pins about an image, as policy lines vhdxboot reads
  * (vhdxboot.conf, or a policy embedded by `make sign`), and the digest of the measurement event a verifier should

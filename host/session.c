@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* session.c - `vhdx session` and `vhdx replay`: validate, then the core's header update or log replay. */
 #include <getopt.h>
 #include <inttypes.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* units.c - byte counts as users write them ("64M", "1GiB") and as the tool prints them ("1.50 GiB"). */
 #include <inttypes.h>
 #include <stdio.h>

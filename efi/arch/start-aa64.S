@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * start-aa64.S - the entry point of the aarch64 images.  The PE headers come from linker/efi-aa64.lds,
  * so gnu-efi's crt0-efi-aarch64.o (which carries headers of its own) is not linked; this is the part of a crt0

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/aa64/aa64.mk - an aarch64 build of the core and its unit tests, run under qemu-aarch64 (user
 # mode) by tests/aa64/aa64.sh: the core's C must work on a 64-bit little-endian ARM CPU as it does on x86, and
 # the ARMv8 CRC32C path (core/crc32c_armv8.c) must give the known answers.  Included by the root Makefile.

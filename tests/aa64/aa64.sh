@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/aa64/aa64.sh - the aarch64 unit suite (built by `make aa64-unit`, tests/aa64/aa64.mk), run under
 # qemu-aarch64 (user mode; the kernel's and QEMU's emulation of ID-register reads lets the core detect the CRC32
 # instructions as it does in firmware).

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """bench.py - measures and prints the benchmark table (called by tests/bench/bench.sh, which makes the images).
 
 Usage: bench.py --runs N --vhdx TOOL --crcbench PROG [--img16t IMAGE] [--img8g IMAGE | --skip8g REASON]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/bench/bench.sh - `make bench`: vhdx check vs qemu-img check vs vhdiinfo, and CRC-32C throughput.
 #
 # Images (in a temporary folder, removed afterwards):

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/bench/bulk.sh - `make bench`: the bulk paths against their peers on the same bytes, in one run.
 #
 #   seal    `vhdx seal --sha256 IMG`            vs `openssl dgst -sha256 RAW` (RAW: qemu-img's raw export of IMG)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/bench/chainbench.sh - differencing chains: `vhdx export` of the child of a 3-level chain
 # (base + 3 children, data written into every level by tests/tools/diffwriter.py) against `vhdx export` of the
 # same disk flattened into one dynamic image; best and median wall time of CHAIN_RUNS passes each (after one

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/bench/crc-aa64.sh - `make bench`: CRC-32C throughput of the core's aarch64 paths (portable and
 # the ARMv8 CRC32 instructions), the aarch64 build of tests/bench/crcbench.c run under qemu-aarch64 (user mode).
 # Emulation makes the absolute figures meaningless, so the table gives each path as a ratio to the portable

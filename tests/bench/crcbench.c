@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * crcbench.c - CRC-32C throughput of the core's portable path and of its hardware paths (SSE4.2 on x86, the ARMv8
  * CRC32 instructions on aarch64) over a 64 MiB buffer.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/bench/linuxroot.sh - `make bench`: a Linux root through the device-mapper table `vhdx map`
 # makes, against the same bytes on a raw partition of the same disk, in one QEMU run (OVMF, TCG).
 #

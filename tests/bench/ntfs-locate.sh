@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/bench/ntfs-locate.sh - information: how long `vhdx locate` takes, and how much it reads, to find a file on
 # an NTFS volume holding 50 000 files, against libntfs-3g's own lookup of the same path (`ntfsinfo -F`, which opens
 # the volume and walks the path the same way).  Not part of `make test` or `make bench`: making the files through

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/bench/sha256.sh - `make bench`: SHA-256 throughput of the core against `sha256sum` on the same
 # 256 MiB of bytes (host, file in the page cache, median of BENCH_RUNS), and the boot-time cost of require-sha256
 # under OVMF/TCG: a 1 GiB dynamic VHDX whose every block is allocated, hashed by vhdxboot at boot (its own

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * sha256bench.c - SHA-256 throughput of the core (core/sha256.c) over the bytes of a file held in memory, for
  * comparison with `sha256sum` on the same file (tests/bench/sha256.sh).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # 10-bootentry: vhdxboot.efi as \EFI\BOOT\BOOTX64.EFI with vhdxboot.conf beside it, run by the firmware's boot
 # manager with no console interaction: a sound VHDX on a virtio disk gets its session update, and the payload
 # named in the config starts with the config's args.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # 20-shell: vhdxboot.efi typed at the UEFI Shell (startup.nsh): arguments, "--" passing the rest to the next
 # stage, the next stage's status coming back as %lasterror%, command line over config, --help, a bad option,
 # and a second run doing a second session update.

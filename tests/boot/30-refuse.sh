@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # 30-refuse: a corrupt BAT the module must refuse without writing a byte (with on-error stop the next stage does
 # not start; with on-error continue it does, and the image is still untouched); and an image whose log needs a
 # replay (QEMU's dirty-log sample): replayed at boot to QEMU's result, or, with --check-only, booted through the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # 40-nowrite: when the module must not write, it says why, writes nothing and still boots the next stage:
 # no random source at all (no virtio-rng, a CPU without RDRAND), a read-only drive, --check-only.  And with
 # RDRAND but no EFI_RNG_PROTOCOL it does write, with randomness from RDRAND.

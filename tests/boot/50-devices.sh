@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # 50-devices: the VHDX over AHCI and NVMe, on a 4 KiB-sector virtio disk, as a file on another FAT volume, and
 # two VHDX at once (auto refuses and lists; --disk INDEX and --disk DEVICE-PATH pick one, and only that one is
 # written).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # 60-inside: boot from inside the VHDX.  A raw GPT disk with an EFI system partition holding the test
 # payload, turned into a VHDX by qemu-img convert (dynamic with 1 MiB blocks, dynamic default, fixed) and by
 # `vhdx create --from` with 4 KiB logical sectors; vhdxboot validates it, does the session update, presents the

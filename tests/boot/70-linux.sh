@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # 70-linux: a real operating system booted from inside a dynamic VHDX.  The VHDX holds a GPT disk
 # whose EFI system partition has Debian's systemd-boot as \EFI\BOOT\BOOTX64.EFI, a loader entry, a Debian kernel
 # (EFI stub) and a busybox initramfs whose /init prints a marker and powers off.  vhdxboot (BOOTX64.EFI of the

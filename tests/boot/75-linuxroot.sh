@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # 75-linuxroot: a whole Linux system inside a VHDX, its root through device-mapper.
 # The VHDX (dynamic, 1 MiB blocks, mostly unallocated) holds a GPT: an ESP with Debian's systemd-boot, Debian's
 # kernel and an initramfs made by Debian's mkinitramfs with our hook and local-top script (initramfs/), and an ext4

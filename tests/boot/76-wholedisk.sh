@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # 76-wholedisk: the whole virtual disk of a VHDX mapped in the initramfs, the booted copy told from its copies,
 # and expansion at boot.  Same system as 75-linuxroot (Debian's kernel and mkinitramfs with our hook; a busybox
 # root whose /sbin/init is tests/boot/lib/rootinit.sh), booted by vhdxboot ("next = vhdx:") unless said otherwise.

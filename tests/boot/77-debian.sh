@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # 77-debian: a real Debian inside a dynamic VHDX, booted by vhdxboot with os-write = expand.
 # The system is built by mmdebstrap from this machine's apt sources (tests/boot/lib/debianroot.sh, cached by its
 # package list): systemd, an older Debian 6.1 kernel, initramfs-tools, systemd-boot, dmsetup, and then the

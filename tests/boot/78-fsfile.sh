@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # 78-fsfile: the system VHDX as a fragmented *file* on an NTFS, exFAT or ext4 partition of a second disk, booted
 # with no file-system driver in the firmware: vhdxboot finds the file through the core's locator
 # (image = PARTUUID:PATH), validates it and does its session update through the file's extents, boots systemd-boot

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # 80-secureboot: under OVMF's Secure Boot build with Debian's snakeoil keys enrolled, vhdxboot signed with the
 # snakeoil key runs; an unsigned next stage is refused by LoadImage (EDK2: EFI_ACCESS_DENIED; a deferred verdict
 # would be EFI_SECURITY_VIOLATION, after which vhdxboot unloads the image), which vhdxboot names and returns; a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # 85-measure: vhdxboot under OVMF with a software TPM (swtpm) measures the image it validated into PCR 9 through
 # EFI_TCG2_PROTOCOL.HashLogExtendEvent.  The next stage is tests/tools/payload/tcglog.c, which reads the event log
 # (GetEventLog, crypto-agile) and PCR 9 (TPM2_PCR_Read) back; here on the host: replaying every PCR 9 event of the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # 86-policy: the pinned-image policy at boot.  Each key (require-disk-id, require-data-write-guid, require-sha256)
 # matching, and mismatching with on-mismatch = stop (no next stage, the field with pinned and found value named,
 # EFI_SECURITY_VIOLATION, the image byte-identical: nothing is written to an image that is not the pinned one) and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # 87-embedded: a policy embedded by `make sign` (a .vhdxpol section added before sbsign) under OVMF's enforced
 # Secure Boot with Debian's snakeoil keys.  The signed module runs; its embedded policy decides, and a contrary
 # vhdxboot.conf (other pins, on-mismatch = warn) has no effect on policy, with a line saying each key is ignored;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # 88-shim: Debian's shim (shim-unsigned's shimx64.efi, signed here with the snakeoil key that OVMF's Secure Boot
 # varstore trusts) starts vhdxboot as \EFI\BOOT\grubx64.efi (the name shim chainloads by default), under enforced
 # Secure Boot.  The next stage is signed by a "MOK" key that db does not have: shim trusts it through MokList, which

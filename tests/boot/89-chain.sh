@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # 89-chain: booting from inside a differencing VHDX.  A golden parent (`vhdx create --from` a raw GPT
 # disk whose EFI system partition holds systemd-boot, the test payload and two loader entries) and a child made by
 # `vhdx create --parent`, in which the loader entry test.conf is replaced: mtools changes it on a copy of the raw

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # 90-ioerror: QEMU's blkdebug fails I/O under the module at the moments that matter: reading header 1 while
 # validating, writing the first and the second session header, and writing a log replay.  Each time the console
 # names the failure, the module returns without hanging and without starting the next stage, and the image still

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # 91-bootcount: systemd-boot's boot assessment inside the VHDX, through vhdxboot's writable virtual disk.
 #
 # The image: a GPT disk whose EFI system partition holds systemd-boot (Debian's systemd-boot-efi) as the removable

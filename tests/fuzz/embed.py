@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """embed.py OUT.c FILE.sparse... - turns the sparse base images (see gen_bases.py) into C for fz_bases.c."""
 import os
 import struct

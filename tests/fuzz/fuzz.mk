@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/fuzz/fuzz.mk - libFuzzer harnesses (clang -fsanitize=fuzzer,address,undefined).  Included by the root
 # Makefile.  `make fuzz-build` builds build/fuzz/fuzz_*; `make fuzz FUZZ_SECONDS=N` runs each harness N seconds
 # (default 60) after replaying its regression inputs and seeds; `make test` builds them (test-build) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_allocate.c - libFuzzer harness: vhdx_allocate over a fuzzed image, and the log its writer leaves
  * when the machine stops in the middle.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_create.c - libFuzzer harness: vhdx_create with fuzzed parameters, then vhdx_open of the result.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_fs.h - the body of the file-locator harnesses (fuzz_fs_fat.c, fuzz_fs_exfat.c, fuzz_fs_ext4.c): each
  * includes this after defining FS_KIND and FS_LOCATE.

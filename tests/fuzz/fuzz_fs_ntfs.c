@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_fs_ntfs.c - libFuzzer harness: vhdx_ntfs_locate over a fuzzed NTFS partition.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_open.c - libFuzzer harness: vhdx_open over a fuzzed image (patch format or raw, see fuzzlib.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_options.c - libFuzzer harness for the boot module's option logic (efi/optparse.c, efi/disksel.c,
  * efi/ucs2.c, built for the host with tests/unit/optshim.c in place of the firmware).

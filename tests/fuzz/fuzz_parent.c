@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_parent.c - libFuzzer harness for differencing chains: the Parent Locator parser, attaching a
  * parent, and reads through the chain (NOT_PRESENT blocks from the parent, PARTIALLY_PRESENT blocks sector by

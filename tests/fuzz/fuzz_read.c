@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_read.c - libFuzzer harness: vhdx_open, then virtual reads and block lookups at fuzzed offsets and
  * lengths, each compared with a reference reader written here from the format notes (BAT entry -> state ->

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_replay.c - libFuzzer harness: log replay (vhdx_replay), writes going to the private in-memory copy.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_session.c - libFuzzer harness: vhdx_open, then the session header update with fixed random bytes.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzzpriv.h - what the pieces of the fuzzing library share among themselves (fz_file.c, fz_alloc.c, fz_bases.c,
  * fz_input.c, fz_oracle.c); the harnesses include fuzzlib.h only.

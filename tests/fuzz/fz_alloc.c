@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* fz_alloc.c - the budgeted allocator behind the sparse file's struct vhdx_io (alloc/free, failure injection). */
 #include "fuzzpriv.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* fz_bases.c - the base images inputs are patched onto: embedded ones, and ones made by the core's create. */
 #include "fuzzpriv.h"
 

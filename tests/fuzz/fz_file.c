@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* fz_file.c - the sparse in-memory file the harnesses hand the core (pages over a base image), and fz_die. */
 #include "fuzzpriv.h"
 

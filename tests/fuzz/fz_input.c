@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* fz_input.c - the input decoder: patch format or raw file, and the checksum fix-ups that keep inputs deep. */
 #include "fuzzpriv.h"
 

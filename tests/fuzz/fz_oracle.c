@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* fz_oracle.c - the oracle: an independent second reading of what the core validated. */
 #include "fuzzpriv.h"
 

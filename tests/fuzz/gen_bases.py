@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """gen_bases.py - regenerates the embedded base images of the fuzz harnesses (tests/fuzz/bases/*.sparse).
 
 Run by hand when a base should change (needs qemu-img, qemu-io, bunzip2); the outputs are committed, so the

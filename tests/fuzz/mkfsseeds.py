@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """mkfsseeds.py - a partition image as a seed of the file-locator harnesses (input format: tests/fuzz/fuzz_fs.h).
 
   mkfsseeds.py IMAGE PATH OUT [--extent-max N] [--skip OFFSET:LENGTH ...]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/fuzz/mkfsseeds.sh - regenerates the seeds of the file-locator harnesses (tests/fuzz/seeds/fs_*) from small
 # volumes the real tools make: mkfs.vfat + mtools, mkfs.exfat + exfat-fuse (on a loop device), mkfs.ext4/ext2 -d.
 # File contents are one non-zero byte per block (the locators never read file data; the bytes keep seeds small).

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """mkseeds.py - writes the seed corpora tests/fuzz/seeds/<harness>/ (small inputs in the harness formats).
 
     mkseeds.py                write the committed seeds (run by hand after the set of bases changes)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/fuzz/mkseeds_ntfs.sh - writes the seeds of fuzz_fs_ntfs (tests/fuzz/seeds/fs_ntfs/): small NTFS volumes
 # made by mkntfs and populated through ntfs-3g (root, /dev/fuse and a loop device needed), each cut to the 4 KiB
 # pages the lookup of one path reads (found by running the harness with FZ_NTFS_READLOG=1 over all the volume's

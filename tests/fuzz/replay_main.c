@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * replay_main.c - a main() for the fuzz harnesses without libFuzzer: runs LLVMFuzzerTestOneInput once on each file
  * named on the command line.  Used for the 32-bit builds (tests/m32), where the harnesses replay the seeds and

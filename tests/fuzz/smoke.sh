@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/fuzz/smoke.sh - the fuzzing suite: for every harness build/fuzz/fuzz_NAME
 #   1. replays each regression input tests/fuzz/regress/NAME/* (one `ok`/`not ok` line each),
 #   2. replays the seed corpus tests/fuzz/seeds/NAME/ (one line),

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # 10-make-install: `make install DESTDIR=...` puts every file where the pages say, the installed vhdx runs and
 # finds the installed vhdxboot.efi, a second install changes nothing, and `make uninstall` leaves nothing behind
 # (and keeps what was there before).  PREFIX=/usr moves everything and the compiled-in module directory.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # 20-install-boot: `vhdx install-boot` on a real FAT file system.  The test makes a FAT32 image (mkfs.vfat) and
 # mounts it with fusefat (FUSE: no kernel vfat, no loop mount here); install-boot writes through that mount, and
 # the image is read back with mtools, an independent FAT reader.

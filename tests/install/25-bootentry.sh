@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # 25-bootentry: the boot entry of `vhdx install-boot`, for real.  The host did not boot through UEFI, so the
 # tool runs inside a guest that did: OVMF starts Debian's kernel (EFI stub, QEMU -kernel) with a small initramfs
 # (busybox, the kernel's virtio/vfat/efivarfs modules, vhdx and efibootmgr with their libraries), which mounts

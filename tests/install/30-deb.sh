@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # 30-deb: the Debian package from a clean clone of the committed tree (`make deb`, dpkg-buildpackage -b -us -uc
 # with debhelper), unpacked into a scratch root with dpkg -x: its files are where the manual pages' FILES
 # sections say, the packaged vhdx runs and installs the packaged vhdxboot.efi, and lintian reports no errors

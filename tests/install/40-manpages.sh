@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # 40-manpages: the manual pages agree with --help (both ways: tests/install/mancheck.py), the checker notices a
 # page that lost an option, the pages render, and the bash completion offers the commands and options.
 set -u

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """mancheck.py - the manual pages against what the programs say about themselves, both ways.
 
   vhdx(1)          every command in `vhdx --help` has a "## vhdx COMMAND" subsection and the reverse; every long

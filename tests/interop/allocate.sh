@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/interop/allocate.sh - `vhdx allocate` against QEMU.
 #
 #   whole disk: a dynamic image made by qemu-img (1 MiB blocks) with data written by qemu-io at a few offsets;

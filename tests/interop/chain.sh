@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/interop/chain.sh - differencing chains: chains made by `vhdx create --parent`, depth 1 to 3,
 # with data written into every level by tests/tools/diffwriter.py (unaligned offsets, partial sectors, block and
 # sector-bitmap byte boundaries, FULLY and PARTIALLY_PRESENT blocks).  `vhdx export` of the child must equal the

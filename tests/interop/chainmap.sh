@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/interop/chainmap.sh - `vhdx map` of a differencing chain.  Chains of depth 1 to 3 made by
 # `vhdx create --parent` over a GPT disk, data written into every level by tests/tools/diffwriter.py (unaligned,
 # partial sectors, across sector-bitmap bytes, the 2 MiB bitmap window and block edges, whole blocks); each table

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/interop/chainvhdi.sh - children made by `vhdx create --parent` read the same through libvhdi (vhdimount),
 # `vhdx export` and QEMU, past the first sector-bitmap chunk.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/interop/common.bash - shared helpers for the interop suites (sourced, not a suite itself).
 # Protocol: one line per case, `ok - NAME` or `not ok - NAME: reason`.
 

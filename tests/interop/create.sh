@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/interop/create.sh - images made by `vhdx create`, read by qemu-img and libvhdi.
 #
 # A raw source with random data, holes and explicit zero runs; images fixed and dynamic, 512 and 4096-byte

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/interop/dirtylog.sh - QEMU's sample image with a log to replay (10 GiB virtual, 30 MiB file).
 #
 # The fixture comes from ../shared/fixtures/ beside the repository, or tests/fixtures/ in it (same file); it is

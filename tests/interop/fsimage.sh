@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # fsimage.sh - a VHDX *file* on an ext4, exFAT, FAT32 or NTFS partition, reached by the tool through the partition
 # (IMAGE = PARTITION/PATH-INSIDE), with no file-system driver: the core's locator finds the file's extents.
 #

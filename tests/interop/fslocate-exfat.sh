@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/interop/fslocate-exfat.sh - `vhdx locate` on exFAT against exfatprogs and exfat-fuse: mkfs.exfat makes the
 # image, exfat-fuse (on a loop device: as root it insists on a block device) writes the files and, mounted again
 # read-only, reads them back as the driver's copy.  Contiguous (NoFatChain) and FAT-chained files, 4 directories

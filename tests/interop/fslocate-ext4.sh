@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/interop/fslocate-ext4.sh - `vhdx locate` on ext4 (and ext2 block maps) against e2fsprogs: images made by
 # mkfs.ext4 -d, changed by debugfs -w or written by the kernel's ext4 through a loop mount; debugfs's `dump` is the
 # driver's copy of the file and its `bmap` of every logical block the extent oracle.  Refusals: unwritten extents,

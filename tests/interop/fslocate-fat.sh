@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/interop/fslocate-fat.sh - `vhdx locate` on FAT32 against mtools: images made by mkfs.vfat and filled by
 # mcopy (vfat cannot be mounted here); mtype reads the file back as the driver's copy, mshowfat gives the chains
 # the corruption cases patch.  Long names (with case and non-ASCII), 8.3 names, 4 directories deep, a directory of

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # fslocate-ntfs.sh - `vhdx locate` on NTFS: images made by mkntfs, populated through ntfs-3g (a FUSE mount of a
 # loop device, so FIBMAP answers), then for files of several shapes (contiguous, fragmented into hundreds of runs
 # with an $ATTRIBUTE_LIST, five directories deep, in a directory of thousands of names, clusters of 512 bytes and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/interop/fslocate.bash - helpers of the fslocate-*.sh suites (sourced, not a suite itself): `vhdx locate`
 # run on partition images made and read by the file systems' own tools.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/interop/log.sh - log replay against QEMU: the shared dirty fixture and dirty images of our own log writer.
 #
 # Fixture iotest-dirtylog-10G-4M.vhdx (QEMU's sample, decompressed into a temporary folder):

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # map.sh - `vhdx map`, the GPT inside a virtual disk, `vhdx handoff`, `vhdx session --data`, `vhdx find`.
 # A raw GPT disk (ESP + a Discoverable Partitions root partition) with random data in a few places becomes a
 # dynamic VHDX by qemu-img; every table `vhdx map` prints is resolved as device-mapper would and compared with the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/interop/qemu.sh - images made by qemu-img and written by qemu-io, read and updated by `vhdx`.
 #
 # For each image of the matrix (fixed with ZERO or FULLY_PRESENT blocks, and dynamic; block sizes 1 to 256 MiB; log sizes 1 and 8 MiB; virtual sizes

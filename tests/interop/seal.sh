@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/interop/seal.sh - `vhdx seal` on qemu-img-made images: require-sha256 equals `sha256sum` of `vhdx export`
 # (and of `qemu-img convert -O raw`); the pins equal `vhdx info --json`; the event data, decoded independently here,
 # carries what the documented layout says and its SHA-256 is the printed event-sha256; seal writes nothing; a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # wholedisk.sh - the host side of mapping the whole virtual disk: `vhdx map --partitions` (the GPT as device-mapper
 # sectors, checked against sgdisk), `vhdx find` picking one copy of an image among several that share its
 # VirtualDiskId (loop devices over copies made by cp and changed by qemu-io), and `vhdx handoff`'s VHDX_EXPAND.

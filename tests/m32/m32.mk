@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/m32/m32.mk - a 32-bit build (gcc -m32, gcc-multilib) of the core and its unit tests, so that no offset
 # arithmetic silently depends on a 64-bit size_t (32-bit UEFI is a target).  Included by the root Makefile.
 #   make m32   build/m32/core/*.o (every core file, mem.c included, -Wall -Wextra -Werror -ffreestanding),

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/m32/m32.sh - the 32-bit suite (built by `make m32`, tests/m32/m32.mk).
 #
 #   - every core file compiled with gcc -m32 -Wall -Wextra -Werror -ffreestanding (the build's own flags) must be

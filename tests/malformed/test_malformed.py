@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Malformed images: one damaged image per validation rule (tests/tools/vhdxmut.py), run through `vhdx check` and
 `vhdx session`.  For each case: the exit statuses, message fragments on stderr (case-insensitive; a fragment
 starting with '!' must NOT appear), the file byte-identical after `check` always and after a refused `session`; after

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/sanitize/lib.bash - shared by tests/sanitize/unit.sh and tests/sanitize/tools.sh (sourced; not a suite).
 #
 # Result lines of the suites run under the sanitizers are passed on with "asan: " put in front of their name (so

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/sanitize/sanitize.mk - AddressSanitizer + UndefinedBehaviorSanitizer builds (clang).  Included by the root
 # Makefile.
 #   make sanitize   build/sanitize/vhdx (the host tool from host/*.c and core/*.c minus core/mem.c) and

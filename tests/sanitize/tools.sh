@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/sanitize/tools.sh - the suites that drive the tool, run against the ASan + UBSan build of it:
 # tests/interop/*.sh and tests/malformed/test_*.py with VHDX=build/sanitize/vhdx (make sanitize).
 # Environment: see lib.bash; SAN_SUITES (space-separated globs, default the above), SAN_SUITE_TIMEOUT seconds per

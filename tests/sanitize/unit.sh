@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/sanitize/unit.sh - the unit tests built with ASan + UBSan (build/sanitize/unit/test_*, make sanitize).
 # Also reports clang's warnings about the sources (as `ok - ... # note`, they do not fail the suite).
 # Environment: see lib.bash; SAN_UNIT_TIMEOUT seconds per unit test (default 1500: test_crash needs ~5 CPU

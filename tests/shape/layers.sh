@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/shape/layers.sh - core/ stays layered: the checker passes on the built core objects, fails on the same
 # objects read against the table upside down (so it can fail), and passes its own self-test of cycle detection.
 # efi/ and host/ have no call cycle between their files either (the boot module for every architecture built):

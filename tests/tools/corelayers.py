@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """corelayers.py - checks that core/ is layered: no call goes up, no files call each other round a loop.
 
 The layer table is read from the comment at the top of core/internal.h (lines `layer NAME: file file ...`, the

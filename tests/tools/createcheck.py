@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """createcheck.py - audits an image made by `vhdx create` against what was asked, with an independent parse.
 
 Usage: createcheck.py --name NAME IMAGE [--raw RAW] [--size N] [--block N] [--logical N] [--physical N]

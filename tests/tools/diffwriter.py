@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """diffwriter - writes data into a differencing VHDX the way a VHDX writer would, for the chain tests.
 
 qemu cannot write differencing VHDX and the core has no virtual-disk writer, so the tests put data into the

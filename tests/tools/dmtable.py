@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """dmtable - checks a device-mapper table printed by `vhdx map` against the bytes it must present.
 
   dmtable.py TABLE EXPECTED_RAW RAW_OFFSET RAW_LENGTH [--rw]

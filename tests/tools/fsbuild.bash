@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/tools/fsbuild.bash - partition images of NTFS, exFAT, ext4 and FAT32 built with each file system's own
 # tools, with a VHDX file written into a fragmented volume; sourced by tests/interop/fsimage.sh and
 # tests/boot/78-fsfile.sh.  The caller sets:

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """fslocate_check.py - checks `vhdx locate` output against the truth, for tests/interop/fslocate.sh.
 
   fslocate_check.py bytes IMAGE LOCATE_OUT REFERENCE   the extents are well formed (file order, no gap, no overlap,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """hdrcheck.py - audits a session header update: compares an image before (OLD) and after (NEW) `vhdx session`.
 
 Usage: hdrcheck.py [--name NAME] [--sessions N] OLD NEW

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """infocheck.py - cross-checks `vhdx info --json IMAGE` against an independent parse of IMAGE (vhdxlib).
 
 Usage: infocheck.py IMAGE JSONFILE      prints one line: `ok - NAME` or `not ok - NAME: differences`

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """logwriter.py - writes VHDX log entries into an image, to make dirty images QEMU never produced (stdlib only).
 
 Takes a clean VHDX (from `qemu-img create -f vhdx`, `vhdx create`, or vhdxlib.build_image), writes log entries

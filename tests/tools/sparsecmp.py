@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """sparsecmp.py - byte comparison of two (large, sparse) files that reads only where either has data.
 
 Usage: sparsecmp.py A B      exit 0 identical, 1 different (first difference on stderr), 2 error

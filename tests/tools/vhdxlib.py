@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """vhdxlib - a small, independent VHDX toolkit for the tests (python3 stdlib only).
 
 CRC-32C, GUIDs in the Microsoft on-disk layout, header / region table / metadata / BAT parsing, checksum fix-ups,

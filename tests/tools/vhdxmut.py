@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """vhdxmut.py - named mutations of a small valid VHDX image, for the malformed-image tests.
 
 Usage: vhdxmut.py list                       names of all mutations, one a line

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """vhdxshuffle - moves the present payload blocks of a VHDX to each other's places in the file, BAT updated.
 
   vhdxshuffle.py IMAGE [SEED] [--absent N]

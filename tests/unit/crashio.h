@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * crashio.h - a fault-injecting struct vhdx_io for crash-consistency tests (header-only: tests/unit/unit.mk links
  * the unit tests with membackend.o and imgbuild.o only).

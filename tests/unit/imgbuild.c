@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * imgbuild.c - small valid VHDX images in memory (see imgbuild.h).  Independent of the core on purpose: its own
  * bitwise CRC-32C and its own GUID byte layout, so a core bug cannot hide behind a builder sharing it.

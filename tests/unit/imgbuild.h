@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * imgbuild.h - builds small valid VHDX images in memory for the unit tests, with accessors to break single fields
  * and helpers to re-checksum what was changed.

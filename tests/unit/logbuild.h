@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * logbuild.h - dirty images for the log tests (test_log, test_crash), on top of imgbuild.h.
  *

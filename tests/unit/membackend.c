@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* membackend.c - the in-memory struct vhdx_io for unit tests (see membackend.h). */
 #include "membackend.h"
 

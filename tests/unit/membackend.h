@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * membackend.h - an in-memory struct vhdx_io for unit tests.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* optshim.c - see optshim.h.  The formatter knows what optparse.c uses: %s, %ls (CHAR16), %llu, %lu, %u, %%. */
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * optshim.h - the host side of efi/optparse.h for tests: mem_alloc/mem_free over malloc with a count of live
  * blocks, fmt, and con_say collecting the messages in opt_said (last message in opt_last).

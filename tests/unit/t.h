@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * t.h - a tiny unit-test harness.  Every check prints one line, `ok - NAME` or `not ok - NAME: reason`, the protocol
  * tests/run.sh counts.  A test program ends with `return t_done();` (exit 1 if anything failed).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_allocate.c - vhdx_allocate (core/allocate.c): what it writes and in which order, ranges, devices that
  * cannot grow, refusals (nothing written), and crash consistency at every write point (crashio.h).

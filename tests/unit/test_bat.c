@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_bat.c - core/bat.c: geometry, the scan's rules for every entry, the counts, data_end. */
 #include "imgbuild.h"
 #include "t.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_crash.c - crash consistency of the log replay and the session header update (crashio.h, logbuild.h).
  *

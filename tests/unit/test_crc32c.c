@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_crc32c.c - core/crc32c.c: known answers, incremental use, both implementations, vhdx_struct_crc. */
 #include "imgbuild.h"
 #include "t.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_create.c - core/create.c: fixed and dynamic images that open and read back, parameter refusals, faults. */
 #include "imgbuild.h"
 #include "t.h"

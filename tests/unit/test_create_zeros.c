@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_create_zeros.c - core/create.c's VHDX_SOURCE_ZEROS answer (what `vhdx create --from` gives for a hole of a
  * sparse source): the piece reads back as zeros although the source left garbage in the buffer, a dynamic image

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_datawrite.c - vhdx_write (core/datawrite.c): virtual-disk bytes written in place into FULLY_PRESENT blocks,
  * what the boot module's writable virtual disk does for the loader inside.  Checked: a write across two present

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_extent.c - core/extent.c: vhdx_extent over a three-level chain (base, child, grandchild) built with
  * imgbuild.  Every byte the extents point at (a level's file bytes, or zeros) must equal what vhdx_read gives,

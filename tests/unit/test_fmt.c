@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_fmt.c - core/fmt.c, the project's one formatter: every conversion with C's meanings, widths and flags, CHAR16
  * strings, truncation, the returned length.  The cases go through fmt_any, which has no format attribute, so that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_fs.c - the file locators' shared helpers (core/fsutil.c) and, over the fuzz seeds (small volumes the real
  * mkfs tools made, tests/fuzz/seeds/fs_*), every failure path of the FAT32, exFAT and ext4 locators: a read or an

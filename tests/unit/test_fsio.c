@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_fsio.c - core/fsio.c: a VHDX stored as a fragmented file on a partition, reached through its extents.
  *

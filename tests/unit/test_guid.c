@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_guid.c - core/guid.c: MS byte layout, equality, zero test, text form, v4 from random bytes. */
 #include "imgbuild.h"
 #include "t.h"

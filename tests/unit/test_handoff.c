@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_handoff.c - core/handoff.c: the handoff variable's version-1 bytes.  Every field and flag survives
  * encode -> decode, every field lands at the offset the boot tests and older readers expect, and each kind of bad

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_header.c - core/header.c: parse/serialize, the choice of the current header, the current header's log fields. */
 #include "imgbuild.h"
 #include "t.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_host_bootmanifest.c - host/bootmanifest.c: what `vhdx install-boot` writes on an ESP and its record,
  * EFI/vhdxboot/installed, in a temporary directory standing for the ESP.  An install is planned, applied and read

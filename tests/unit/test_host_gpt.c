@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_host_gpt.c - host/gpt.c: the GPT inside a virtual disk.  A GPT is laid out here, byte by byte as the UEFI
  * specification defines it, on an 8 MiB disk (checked with sgdisk -v when sgdisk is installed), put into a VHDX

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_host_handoff.c - host/handoff.c: the handoff variable, as efivarfs shows it, printed as the shell
  * assignments the initramfs evaluates.  The variable is written out byte by byte here (not with the core's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_image.c - core/image.c: vhdx_open's argument checks, the file identifier, memory failures, vhdx_close. */
 #include "imgbuild.h"
 #include "t.h"

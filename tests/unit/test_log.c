@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_log.c - log search, the read-only overlay and vhdx_replay, on dirty images built in memory (logbuild.h).
  *

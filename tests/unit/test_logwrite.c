@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_logwrite.c - the log writer (core/logwrite.c): the bytes of an entry, read back by the core's own log
  * search, overlay and replay (round trip: entries written and not applied, then the image reopened), the ring's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_mem.c - core/mem.c (build/core/mem.o, linked into this program under the standard names and compiled with
  * -fno-builtin, so every call below reaches it).  Each result is compared with a reference byte loop written with

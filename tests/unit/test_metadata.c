@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_metadata.c - core/metadata.c: the table, the five required items, their values, the parent locator. */
 #include "imgbuild.h"
 #include "t.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_ntfs.c - the NTFS locator's pieces in memory: runlist decoding (negative deltas, holes, truncated and
  * overlong runs, pieces), reads through runs, cross-link detection, update sequence fixups, the $UpCase name

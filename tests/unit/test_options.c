@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_options.c - the boot module's option logic on the host (efi/optparse.c, disksel.c, ucs2.c, pinparse.c with
  * tests/unit/optshim.c in place of the firmware): the tokenizer, command-line tokens, raw LoadOptions, the config

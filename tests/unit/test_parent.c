@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_parent.c - core/parent.c and the differencing reads of core/read.c: the Parent Locator parser, vhdx_locator_build, attaching
  * parents (linkage, geometry, read-only, loops, depth) and reads through a chain (NOT_PRESENT from the parent,

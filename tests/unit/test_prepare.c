@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_prepare.c - vhdx_prepare_write, the one rule before a binding's first write: replay a pending log, then
  * the session update.  Checks the random-byte layout documented in core/vhdx.h (0..15 the session's FileWriteGuid,

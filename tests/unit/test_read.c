@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_read.c - core/read.c and the BAT window of core/bat.c: virtual reads and block lookups. */
 #include "imgbuild.h"
 #include "t.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_region.c - core/region.c: every rule of a region table copy, and the choice between the two copies. */
 #include "imgbuild.h"
 #include "t.h"

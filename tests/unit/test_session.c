@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_session.c - vhdx_session_update (core/header.c): the exact bytes, the order of writes, every refusal, faults. */
 #include "imgbuild.h"
 #include "t.h"

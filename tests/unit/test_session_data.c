@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_session_data.c - vhdx_session_update_data (core/session.c): the session update an OS asks for
  * before it writes its root through a read-write device-mapper table.  Checked: the new FileWriteGuid and

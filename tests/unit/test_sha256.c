@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_sha256.c - core/sha256.c against the FIPS 180-4 / NIST known answers, split updates against one-shot
  * hashing, on every compression path this CPU has (portable C always; SHA-NI on x86 and the ARMv8 SHA-2

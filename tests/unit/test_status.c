@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_status.c - core/status.c messages and core/io.c (the backend wrapper: bounds, read-only, statistics). */
 #include "imgbuild.h"
 #include "t.h"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/unit/unit.mk - extra link inputs for the unit tests (tests/tests.mk has the generic rule).
 #
 # Every unit test links the image builder (tests/unit/imgbuild.c) and the in-memory backend, so a new

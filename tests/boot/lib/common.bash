@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/boot/lib/common.bash - shared by the OVMF-under-QEMU suites in tests/boot/*.sh.  Sourced, not run.
 #
 # Each suite prints `ok - NAME` or `not ok - NAME: reason` per case.  Every guest run is bounded by `timeout`

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/boot/lib/debianroot.sh - sourced: a real Debian system tree for a VHDX, built by mmdebstrap from this
 # machine's apt sources (/etc/apt/sources.list*, pasted into the tree's sources.list).
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """imgcheck - host-side checks of a VHDX after a guest run, for tests/boot.
 
   imgcheck.py session BEFORE AFTER [RUNS]

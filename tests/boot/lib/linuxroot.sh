@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/boot/lib/linuxroot.sh - sourced: a whole Linux system inside a VHDX, from real Debian parts.
 #
 # lr_kernel DIR        Debian's kernel package (apt-get download, cached in DIR), unpacked without running any

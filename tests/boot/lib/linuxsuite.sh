@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/boot/lib/linuxsuite.sh - sourced by the suites that boot Debian's kernel from inside a VHDX
 # (75-linuxroot.sh, 76-wholedisk.sh), after common.bash: checks the tools, fetches the kernel and the OS parts,
 # makes the initramfs with our hook (tests/boot/lib/linuxroot.sh), and defines the helpers below.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """mkdisk - a raw GPT disk with one EFI system partition holding a given FAT image (python3 stdlib only).
 
   mkdisk.py OUT DISK_MIB FAT_IMAGE [SECTOR]    SECTOR 512 (default) or 4096: the LBA size the GPT is laid out in

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """mkinitrd - a tiny initramfs (cpio "newc") around a static busybox, written without root.
 
   mkinitrd.py OUT BUSYBOX MARKER

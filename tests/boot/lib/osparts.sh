@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/boot/lib/osparts.sh - sourced: the parts of a real OS boot, from Debian packages.
 # ensure_osparts DIR: DIR/vmlinuz (a Debian kernel, EFI stub), DIR/systemd-bootx64.efi, DIR/busybox (static).
 # Installed files are used when present; otherwise the .deb is fetched with `apt-get download` (Debian's

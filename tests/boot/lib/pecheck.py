@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """pecheck.py ARCH FILE - is FILE a UEFI application the firmware of ARCH (x86_64, aa64, ia32) will load?
 
 Reads the PE headers independently of the binutils that wrote them (so a linker-script or objcopy mistake cannot hide) and checks: the MZ stub and the PE

@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# SPDX-License-Identifier: BSD-2-Clause
 # /sbin/init of the test root file system inside the VHDX (tests/boot/75-linuxroot.sh): proves the root came up
 # (marker, the test file's content, what / is mounted from), optionally writes a file (vhdxtest.write) or measures
 # read throughput (vhdxtest.bench=DEV1,DEV2), then powers off.

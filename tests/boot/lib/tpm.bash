@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/boot/lib/tpm.bash - a software TPM 2.0 (swtpm, socket mode) for a guest.  Sourced after common.bash.
 #
 #   with_tpm        starts swtpm for the current case ($C/tpm) and adds the QEMU options (tpm-tis on q35)

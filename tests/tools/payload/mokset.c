@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mokset.c - a test application standing in for MokManager's enrollment: it writes the MokList variable (shim's
  * GUID, non-volatile + boot-services access only, as MokManager stores it) from the EFI_SIGNATURE_LIST in

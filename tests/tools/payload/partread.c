@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * partread.c - reads the first partition inside vhdxboot's virtual disk through that partition's own Block I/O
  * (the one the firmware's partition driver puts over our device), as a loader does; started from inside the image

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * payload.c - the test next stage.  Prints a marker and its LoadOptions on the console, then returns a status
  * or powers the machine off, as its options say:

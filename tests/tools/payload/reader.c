@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * reader.c - the read benchmark for vhdxboot's virtual disk, run as the next stage from inside the
  * image ("next = vhdx:\reader.efi").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tcglog.c - a test next stage that reads the TPM back through EFI_TCG2_PROTOCOL: the firmware's event log
  * (GetEventLog, TCG 2.0 crypto-agile format) and a PCR's SHA-256 value (SubmitCommand: TPM2_PCR_Read), so the host
