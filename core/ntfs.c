@@ -7,6 +7,7 @@
  * UTF-16 on disk.  The file's unnamed $DATA must be non-resident, uncompressed, unencrypted, not sparse, without
  * holes, wholly initialized and inside the partition, its runs disjoint: only then do raw extents serve it exactly.
  */
+#include "fsutil.h"
 #include "ntfs.h"
 
 #define MAX_NAME 255       /* UTF-16 units of one NTFS name */
@@ -227,14 +228,7 @@ vhdx_status vhdx_ntfs_locate(const struct vhdx_io *part, const char *path, struc
 
 	if (!out)
 		return VHDX_E_ARG;
-	out->kind = VHDX_FS_NTFS;
-	out->size = 0;
-	out->extent_count = 0;
-	out->fs_flags = 0;
-	out->cluster_size = 0;
-	out->bytes_read = 0;
-	out->reads = 0;
-	out->msg[0] = '\0';
+	vhdx_fsu_reset(out, VHDX_FS_NTFS);
 	if (!part || !part->read || !path || (out->extent_max && !out->extents)) {
 		vhdx_fmt(out->msg, sizeof out->msg, "NTFS locate: no partition, path or extent array");
 		return VHDX_E_ARG;
