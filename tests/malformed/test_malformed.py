@@ -119,9 +119,10 @@ CASES = {
     "physical sector 8192": (1, 1, ["Physical Sector Size 8192"], None),
     "has parent without locator": (1, 1, ["HasParent", "Parent Locator"], None),
     "leave blocks allocated flag": (0, 0, [], []),
-    # a differencing image is checked with its chain: no path to its parent means the parent is not found
-    "differencing disk with a valid parent locator": (2, 0, ["parent {11111111-2222-4333-8444-555555555555} not found",
-                                                         "no relative_path or absolute_win32_path"], []),
+    # a differencing image is checked and updated only with its chain: no path to its parent means the parent is
+    # not found, and session refuses (as the firmware does) and writes nothing
+    "differencing disk with a valid parent locator": (2, 2, ["parent {11111111-2222-4333-8444-555555555555} not found",
+                                                         "no relative_path or absolute_win32_path"], None),
     "parent locator duplicate key": (1, 1, ["Parent Locator entry 1", "a second parent_linkage"], None),
     "parent locator linkage not a GUID": (1, 1, ["parent_linkage", "\"11111111-2222\" is not a GUID in braces"],
                                           None),
