@@ -61,5 +61,7 @@ bench: deps
 	@BUILD=$(BUILD) bash tests/bench/crc-aa64.sh
 	@BUILD=$(BUILD) bash tests/bench/boot.sh
 	@BUILD=$(BUILD) bash tests/bench/linuxroot.sh # Linux root through the dm table vs a raw partition
+	@BENCH_FS=ntfs BUILD=$(BUILD) bash tests/bench/linuxroot.sh # the same with the VHDX a fragmented file on NTFS
+	@BUILD=$(BUILD) bash tests/bench/ntfs-locate.sh # time and bytes to locate a file among 50 000 on NTFS
 	@$(MAKE) --no-print-directory $(SHA256BENCH) && BUILD=$(BUILD) bash tests/bench/sha256.sh # SHA-256 of the core vs sha256sum
 	@$(MAKE) --no-print-directory $(SHA256BENCH) && BUILD=$(BUILD) bash tests/bench/bulk.sh # seal, import, export vs their peers
