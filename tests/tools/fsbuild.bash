@@ -7,13 +7,13 @@
 # Functions: make_fs KIND PART, fragment DIR, extents PART PATH, outside_same BEFORE AFTER PART PATH,
 # fs_clean KIND PART, read_back KIND PART OUT, set_dirty KIND PART.  Mounting needs root, loop devices and FUSE.
 
-fs_small() { [[ -s $FS_WORK/small ]] || head -c 65536 /dev/urandom >"$FS_WORK/small"; }
+fs_small() { [[ -s $FS_WORK/small ]] || head -c $((${FS_FRAG_KIB:-64} << 10)) /dev/urandom >"$FS_WORK/small"; }
 
-# Fragmenting the free space: 64 KiB files until the volume is full, then every other one deleted, so the next
-# large file can only go into 64 KiB holes.
+# Fragmenting the free space: FS_FRAG_KIB-sized files (default 64) until the volume is full, then every other one
+# deleted, so the next large file can only go into holes of that size.
 fragment() {
 	local d=$1 i sz=${FS_SIZE:-96M}
-	local FRAG_FILES=$((${sz%M} * 16 + 16)) # more than the volume holds: the loop ends when it is full
+	local FRAG_FILES=$((${sz%M} * 1024 / ${FS_FRAG_KIB:-64} + 16)) # more than fit: the loop ends when it is full
 	mkdir -p "$d/frag"
 	for ((i = 1; i <= FRAG_FILES; i++)); do cp "$FS_WORK/small" "$d/frag/f$i" 2>/dev/null || break; done
 	rm -f "$d/frag/f$i"
