@@ -47,7 +47,20 @@ lr_kernel() {
 	[[ -s $LR_VMLINUZ && -f $LR_TREE/lib/modules/$LR_VERSION/modules.dep ]]
 }
 
+# Suites run two at a time (tests/run.sh JOBS), and a build borrows the host's /lib/modules/VERSION for as long as
+# mkinitramfs runs: one build at a time, and whoever waited finds the image the other one cached.
 lr_initramfs() {
+	local lock=$BUILD/cache/linuxroot/initramfs.lock fd rc
+	mkdir -p "${lock%/*}"
+	exec {fd}>"$lock"
+	flock "$fd"
+	lr_initramfs_locked "$@"
+	rc=$?
+	exec {fd}>&-
+	return $rc
+}
+
+lr_initramfs_locked() {
 	local out=$1 conf key cached made_mod=0 made_cfg=0 made_dir=0 rc
 	key=$( (cat "$ROOT/initramfs/hooks/vhdx" "$ROOT/initramfs/scripts/local-top/vhdx" "$VHDX" && echo "$LR_MODULES") |
 		sha256sum | cut -c1-16)
