@@ -301,9 +301,10 @@ struct vhdx_create_params {
 	uint32_t physical_sector_size; /* 512 or 4096 (0: 4096) */
 	uint32_t log_size;          /* 0: 1 MiB; multiple of 1 MiB */
 	int fixed;                  /* all blocks allocated and FULLY_PRESENT */
-	/* optional content: called for each block-sized piece in order; NULL means all zeros.  Returns 0 (buf
-	 * filled), VHDX_SOURCE_ZEROS (the piece is all zeros; buf untouched: a sparse source's hole is neither read
-	 * nor scanned), or -1 (failed) */
+	/* optional content: called for each piece of the disk in order, at most 1 MiB and never across a payload
+	 * block's end (a block is read and written a piece at a time, while the piece is in the CPU's cache); NULL
+	 * means all zeros.  Returns 0 (buf filled), VHDX_SOURCE_ZEROS (the piece is all zeros; buf untouched: a
+	 * sparse source's hole is neither read nor scanned), or -1 (failed) */
 	int (*source)(void *ctx, uint64_t off, void *buf, size_t len);
 	void *source_ctx;
 	uint8_t random[64];         /* FileWriteGuid, DataWriteGuid, disk ID, spare */

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "host.h"
+#include "source.h"
 
 static const char create_usage[] =
 	"usage: vhdx create [OPTIONS] IMAGE SIZE\n"
@@ -149,105 +149,13 @@ static int parse_opts(struct create_opts *co, int argc, char **argv, const char 
 	return -1;
 }
 
-/*
- * The raw source, one block at a time.  A regular file is asked where its data is (SEEK_DATA/SEEK_HOLE): a block
- * that is all hole is reported as zeros without a read or a scan (VHDX_SOURCE_ZEROS), holes inside a block are
- * zeroed in memory, and only the data stretches are read (and then scanned for zeros by the core, as before).
- * A file system without hole information (EINVAL) or a device is read whole, as before.
- */
-struct source {
-	struct host_file file;
-	int seek_holes; /* the file answers SEEK_DATA/SEEK_HOLE */
-};
-
-static int source_fail(struct source *s, int e)
-{
-	s->file.err = e;
-	return -1;
-}
-
-/* A data stretch this long is read in two halves at once: the copy out of the page cache is the import's largest
- * cost after the write, and a second core can do half of it (qemu-img's reads run on worker threads too). */
-#define SPLIT_READ (4u << 20)
-
-struct half {
-	struct host_file *file;
-	uint64_t off;
-	uint8_t *buf;
-	size_t len;
-	int err;
-};
-
-static void *read_half(void *arg)
-{
-	struct half *h = arg;
-	h->err = host_file_read_fill(h->file, h->off, h->buf, h->len);
-	return NULL;
-}
-
-static int read_whole(struct source *s, uint64_t off, uint8_t *buf, size_t len)
-{
-	struct half second = { &s->file, off + len / 2, buf + len / 2, len - len / 2, 0 };
-	pthread_t t;
-	int split = len >= SPLIT_READ && pthread_create(&t, NULL, read_half, &second) == 0;
-	int e = host_file_read_fill(&s->file, off, buf, split ? len / 2 : len);
-
-	if (split) {
-		pthread_join(t, NULL);
-		if (!e)
-			e = second.err;
-	}
-	return e ? source_fail(s, e) : 0;
-}
-
-/* Where the next data at or after pos starts, below end (end: none); -1 when the file cannot say. */
-static int64_t next_data(struct source *s, uint64_t pos, uint64_t end, int whence)
-{
-	off_t r = lseek(s->file.fd, (off_t)pos, whence);
-	if (r < 0)
-		return errno == ENXIO ? (int64_t)end : -1; /* ENXIO: no data at or after pos (SEEK_DATA) */
-	return (uint64_t)r > end ? (int64_t)end : (int64_t)r;
-}
-
-static int source_read(void *ctx, uint64_t off, void *buf, size_t len)
-{
-	struct source *s = ctx;
-	uint8_t *p = buf;
-	uint64_t pos = off, end = off + len;
-
-	if (!s->seek_holes)
-		return read_whole(s, off, p, len);
-	while (pos < end) {
-		int64_t data = next_data(s, pos, end, SEEK_DATA), hole;
-		if (data < 0)
-			break;
-		if (pos == off && (uint64_t)data == end)
-			return VHDX_SOURCE_ZEROS; /* all hole: nothing to read, nothing to scan */
-		memset(p + (pos - off), 0, (size_t)((uint64_t)data - pos));
-		if ((uint64_t)data == end)
-			return 0;
-		hole = next_data(s, (uint64_t)data, end, SEEK_HOLE);
-		if (hole < 0)
-			break;
-		if (read_whole(s, (uint64_t)data, p + ((uint64_t)data - off), (size_t)(hole - data)))
-			return -1;
-		pos = (uint64_t)hole;
-	}
-	if (pos == end)
-		return 0;
-	if (errno != EINVAL && errno != EOPNOTSUPP)
-		return source_fail(s, errno);
-	s->seek_holes = 0; /* the file system keeps no hole map: read the rest whole from here on */
-	return read_whole(s, pos, p + (pos - off), (size_t)(end - pos));
-}
-
 /* Opens the raw source and settles the virtual size from it when SIZE was not given. */
-static int open_source(struct create_opts *co, struct source *src)
+static int open_source(struct create_opts *co, struct host_source *src)
 {
 	struct host_file *raw = &src->file;
 	uint64_t lss = co->p.logical_sector_size ? co->p.logical_sector_size : 512;
 	char h[32];
-	int e = host_file_open(raw, co->from, HOST_RDONLY);
+	int e = host_source_open(src, co->from);
 
 	if (e) {
 		host_error(co->from, "%s", strerror(e));
@@ -258,11 +166,10 @@ static int open_source(struct create_opts *co, struct source *src)
 	} else if (raw->io.size > co->p.virtual_size) {
 		host_error(co->from, "%" PRIu64 " bytes do not fit in a disk of %" PRIu64 " bytes (%s)", raw->io.size,
 			   co->p.virtual_size, host_human(co->p.virtual_size, h, sizeof(h)));
-		host_file_close(raw);
+		host_source_close(src);
 		return EXIT_USAGE;
 	}
-	src->seek_holes = raw->is_reg;
-	co->p.source = source_read;
+	co->p.source = host_source_read;
 	co->p.source_ctx = src;
 	return 0;
 }
@@ -319,8 +226,8 @@ static int open_target(struct create_opts *co, const char *image, struct host_fi
 int cmd_create(int argc, char **argv)
 {
 	struct create_opts co;
-	struct host_file f, *raw;
-	struct source src;
+	struct host_file f;
+	struct host_source src;
 	struct vhdx_image img;
 	const char *image = NULL, *size = NULL;
 	char msg[VHDX_MSG_LEN], h1[32], h2[32], *tmp = NULL;
@@ -329,9 +236,6 @@ int cmd_create(int argc, char **argv)
 	int rc, e, remove;
 
 	memset(&co, 0, sizeof(co));
-	memset(&src, 0, sizeof(src));
-	raw = &src.file;
-	raw->fd = -1;
 	rc = parse_opts(&co, argc, argv, &image, &size);
 	if (rc >= 0)
 		return rc;
@@ -346,21 +250,29 @@ int cmd_create(int argc, char **argv)
 			return rc;
 	}
 	e = host_random(co.p.random, sizeof(co.p.random));
-	if (e) {
+	if (e)
 		host_error(image, "no random bytes for the GUIDs: %s", strerror(e));
-		host_file_close(raw);
-		return EXIT_USAGE;
+	rc = e ? EXIT_USAGE : open_target(&co, image, &f, &tmp, &remove);
+	if (!rc && co.from && (e = host_source_start(&src))) {
+		host_error(co.from, "no reader thread: %s", strerror(e));
+		host_file_close(&f);
+		if (remove)
+			unlink(tmp ? tmp : image);
+		rc = EXIT_USAGE;
 	}
-	rc = open_target(&co, image, &f, &tmp, &remove);
 	if (rc) {
-		host_file_close(raw);
+		if (co.from)
+			host_source_close(&src);
+		free(tmp);
 		return rc;
 	}
 
 	st = vhdx_create(&f.io, &co.p, msg, sizeof(msg));
+	if (co.from)
+		host_source_close(&src); /* stops the reader: from here on src.file.err is settled */
 	if (st) {
-		if (st == VHDX_E_IO && raw->err) {
-			host_error(co.from, "%s: %s", msg, strerror(raw->err));
+		if (st == VHDX_E_IO && co.from && src.file.err) {
+			host_error(co.from, "%s: %s", msg, strerror(src.file.err));
 			rc = EXIT_USAGE;
 		} else {
 			rc = host_report(image, st, msg, &f);
@@ -378,7 +290,6 @@ int cmd_create(int argc, char **argv)
 	if (rc && remove)
 		unlink(tmp ? tmp : image);
 	cleanup_armed = 0;
-	host_file_close(raw);
 	free(tmp);
 	free(locator);
 	if (rc)

@@ -125,11 +125,19 @@ static int cb_resize(void *ctx, uint64_t new_size)
 	return 0;
 }
 
+/*
+ * Page-aligned: the core reads and writes through these buffers, and the kernel's copy to or from a buffer that
+ * is not (malloc's large blocks start 16 bytes into a page) ran at a third of the speed on the import bench.
+ */
+#define HOST_BUF_ALIGN 4096
+
 static void *cb_alloc(void *ctx, size_t len)
 {
 	struct host_file *f = ctx;
-	void *p = malloc(len ? len : 1);
+	void *p = NULL;
 
+	if (posix_memalign(&p, HOST_BUF_ALIGN, len ? len : 1))
+		p = NULL;
 	if (!p)
 		f->err = ENOMEM;
 	return p;

@@ -33,7 +33,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 struct src {
-	uint64_t mask;
+	uint64_t mask, vsize, next; /* next: where the core's next read must start (reads come in order) */
 	uint32_t block_size;
 	uint8_t seed;
 	int fail_block; /* -1: never */
@@ -50,27 +50,28 @@ static uint8_t pattern_byte(const struct src *s, uint64_t b, uint64_t i, uint64_
 	return i < 4096 ? (uint8_t)((b * 31 + i * 7 + s->seed) | 1) : 0;
 }
 
-static void pattern(const struct src *s, uint64_t b, uint8_t *p, size_t len)
-{
-	memset(p, 0, len);
-	if (b >= 64 || !((s->mask >> b) & 1))
-		return;
-	for (size_t i = 0; i < len && i < 4096; i++)
-		p[i] = pattern_byte(s, b, i, len);
-	for (size_t i = len > 16 ? len - 16 : 0; i < len; i++)
-		p[i] = pattern_byte(s, b, i, len);
-}
-
+/* The source reads pieces of a block (at most 1 MiB, in order, never across a block's end); each piece gets the
+ * bytes of its place in the block's pattern. */
 static int src_read(void *ctx, uint64_t off, void *buf, size_t len)
 {
 	struct src *s = ctx;
-	uint64_t b = off / s->block_size;
+	uint64_t b = off / s->block_size, start = b * s->block_size, in = off - start;
+	uint64_t blen = s->vsize - start < s->block_size ? s->vsize - start : s->block_size;
+	uint8_t *p = buf;
 
 	s->calls++;
-	FZ_ASSERT(off % s->block_size == 0, "source read at %llu not at a block start", (unsigned long long)off);
+	FZ_ASSERT(off == s->next, "source read at %llu, expected %llu (in order)", (unsigned long long)off,
+		  (unsigned long long)s->next);
+	FZ_ASSERT(len && len <= FZ_MiB && in + len <= blen, "source read of %zu bytes at %llu crosses block %llu's end",
+		  len, (unsigned long long)off, (unsigned long long)b);
+	s->next = off + len;
 	if ((int64_t)b == s->fail_block)
 		return -1;
-	pattern(s, b, buf, len);
+	memset(p, 0, len);
+	for (uint64_t i = in; i < in + len && i < 4096; i++)
+		p[i - in] = pattern_byte(s, b, i, blen);
+	for (uint64_t i = blen > 16 && blen - 16 > in ? blen - 16 : in; i < in + len; i++)
+		p[i - in] = pattern_byte(s, b, i, blen);
 	return 0;
 }
 
@@ -160,6 +161,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&s, 0, sizeof(s));
 	s.mask = (fl & 2) ? u64at(in + 24) : 0;
 	s.block_size = (uint32_t)bs;
+	s.vsize = vs;
 	s.seed = in[32];
 	s.fail_block = (fl & 0x12) == 0x12 ? in[32] % 8 : -1;
 	if (fl & 2) {

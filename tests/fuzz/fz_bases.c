@@ -116,24 +116,27 @@ static void base_from_embedded(const struct fz_embedded *e)
 	free(f.over.slot);
 }
 
-/* content source for the created bases: block b holds a recognisable first sector when its bit is set */
+/* content source for the created bases: block b holds a recognisable first sector when its bit is set, and a few
+ * bytes at its very end; create reads a block in pieces, each filled from its place in the block */
 struct src {
 	uint64_t mask;
 	uint32_t block_size;
+	uint64_t vsize;
 };
 
 static int src_read(void *ctx, uint64_t off, void *buf, size_t len)
 {
 	const struct src *s = ctx;
-	uint64_t b = off / s->block_size;
+	uint64_t b = off / s->block_size, start = b * s->block_size, in = off - start;
+	uint64_t blen = s->vsize - start < s->block_size ? s->vsize - start : s->block_size;
+	uint8_t *p = buf;
 
 	memset(buf, 0, len);
 	if (b < 64 && (s->mask >> b) & 1) {
-		uint8_t *p = buf;
-		for (size_t i = 0; i < len && i < 4096; i++)
-			p[i] = (uint8_t)(b * 37 + i * 7 + 1);
-		if (len > 4096) /* and a few bytes at the very end of the piece */
-			memset(p + len - 16, 0xEE, 16);
+		for (uint64_t i = in; i < in + len && i < 4096; i++)
+			p[i - in] = (uint8_t)(b * 37 + i * 7 + 1);
+		for (uint64_t i = blen > 4096 && blen - 16 > in ? blen - 16 : in + len; blen > 4096 && i < in + len; i++)
+			p[i - in] = 0xEE;
 	}
 	return 0;
 }
@@ -147,7 +150,7 @@ static void created_base(const char *name, uint64_t vsize, uint32_t bs, uint32_t
 {
 	struct fz_file f;
 	struct vhdx_create_params p;
-	struct src s = { mask, bs };
+	struct src s = { mask, bs, vsize };
 	char msg[256];
 	vhdx_status st;
 

@@ -265,6 +265,71 @@ static void device(void)
 	mb_free(&mb);
 }
 
+/*
+ * A block is read and written a piece (1 MiB) at a time: a block of 4 MiB whose data starts in its third piece
+ * (the zero pieces before it must read zero, also over old bytes), an all-zero block (not allocated), and a block
+ * with data in its last piece only.  The source records that every read is at most 1 MiB, in order, inside one
+ * block.
+ */
+struct piecesrc {
+	uint64_t next;
+	int bad;
+};
+
+static int piece_source(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	struct piecesrc *s = ctx;
+	uint8_t *o = buf;
+
+	if (off != s->next || len > MiB || off / (4 * MiB) != (off + len - 1) / (4 * MiB))
+		s->bad = 1;
+	s->next = off + len;
+	for (size_t i = 0; i < len; i++) {
+		uint64_t v = off + i, in = v % (4 * MiB), b = v / (4 * MiB);
+		o[i] = (b == 0 && in >= 2 * MiB + 512 * 1024 && in < 3 * MiB) || (b == 2 && in >= 3 * MiB) ? ib_pattern(v) : 0;
+	}
+	return 0;
+}
+
+static void pieces(const char *name, int on_device)
+{
+	struct vhdx_create_params p;
+	struct membackend mb;
+	struct piecesrc s = { 0, 0 };
+	char msg[VHDX_MSG_LEN] = "";
+
+	params(&p, 12 * MiB, 4 * MiB, 512, 0);
+	p.source = piece_source;
+	p.source_ctx = &s;
+	if (on_device) {
+		mb_init(&mb, 32 * MiB);
+		memset(mb.buf, 0xEE, 32 * MiB);
+	} else {
+		grow_mb(&mb);
+	}
+	vhdx_status st = vhdx_create(mb_io(&mb), &p, msg, sizeof msg);
+	CHECK_STATUS(st, VHDX_OK, "%s: created (%s)", name, msg);
+	CHECK(!s.bad && s.next == 12 * MiB, "%s: the source was read in order, 1 MiB at most, never across a block", name);
+	memset(&img, 0, sizeof img);
+	if (st || (st = vhdx_open(&img, mb_io(&mb)))) {
+		CHECK_STATUS(st, VHDX_OK, "%s: opens (%s)", name, img.msg);
+		mb_free(&mb);
+		return;
+	}
+	CHECK(img.state_count[VHDX_BAT_FULLY_PRESENT] == 2 && img.state_count[VHDX_BAT_NOT_PRESENT] == 1,
+	      "%s: blocks 0 and 2 present, the all-zero block 1 not (%llu present)", name,
+	      (unsigned long long)img.state_count[VHDX_BAT_FULLY_PRESENT]);
+	static uint8_t got[12 * MiB], want[12 * MiB];
+	struct piecesrc c = { 0, 0 };
+	for (uint64_t off = 0; off < sizeof want; off += MiB)
+		piece_source(&c, off, want + off, MiB);
+	CHECK_STATUS(vhdx_read(&img, 0, got, sizeof got), VHDX_OK, "%s: reads", name);
+	CHECK_MEM_EQ(got, want, sizeof got, "%s: reads back the data and zeros before it%s", name,
+		     on_device ? " (the old bytes there overwritten)" : "");
+	vhdx_close(&img);
+	mb_free(&mb);
+}
+
 /* a failure at every write, flush and source call: VHDX_E_IO, and what is left never opens as an image */
 static void faults(void)
 {
@@ -489,6 +554,8 @@ int main(void)
 	round_trip("create dynamic 4097 MiB (a sector bitmap entry in the BAT)", 4097 * MiB, MiB, 512, 0, 1, ~0ULL ^ 0x8000000000000001ULL);
 	refusals();
 	device();
+	pieces("create in pieces, a growing file", 0);
+	pieces("create in pieces, a device full of old bytes", 1);
 	faults();
 	return t_done();
 }
