@@ -8,7 +8,7 @@
 # root whose /sbin/init prints markers).
 # Cases:
 #   ntfs-rw, exfat-rw, ext4-rw  every block present, os-write = yes: root read-write, init writes a file
-#   ext4-ro                     os-write = no: root read-only
+#   ext4-ro, exfat-ro, ntfs-ro  os-write = no: root read-only
 #   ntfs-hibernated             a hiberfil.sys that says "HIBR": the volume is not written by anyone; root read-only
 # After each boot, on the host: every byte of the partition outside the file's extents is unchanged, the file
 # system's own checker finds it clean, and the file read back through the file system's driver passes vhdx check
@@ -63,7 +63,12 @@ fs_case() {
 	((rc == 0)) || show_fail_log
 	dd if="$disk" of="$part" bs=1M skip=$((PART_START >> 20)) count=$(($(stat -c %s "$part") >> 20)) status=none
 	expect "$name: guest powered off by the root's init (qemu exit 0)" test "$rc" -eq 0
-	expect "$name: vhdxboot read the image through the locator on $kind" log_has "^vhdxboot: image file .* \\($kind, [0-9]+ extents\\)"
+	expect "$name: vhdxboot read the image through the locator on $kind" log_has "^vhdxboot: image file .* \\($kind, [0-9]+ extents; the lookup read [0-9]+ bytes in [0-9]+ reads\\)"
+	local fw host
+	fw=$(sed -n 's/^vhdxboot: image file .*; the lookup read \([0-9]*\) bytes in \([0-9]*\) reads)\r\{0,1\}$/\1 \2/p' "$C/log" | head -1)
+	host=$("$VHDX" locate --json "$C/before.part" "$FS_DIR/img.vhdx" 2>/dev/null |
+		python3 -c 'import json, sys; j = json.load(sys.stdin); print(j["bytes_read"], j["reads"])' 2>/dev/null)
+	expect "$name: the firmware's lookup read what vhdx locate reads on Linux ($fw / $host)" test -n "$fw" -a "$fw" = "$host"
 	expect "$name: the initramfs found the file on the partition" log_has '^vhdx-initramfs: VHDX .* is on /dev/vd[a-z]1/VMs/Debian 12/disks/img.vhdx '
 	expect "$name: the root's init read the test file" log_has "^ROOTINIT-FILE: $text\$"
 	if [[ $oswrite == yes && -z $hib ]]; then
@@ -115,4 +120,6 @@ fs_case ntfs-rw ntfs yes
 fs_case exfat-rw exfat yes
 fs_case ext4-rw ext4 yes
 fs_case ext4-ro ext4 no
+fs_case exfat-ro exfat no
+fs_case ntfs-ro ntfs no
 fs_case ntfs-hibernated ntfs yes hibernated
