@@ -3,8 +3,9 @@
  * chain.c - opening a differencing image with every parent below it, for info, check and export.
  *
  * The core decides whether a parent is the right one (vhdx_attach_parent); finding it is ours: a `--parent PATH`
- * for that level if given, else the locator's relative_path beside the child, else its absolute_win32_path read
- * as a POSIX path.  Every parent is opened read-only, so nothing here can write one.
+ * for that level if given; else, when the caller asks for it (`map --find-parents`), the block device holding the
+ * DataWriteGuid the child's locator names (parentscan.c); else the locator's relative_path beside the child, else
+ * its absolute_win32_path read as a POSIX path.  Every parent is opened read-only, so nothing here can write one.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -123,6 +124,12 @@ static int open_parent(struct host_chain *ch, unsigned i)
 	}
 	if (i < ch->nparent_opt) {
 		ch->path[i + 1] = strdup(ch->parent_opt[i]);
+	} else if (ch->scan) {
+		struct host_parent_scan s = *ch->scan;
+		s.level = i + 1;
+		rc = host_parent_scan(&s, child->locator, &ch->path[i + 1]);
+		if (rc)
+			return rc;
 	} else {
 		ch->path[i + 1] = find_parent(ch->path[i], child->locator, tried, sizeof(tried));
 		if (!ch->path[i + 1]) {
@@ -141,8 +148,13 @@ static int open_parent(struct host_chain *ch, unsigned i)
 	}
 	ch->n = i + 2;
 	st = vhdx_attach_parent(child, parent);
-	if (st)
-		return host_report(ch->path[i], st, child->msg, NULL);
+	if (st) {
+		rc = host_report(ch->path[i], st, child->msg, NULL);
+		if (ch->scan && i >= ch->nparent_opt)
+			host_error(ch->path[0], "level %u of the chain: %s, found on the block devices by parent_linkage {%s}, is "
+				   "refused as the parent of level %u (above); nothing was written", i + 1, ch->path[i + 1], g, i);
+		return rc;
+	}
 	return 0;
 }
 

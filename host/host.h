@@ -72,6 +72,22 @@ const char *host_human(uint64_t bytes, char *buf, unsigned len);
  * Differencing chains, host/chain.c: `--parent PATH` options (one per level, child's parent first)
  * taken out of argv, then the image and every parent opened read-only and attached.  img[0] is the image named.
  */
+/*
+ * parentscan.c: the parent of a differencing image found among the block devices by its DataWriteGuid (the
+ * child's parent_linkage or parent_linkage2), every device opened read-only.  0 and the device's path (malloc'd)
+ * in *out; else a message naming the level and the GUID, and HOST_EXIT_NO_PARENT (no device holds it) or EXIT_BAD
+ * (several devices hold it with differing content).
+ */
+#define HOST_EXIT_NO_PARENT 3
+struct host_parent_scan {
+	const char *sys_block;  /* the directory listing the devices (/sys/class/block) */
+	const char *dev_dir;    /* where their nodes are (/dev) */
+	const char *child_name; /* the image named on the command line, for messages */
+	unsigned level;         /* the level looked for: 1 the image's parent, 2 its parent's parent... */
+	int notes;              /* say on stderr when several devices hold the same image */
+};
+int host_parent_scan(const struct host_parent_scan *s, const struct vhdx_parent_locator *loc, char **out);
+
 struct json;
 struct host_chain {
 	unsigned n;               /* images open: the child and its parents */
@@ -80,6 +96,7 @@ struct host_chain {
 	char **path;
 	const char *parent_opt[VHDX_CHAIN_MAX_DEPTH];
 	unsigned nparent_opt;
+	const struct host_parent_scan *scan; /* set: parents not given by --parent are found on the block devices */
 };
 /* Returns -1 (go on) or an exit code; removes --parent options from argv and lowers *argc. */
 int host_chain_options(struct host_chain *ch, const char *cmd, int *argc, char **argv);

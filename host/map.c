@@ -10,7 +10,9 @@
  *
  * A differencing chain maps read-only only: its segments point into every level's file (vhdx_extent
  * says which level holds each run), and a write through such a table would land in a parent, which is never
- * written.  Each level needs its own device; they are named in chain order (--device once per level).
+ * written.  Each level needs its own device; they are named in chain order (--device once per level), or, with
+ * --find-parents, each parent is the block device holding its DataWriteGuid (parentscan.c), which is what the
+ * initramfs has: the booted child's device from `vhdx find`, and no names for the parents.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -28,8 +30,9 @@
 
 static const char map_usage[] =
 	"usage: vhdx map [--partition N|root|usr|esp|PARTUUID] [--rw] [--device DEV]... [--offset BYTES]...\n"
-	"                [--parent PATH]... IMAGE\n"
-	"       vhdx map --partitions [--partition SEL] [--parent PATH]... IMAGE\n"
+	"                [--parent PATH]... [--find-parents] IMAGE\n"
+	"       vhdx map --partitions [--partition SEL] [--parent PATH]... [--find-parents] IMAGE\n"
+	"       vhdx map --levels [--parent PATH]... [--find-parents] IMAGE\n"
 	"\n"
 	"Print a device-mapper table (for 'dmsetup create NAME') of the virtual disk of IMAGE, an image file or the\n"
 	"block device holding the VHDX: a 'linear' segment per run of present blocks that lie one after another in the\n"
@@ -47,6 +50,13 @@ static const char map_usage[] =
 	"                   only the partition it selects\n"
 	"  --parent PATH    a differencing IMAGE's parent (repeatable: the parent's parent next), else found by the\n"
 	"                   Parent Locator's relative_path beside the image, then its absolute_win32_path\n"
+	"  --find-parents   find each parent instead among the block devices and partitions (/sys/class/block, as\n"
+	"                   'vhdx find' looks), by its DataWriteGuid = the child's parent_linkage (or parent_linkage2),\n"
+	"                   every device opened read-only; its segments point at that device.  Refused: no device\n"
+	"                   holds it (exit 3, the level and the GUID named), several hold it with differing content\n"
+	"                   (FileWriteGuid or BAT; the same image on two devices uses the first by name), a loop\n"
+	"  --levels         print the chain instead, one level a line: 'LEVEL DATAWRITEGUID PATH' (0 IMAGE itself, 1\n"
+	"                   its parent...); one line for an image without a parent\n"
 	"  -h, --help       this text\n"
 	"\n"
 	"A differencing IMAGE maps read-only only (--rw is refused): each segment points at the level of the chain\n"
@@ -54,7 +64,8 @@ static const char map_usage[] =
 	"parent's parent 2...; the Nth --device and the Nth --offset are level N-1's.  A level without a --device\n"
 	"uses its own path when that is a block device.\n"
 	"\n"
-	"Exit 0 table printed, 1 refused (the image, its GPT, absent blocks under --rw), 2 usage or I/O error.\n";
+	"Exit 0 table printed, 1 refused (the image, its GPT, absent blocks under --rw, a chain under --rw, a parent\n"
+	"refused), 2 usage or I/O error, 3 a parent not found on any block device (--find-parents; it may appear later).\n";
 
 #define LEVELS (VHDX_CHAIN_MAX_DEPTH + 1) /* a differencing image and its parents */
 
@@ -326,6 +337,23 @@ static int map_rw(const struct host_chain *ch, const char *path, const char *sel
 	return rc;
 }
 
+/* --levels: the chain, one level a line, the path last (a file inside a partition may have spaces in it). */
+static int map_levels(struct host_chain *ch, const char *path)
+{
+	char g[VHDX_GUID_TEXT];
+	int rc = host_chain_open(ch, path);
+
+	if (rc)
+		return rc;
+	for (unsigned i = 0; !rc && i < ch->n; i++) {
+		vhdx_guid_format(&ch->img[i].header[ch->img[i].current].data_write_guid, g);
+		if (printf("%u %s %s\n", i, g, ch->path[i]) < 0)
+			rc = EXIT_USAGE;
+	}
+	host_chain_close(ch);
+	return rc;
+}
+
 /* --partitions: the GPT's entries (or the one sel picks) in device-mapper sectors.  0 or an exit code. */
 static int list_partitions(struct vhdx_image *img, const char *path, const char *sel)
 {
@@ -378,14 +406,16 @@ int cmd_map(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "partition", required_argument, NULL, 'p' }, { "rw", no_argument, NULL, 'w' },
 		{ "device", required_argument, NULL, 'd' },    { "offset", required_argument, NULL, 'o' },
-		{ "partitions", no_argument, NULL, 'l' },
+		{ "partitions", no_argument, NULL, 'l' },      { "find-parents", no_argument, NULL, 'f' },
+		{ "levels", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },            { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sel = NULL, *path;
 	unsigned ndev = 0, noff = 0;
-	int rw = 0, list = 0, c, rc;
+	int rw = 0, list = 0, levels = 0, find = 0, c, rc;
 	struct host_chain ch;
+	struct host_parent_scan scan = { .sys_block = "/sys/class/block", .dev_dir = "/dev" };
 	struct map_out o = { .dry = 0 };
 	struct stat sb;
 
@@ -399,6 +429,8 @@ int cmd_map(int argc, char **argv)
 		case 'p': sel = optarg; break;
 		case 'w': rw = 1; break;
 		case 'l': list = 1; break;
+		case 'L': levels = 1; break;
+		case 'f': find = 1; break;
 		case 'd':
 			if (ndev == LEVELS)
 				return host_usage_error("map", "more than %d --device options", LEVELS);
@@ -418,6 +450,20 @@ int cmd_map(int argc, char **argv)
 	if (argc - optind != 1)
 		return host_usage_error("map", "expected 1 operand, got %d", argc - optind);
 	path = argv[optind];
+	if (find && ch.nparent_opt)
+		return host_usage_error("map", "--find-parents and --parent: the parents are either named or found");
+	if (find) {
+		scan.child_name = path;
+		scan.notes = levels; /* said once, where the chain is shown, not at every call */
+		ch.scan = &scan;
+	}
+	if (levels && (list || rw || ndev || noff || sel))
+		return host_usage_error("map", "--levels prints the chain only: --partitions, --partition, --rw, --device "
+					"and --offset do not apply");
+	if (levels) {
+		rc = map_levels(&ch, path);
+		return !rc && fflush(stdout) ? EXIT_USAGE : rc;
+	}
 	if (list && (rw || ndev || noff))
 		return host_usage_error("map", "--partitions prints the GPT only: --rw, --device and --offset do not apply");
 	if (list) {

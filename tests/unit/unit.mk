@@ -39,7 +39,7 @@ $(UNIT_OPT_BIN): tests/unit/test_options.c $(UNIT_OPT_SRC) $(UNIT_OPT_HDR) $(UNI
 # The host tests: the files of host/ they test and what those call (no main.o, no files that need Linux-only
 # headers the 32-bit and aarch64 builds lack), with the image builder and the in-memory backend.  A new host test
 # adds the files it needs here; the link names any that are missing.
-UNIT_HOST_SRC := host/cli.c host/gpt.c host/handoff.c host/bootmanifest.c host/efibin.c host/file.c
+UNIT_HOST_SRC := host/cli.c host/gpt.c host/handoff.c host/bootmanifest.c host/efibin.c host/file.c host/parentscan.c
 UNIT_HOST_OBJ := $(patsubst host/%.c,$(BUILD)/host/%.o,$(UNIT_HOST_SRC))
 
 $(UNIT_HOST_BINS): $(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_HELPER) $(UNIT_IMGBUILD) $(UNIT_HOST_OBJ) $(CORE_LIB) $(UNIT_HDR) $(HOST_HDR) $(CORE_HDR)
