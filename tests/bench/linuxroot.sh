@@ -91,14 +91,16 @@ python3 - "$C/log" "$rc" "$r_sectors" "$segments" "$frag_segments" "$seq_segment
 import re, sys
 log, rc, sectors, segs, frag, seq = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
 size = sectors * 512
-best, sums, reads = {}, {}, {}
+best, sums, reads, reqs = {}, {}, {}, {}
 for line in open(log, errors="replace"):
-    m = re.match(r"ROOTINIT-BENCH: (\S+) (\d+) ([\d.]+) ([\d.]+)", line)
+    m = re.match(r"ROOTINIT-BENCH: (\S+) (\d+) ([\d.]+) ([\d.]+)(?: (\d+))?", line)
     if m:
         secs = float(m.group(4)) - float(m.group(3))
         if int(m.group(2)) % size == 0 and secs > 0:
             reads[m.group(1)] = int(m.group(2))
             best[m.group(1)] = min(best.get(m.group(1), 1e9), secs)
+            if m.group(5):
+                reqs[m.group(1)] = int(m.group(5))
     m = re.match(r"ROOTINIT-SUM: (\S+) (\w+)", line)
     if m:
         sums[m.group(1)] = m.group(2)
@@ -114,6 +116,9 @@ print(f"  {'device':28} {'MB/s':>8}  (root partition, {size >> 20} MiB)")
 print(f"  {'/dev/mapper/vhdx-p2 (dm)':28} {mb(dm, '/dev/mapper/vhdx-p2'):8.1f}  ({dm:.2f} s)")
 print(f"  {'/dev/vda2 (raw partition)':28} {mb(raw, '/dev/vda2'):8.1f}  ({raw:.2f} s)")
 ratio = raw / dm
+if len(reqs) == 2:
+    print(f"  virtio read requests per pass: dm {reqs['/dev/mapper/vhdx-p2']}, raw {reqs['/dev/vda2']} "
+          f"(a 1 MiB read that spans two segments is two requests)")
 print(f"  ratio dm/raw {ratio:.3f} (target >= 0.95): {'PASS' if ratio >= 0.95 else 'MISS'}")
 print(f"  same bytes (md5 of both devices): {'yes' if same else 'NO: ' + str(sums)}")
 print(f"  table: {segs} segments for this root partition")

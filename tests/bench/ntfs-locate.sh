@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # tests/bench/ntfs-locate.sh - information: how long `vhdx locate` takes, and how much it reads, to find a file on
 # an NTFS volume holding 50 000 files, against libntfs-3g's own lookup of the same path (`ntfsinfo -F`, which opens
-# the volume and walks the path the same way).  Not part of `make test` or `make bench`: making the files through
+# the volume and walks the path the same way).  Part of `make bench`, not of `make test`: making the files through
 # ntfs-3g takes a minute or two (the time is printed).
 #
 # Volume: 1 GiB, mkntfs defaults (4 KiB clusters); /aN/bN/cN/ (10 x 10 x 10 directories) with 40 empty files each

@@ -37,13 +37,17 @@ for x in $(cat /proc/cmdline); do
 		;;
 	vhdxtest.bench=*)
 		# sequential read of each device start to end, 1 MiB requests, page cache dropped before each pass; the
-		# list alternates the devices so that a slow spell of the host hits both
+		# list alternates the devices so that a slow spell of the host hits both; the last field is how many read
+		# requests the virtio disk completed meanwhile (a read through device-mapper that spans two segments is two)
 		for dev in $(echo "${x#vhdxtest.bench=}" | tr , ' '); do
 			echo 3 >/proc/sys/vm/drop_caches
+			set -- $(cat /sys/block/vda/stat)
+			q0=$1
 			t0=$(cut -d' ' -f1 /proc/uptime)
 			for r in $(seq "$repeat"); do dd if="$dev" of=/dev/null bs=1M iflag=direct 2>/dev/null; done
 			t1=$(cut -d' ' -f1 /proc/uptime)
-			echo "ROOTINIT-BENCH: $dev $(($(blockdev --getsize64 "$dev") * repeat)) $t0 $t1"
+			set -- $(cat /sys/block/vda/stat)
+			echo "ROOTINIT-BENCH: $dev $(($(blockdev --getsize64 "$dev") * repeat)) $t0 $t1 $(($1 - q0))"
 		done
 		;;
 	vhdxtest.sum=*)
