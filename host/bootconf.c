@@ -54,8 +54,8 @@ static int check_value(const char *key, const char *v, char *why, size_t whylen)
 	return 0;
 }
 
-int bm_conf_text(const char *const value[BM_CONF_KEYS], int check_only, int os_write, char *out, size_t outlen,
-		 char *why, size_t whylen)
+int bm_conf_text(const char *const value[BM_CONF_KEYS], int check_only, int os_write, int vdisk_write, char *out,
+		 size_t outlen, char *why, size_t whylen)
 {
 	size_t used;
 	int k;
@@ -82,7 +82,10 @@ int bm_conf_text(const char *const value[BM_CONF_KEYS], int check_only, int os_w
 	if (check_only)
 		used += (size_t)snprintf(out + used, used < outlen ? outlen - used : 0, "check-only = yes\n");
 	if (os_write && used < outlen)
-		used += (size_t)snprintf(out + used, outlen - used, "os-write = yes\n");
+		used += (size_t)snprintf(out + used, outlen - used, "os-write = %s\n",
+					 os_write == BM_OS_WRITE_EXPAND ? "expand" : "yes");
+	if (vdisk_write && used < outlen)
+		used += (size_t)snprintf(out + used, outlen - used, "vdisk-write = yes\n");
 	if (used >= outlen) {
 		snprintf(why, whylen, "the options make a config longer than %d bytes", BM_CONF_MAX);
 		return -1;

@@ -51,7 +51,10 @@ static const char ib_usage[] =
 	"  --image [PARTUUID:]PATH  vhdxboot.conf \"image\": the VHDX is a file on a FAT, NTFS, exFAT or ext4 volume\n"
 	"  --on-error MODE      vhdxboot.conf \"on-error\": stop or continue after a refusal\n"
 	"  --check-only         vhdxboot.conf \"check-only = yes\": validate, write nothing\n"
-	"  --os-write           vhdxboot.conf \"os-write = yes\": the OS booted from inside may write the image\n"
+	"  --os-write[=expand]  vhdxboot.conf \"os-write = yes\": the OS booted from inside may write the image;\n"
+	"                       =expand: \"os-write = expand\", absent blocks are allocated at boot first\n"
+	"  --vdisk-write        vhdxboot.conf \"vdisk-write = yes\": the next stage may write present blocks of the\n"
+	"                       virtual disk (systemd-boot's random seed and boot counting on the inner ESP)\n"
 	"  --args TEXT          vhdxboot.conf \"args\": the next stage's options\n"
 	"  --removable          also install as \\EFI\\BOOT\\BOOTX64.EFI (BOOTIA32.EFI, BOOTAA64.EFI)\n"
 	"  --no-entry           create no firmware boot entry (with --remove: leave it)\n"
@@ -69,7 +72,7 @@ static const char ib_usage[] =
 
 enum {
 	OPT_ESP = 256, OPT_NEXT, OPT_DISK, OPT_IMAGE, OPT_ONERR, OPT_CHECK, OPT_ARGS, OPT_REMOVABLE, OPT_NOENTRY,
-	OPT_FORCE, OPT_REMOVE, OPT_ARCH, OPT_MODULE, OPT_OSWRITE
+	OPT_FORCE, OPT_REMOVE, OPT_ARCH, OPT_MODULE, OPT_OSWRITE, OPT_VDISKWRITE
 };
 
 struct arch {
@@ -88,7 +91,7 @@ static const struct arch arches[] = {
 struct ib {
 	const char *esp, *module, *arch_name;
 	const char *conf[BM_CONF_KEYS]; /* values for the config keys, in bm_conf_keys order */
-	int check_only, os_write, removable, no_entry, force, remove;
+	int check_only, os_write, vdisk_write, removable, no_entry, force, remove;
 	char root[PATH_MAX]; /* the ESP, resolved */
 	const struct arch *arch;
 	char module_path[PATH_MAX];
@@ -136,7 +139,8 @@ static int parse_args(struct ib *b, int argc, char **argv)
 		{ "image", required_argument, NULL, OPT_IMAGE },
 		{ "on-error", required_argument, NULL, OPT_ONERR },
 		{ "check-only", no_argument, NULL, OPT_CHECK },
-		{ "os-write", no_argument, NULL, OPT_OSWRITE },
+		{ "os-write", optional_argument, NULL, OPT_OSWRITE },
+		{ "vdisk-write", no_argument, NULL, OPT_VDISKWRITE },
 		{ "args", required_argument, NULL, OPT_ARGS },
 		{ "removable", no_argument, NULL, OPT_REMOVABLE },
 		{ "no-entry", no_argument, NULL, OPT_NOENTRY },
@@ -161,7 +165,15 @@ static int parse_args(struct ib *b, int argc, char **argv)
 		case OPT_ONERR: b->conf[BM_KEY_ONERR] = optarg; break;
 		case OPT_ARGS: b->conf[BM_KEY_ARGS] = optarg; break;
 		case OPT_CHECK: b->check_only = 1; break;
-		case OPT_OSWRITE: b->os_write = 1; break;
+		case OPT_OSWRITE:
+			if (!optarg || !strcmp(optarg, "yes"))
+				b->os_write = BM_OS_WRITE_YES;
+			else if (!strcmp(optarg, "expand"))
+				b->os_write = BM_OS_WRITE_EXPAND;
+			else
+				return host_usage_error(CMD, "--os-write=%s: yes or expand", optarg);
+			break;
+		case OPT_VDISKWRITE: b->vdisk_write = 1; break;
 		case OPT_REMOVABLE: b->removable = 1; break;
 		case OPT_NOENTRY: b->no_entry = 1; break;
 		case OPT_FORCE: b->force = 1; break;
@@ -177,7 +189,7 @@ static int parse_args(struct ib *b, int argc, char **argv)
 		return host_usage_error(CMD, "--esp DIR is required");
 	for (i = 0; i < BM_CONF_KEYS; i++)
 		conf_given |= b->conf[i] != NULL;
-	if (b->remove && (conf_given || b->check_only || b->os_write || b->removable || b->module))
+	if (b->remove && (conf_given || b->check_only || b->os_write || b->vdisk_write || b->removable || b->module))
 		return host_usage_error(CMD, "--remove takes only --esp, --no-entry, --force and --arch");
 	if (b->conf[BM_KEY_ONERR] && strcmp(b->conf[BM_KEY_ONERR], "stop") && strcmp(b->conf[BM_KEY_ONERR], "continue"))
 		return host_usage_error(CMD, "--on-error is stop or continue, not '%s'", b->conf[BM_KEY_ONERR]);
@@ -344,7 +356,7 @@ static int do_install(struct ib *b)
 
 	if ((rc = find_module(b)) || (rc = check_module(b)))
 		return rc;
-	if (bm_conf_text(b->conf, b->check_only, b->os_write, conf, sizeof(conf), why, sizeof(why)))
+	if (bm_conf_text(b->conf, b->check_only, b->os_write, b->vdisk_write, conf, sizeof(conf), why, sizeof(why)))
 		return host_usage_error(CMD, "%s", why);
 	if (uefi && !b->no_entry && (rc = entry_target(b, disk, sizeof(disk), &part)))
 		return rc;

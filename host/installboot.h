@@ -12,13 +12,17 @@
 enum { BM_KEY_NEXT, BM_KEY_DISK, BM_KEY_IMAGE, BM_KEY_ONERR, BM_KEY_ARGS, BM_CONF_KEYS };
 #define BM_CONF_MAX 4096
 
+/* os-write as install-boot writes it: not at all, "yes", or "expand" (allocate absent blocks at boot, then write) */
+enum { BM_OS_WRITE_NONE, BM_OS_WRITE_YES, BM_OS_WRITE_EXPAND };
+
 /*
- * The text of vhdxboot.conf from the option values (NULL: not given) and the check-only and os-write flags.
+ * The text of vhdxboot.conf from the option values (NULL: not given), the check-only flag, os-write (BM_OS_WRITE_*)
+ * and vdisk-write (the firmware's view of the image accepts writes: systemd-boot's random seed, boot counting).
  * 0, or -1 with the reason in why: a value the module's config reader could not read back as given (empty, a '#',
  * which starts a comment, a line break, a character outside printable ASCII, spaces at either end).
  */
-int bm_conf_text(const char *const value[BM_CONF_KEYS], int check_only, int os_write, char *out, size_t outlen,
-		 char *why, size_t whylen);
+int bm_conf_text(const char *const value[BM_CONF_KEYS], int check_only, int os_write, int vdisk_write, char *out,
+		 size_t outlen, char *why, size_t whylen);
 
 /* The record of what install-boot created, relative to the ESP's root. */
 #define BM_MANIFEST "EFI/vhdxboot/installed"

@@ -12,6 +12,7 @@
 #     it back
 #   - refusals before any write: not FAT, a damaged record, a module that is not vhdxboot or is for another
 #     architecture, a config value the module could not read back
+#   - --os-write=expand and --vdisk-write write their config lines; --os-write=perhaps is refused
 source "$(dirname "$0")/../boot/lib/common.bash"
 SUITE=install-boot
 need_tools
@@ -242,3 +243,18 @@ ib --esp "$MNT" --remove "${ENTRY[@]}"
 show
 esp_umount
 expect "ESP full: --remove restores the ESP to what it was" cmp -s "$WORK/s5" <(snapshot)
+
+# 7. os-write = expand and vdisk-write = yes (a Debian that expands its image and counts boots on its inner ESP),
+# on a plain directory (--force: not FAT); a bad --os-write value is refused before anything is written
+D=$WORK/plain-esp
+mkdir -p "$D"
+ib --esp "$D" --force --no-entry --next vhdx: --os-write=expand --vdisk-write
+show
+conf=$(cat "$D/EFI/vhdxboot/vhdxboot.conf" 2>/dev/null)
+expect "--os-write=expand --vdisk-write: exit 0" test "$IB_RC" -eq 0
+expect "--os-write=expand: vhdxboot.conf says os-write = expand" grep -qx 'os-write = expand' <<<"$conf"
+expect "--vdisk-write: vhdxboot.conf says vdisk-write = yes" grep -qx 'vdisk-write = yes' <<<"$conf"
+rm -rf "$D" && mkdir -p "$D"
+ib --esp "$D" --force --no-entry --next vhdx: --os-write=perhaps
+expect "--os-write=perhaps: exit 2 naming the value, nothing written" \
+	test "$IB_RC" -eq 2 -a -n "$(grep -F -- '--os-write=perhaps: yes or expand' <<<"$IB_OUT")" -a -z "$(ls -A "$D")"
