@@ -20,6 +20,7 @@ source "$ROOT/tests/boot/lib/debianimage.sh"
 need_tools
 di_setup
 SELECTED_VAR=LoaderEntrySelected-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f
+COUNTPATH_VAR=LoaderBootCountPath-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f
 sorted() { printf '%s\n' "$@" | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//'; }
 
 # the entry that cannot boot, and the probe's lines about boot counting
@@ -33,7 +34,11 @@ put_bad_entry() {
 		-e 's/^options .*/& rdinit=\/vhdxtest-absent/' "$good" >"$bad"
 	cat >"$r/etc/vhdxtest.d/bootcount.sh" <<SH
 # 81-debian-bootcount: the entry systemd-boot booted, and what systemd-bless-boot did
-echo "VHDXTEST-SELECTED: \$(tail -c +5 /sys/firmware/efi/efivars/$SELECTED_VAR | tr -d '\\000')"
+v=/sys/firmware/efi/efivars
+# efivarfs: 4 bytes of attributes, then the UTF-16 string (read through a pipe: no seeking in efivarfs)
+echo "VHDXTEST-SELECTED: \$(cat \$v/$SELECTED_VAR | tail -c +5 | tr -d '\\000')"
+# the path has backslashes, which dash's echo would read as escapes: / instead
+echo "VHDXTEST-COUNTPATH: \$(cat \$v/$COUNTPATH_VAR 2>/dev/null | tail -c +5 | tr -d '\\000' | tr '\\\\' /)"
 echo "VHDXTEST-BLESS: \$(systemctl is-active systemd-bless-boot.service) \$(/usr/lib/systemd/systemd-bless-boot status 2>&1)"
 SH
 }
@@ -73,6 +78,8 @@ di_boot "boot 2 (the fallback)"
 rc=$?
 expect "boot 2: the guest powered off by itself (qemu exit 0)" test "$rc" -eq 0
 expect "boot 2: systemd-boot booted the good entry" log_has "VHDXTEST-SELECTED: $GOOD(\\+[0-9-]+)?\\.conf\$"
+expect "boot 2: it counted a try of it (LoaderBootCountPath names $GOOD+2-1.conf)" \
+	log_has "VHDXTEST-COUNTPATH: /loader/entries/$GOOD\\+2-1\\.conf\$"
 expect "boot 2: no panic" log_lacks 'Kernel panic'
 expect "boot 2: the initramfs expanded and mapped the disk read-write" \
 	log_has '^vhdx-initramfs: device-mapper table of the virtual disk: [0-9]+ segments, read-write'

@@ -85,7 +85,7 @@ copy_case() {
 		log_has "^vhdx: find: .*; $booted is the one with FileWriteGuid $hand_fwg, DataWriteGuid $hand_dwg:"
 	unchanged "$name: the copy is byte for byte unchanged" "$C/copy.before" "$C/copy.vhdx"
 	di_checked "$name" "$C/d.vhdx"
-	rm -f "$C/root.ext4" "$C/esp.fat" "$C/copy.before"
+	rm -f "$C/root.ext4" "$C/esp.fat" "$C/copy.before" "$C/copy.vhdx" "$C/d.vhdx" # gigabytes each
 }
 copy_case copyfirst first
 copy_case copysecond second
