@@ -28,7 +28,7 @@
 #                      lines shown; a `# NAME under TCG: Ns` line; qemu's status returned
 # di_checked NAME IMAGE   vhdx check, qemu-img check, then `vhdx export` and e2fsck -fn on the root, fsck.vfat -n on
 #                      the ESP; leaves $C/root.ext4 and $C/esp.fat for the caller's reads (debugfs, mtools)
-# di_entries           the names in /loader/entries of $C/esp.fat, sorted, space-separated
+# di_entries           the names in /loader/entries of $C/esp.fat, sorted (LC_ALL=C), space-separated
 source "$ROOT/tests/boot/lib/debianroot.sh"
 VHDX=${VHDX:-$BUILD/host/vhdx}
 export PATH=$PATH:/usr/sbin:/sbin
@@ -117,6 +117,7 @@ say "VHDXTEST-EFIFILES: $(ls /boot/efi | tr '\n' ' ')"
 say "VHDXTEST-ENTRIES: $(ls /boot/efi/loader/entries | tr '\n' ' ')"
 say "VHDXTEST-MAPPER: $(ls /dev/mapper | tr '\n' ' ')"
 say "VHDXTEST-BYUUID: $(ls /dev/disk/by-uuid | tr '\n' ' ')"
+say "VHDXTEST-ESPPART: $(udevadm info -q property /dev/mapper/vhdx-p1 | grep -E '^ID_PART_ENTRY_(SCHEME|TYPE|NUMBER)=' | tr '\n' ' ')"
 say "VHDXTEST-MARK: $(cat /etc/vhdxtest-mark 2>/dev/null)"
 say "VHDXTEST-FAILED: $(systemctl --failed --plain --no-legend | tr '\n' ';')"
 say "VHDXTEST-HANDOFF: $(vhdx handoff 2>&1 | tr '\n' ' ')"
@@ -249,5 +250,5 @@ di_checked() {
 }
 
 di_entries() {
-	mdir -b -i "$C/esp.fat" ::/loader/entries 2>/dev/null | sed 's|.*/||' | sort | tr '\n' ' ' | sed 's/ $//'
+	mdir -b -i "$C/esp.fat" ::/loader/entries 2>/dev/null | sed 's|.*/||' | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//'
 }
