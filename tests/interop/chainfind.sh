@@ -16,7 +16,6 @@ source "$(dirname "$0")/common.bash"
 SUITE=chainfind
 mkwork chainfind
 require python3 qemu-img sgdisk sha256sum losetup
-CHECK=$TOOLS/dmtable.py
 # every loop device over a file of the work directory, whichever case attached it
 detach_all() {
 	local l
@@ -69,25 +68,25 @@ chain() {
 	python3 "$TOOLS/diffwriter.py" run "$dir/spec.json"
 }
 
+# new_guid FILE FIELD: both headers of the VHDX FILE get a new random FIELD (data_write_guid, file_write_guid)
+new_guid() {
+	python3 - "$1" "$2" <<'PY'
+import os, sys
+sys.path.insert(0, os.path.join(os.environ.get("ROOT", "."), "tests", "tools"))
+import vhdxlib as V
+buf = bytearray(open(sys.argv[1], "rb").read(1 << 20))
+guid = V.guid_v4_random()
+for which in (0, 1):
+    V.set_header(buf, which, **{sys.argv[2]: guid})
+with open(sys.argv[1], "r+b") as f:
+    f.write(buf)
+PY
+}
+
 # attach FILE: a read-write loop device (a write through it would reach the file), its name on stdout
 attach() { losetup --find --show "$1"; }
 detach() { losetup -d "$1"; }
 
-# map_ok NAME EXPECTED OFF LEN -- MAP-ARGS...: the table resolves to EXPECTED's bytes OFF..OFF+LEN
-map_ok() {
-	local name=$1 want=$2 off=$3 len=$4 out
-	shift 5
-	if ! "$VHDX" map "$@" >"$WORK/table" 2>"$WORK/err"; then
-		notok "$name" "vhdx map $* failed: $(oneline <"$WORK/err")"
-		return 1
-	fi
-	if out=$(python3 "$CHECK" "$WORK/table" "$want" "$off" "$len"); then
-		ok "$name ($(tail -1 <<<"$out"))"
-	else
-		notok "$name" "$(oneline <<<"$out")"
-		return 1
-	fi
-}
 
 # refused NAME RC PATTERN MAP-ARGS...: exit RC, nothing on stdout, the message matches PATTERN
 refused() {
@@ -147,17 +146,7 @@ for depth in 2 3; do
 		--find-parents --parent "${devs[0]}" "$child"
 	# the parent (level depth-1: the base) missing; a decoy with its VirtualDiskId and another DataWriteGuid there
 	cp "$d/base.vhdx" "$d/decoy.img"
-	python3 - "$d/decoy.img" <<'PY'
-import os, sys
-sys.path.insert(0, os.path.join(os.environ.get("ROOT", "."), "tests", "tools"))
-import vhdxlib as V
-buf = bytearray(open(sys.argv[1], "rb").read(1 << 20))
-dw = V.guid_v4_random()
-for which in (0, 1):
-    V.set_header(buf, which, data_write_guid=dw)
-with open(sys.argv[1], "r+b") as f:
-    f.write(buf)
-PY
+	new_guid "$d/decoy.img" data_write_guid
 	decoy=$(attach "$d/decoy.img")
 	detach "${devs[0]}"
 	refused "$name: the base missing (a decoy with its VirtualDiskId there): exit 3, level $((depth - 1)) and the GUID named" 3 \
@@ -178,17 +167,7 @@ PY
 	fi
 	detach "$twin"
 	cp "$d/base.vhdx" "$d/copy.img"
-	python3 - "$d/copy.img" <<'PY'
-import os, sys
-sys.path.insert(0, os.path.join(os.environ.get("ROOT", "."), "tests", "tools"))
-import vhdxlib as V
-buf = bytearray(open(sys.argv[1], "rb").read(1 << 20))
-fw = V.guid_v4_random()
-for which in (0, 1):
-    V.set_header(buf, which, file_write_guid=fw)
-with open(sys.argv[1], "r+b") as f:
-    f.write(buf)
-PY
+	new_guid "$d/copy.img" file_write_guid
 	copy=$(attach "$d/copy.img")
 	refused "$name: the base's DataWriteGuid on two devices whose content differs: refused, both named" 1 \
 		"level $((depth - 1)) of the chain.*2 block devices hold DataWriteGuid.*content differs.*${devs[0]}.*refusing to guess|level $((depth - 1)) of the chain.*2 block devices hold DataWriteGuid.*content differs.*$copy.*${devs[0]}" \

@@ -13,7 +13,6 @@ source "$(dirname "$0")/common.bash"
 SUITE=chainmap
 mkwork chainmap
 require python3 sgdisk sha256sum
-CHECK=$TOOLS/dmtable.py
 LOOPS=()
 trap 'for l in "${LOOPS[@]}"; do losetup -d "$l" 2>/dev/null; done; rm -rf "$WORK"' EXIT
 
@@ -70,21 +69,6 @@ devices() {
 	printf -- '--device\n%s\n' "$1/base.vhdx"
 }
 
-# map_ok NAME EXPECTED OFF LEN -- MAP-ARGS...: the table resolves to EXPECTED's bytes OFF..OFF+LEN
-map_ok() {
-	local name=$1 want=$2 off=$3 len=$4 out
-	shift 5
-	if ! "$VHDX" map "$@" >"$WORK/table" 2>"$WORK/err"; then
-		notok "$name" "vhdx map $* failed: $(oneline <"$WORK/err")"
-		return 1
-	fi
-	if out=$(python3 "$CHECK" "$WORK/table" "$want" "$off" "$len"); then
-		ok "$name ($(tail -1 <<<"$out"))"
-	else
-		notok "$name" "$(oneline <<<"$out")"
-		return 1
-	fi
-}
 
 for depth in 1 2 3; do
 	dir=$WORK/d$depth name="depth $depth" top=$WORK/d$depth/c$depth.vhdx

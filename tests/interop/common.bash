@@ -85,3 +85,20 @@ qio() {
 	done
 	qemu-io -f vhdx "${args[@]}" "$img" >/dev/null
 }
+
+# map_ok NAME EXPECTED OFF LEN -- MAP-ARGS...: `vhdx map MAP-ARGS` succeeds and its table, resolved as
+# device-mapper would (tests/tools/dmtable.py), holds EXPECTED's bytes OFF..OFF+LEN
+map_ok() {
+	local name=$1 want=$2 off=$3 len=$4 out
+	shift 5
+	if ! "$VHDX" map "$@" >"$WORK/table" 2>"$WORK/err"; then
+		notok "$name" "vhdx map $* failed: $(oneline <"$WORK/err")"
+		return 1
+	fi
+	if out=$(python3 "$TOOLS/dmtable.py" "$WORK/table" "$want" "$off" "$len"); then
+		ok "$name ($(tail -1 <<<"$out"))"
+	else
+		notok "$name" "$(oneline <<<"$out")"
+		return 1
+	fi
+}
