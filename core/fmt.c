@@ -3,7 +3,8 @@
  * fmt.c - the one message formatter of the project (the core's refusals, and the boot module's console, which
  * has no snprintf either).  A subset of C's printf with C's meanings, so that format(printf) lets the compiler
  * check every call: flags '0' and '-', a width, length modifiers l, ll, z; conversions s (with l: a CHAR16 string,
- * UTF-16 units above 0x7f shown as '?'), c, d, i, u, x, X, p, %%.  A GUID is text first (vhdx_guid_format).
+ * UTF-16 units above 0x7f shown as '?'), c, d, i, u, o, x, X, p, %%.  Any other conversion is copied as text and
+ * takes no argument (the compiler refuses it in the project's own calls).  A GUID is text first (vhdx_guid_format).
  * Always NUL-terminates; returns the length the full text would have.
  */
 #include "internal.h"
@@ -166,9 +167,10 @@ static void convert(struct out *o, char c, const struct spec *sp, va_list *ap)
 		break;
 	}
 	case 'u':
+	case 'o':
 	case 'x':
 	case 'X':
-		put_num(o, arg_unsigned(ap, sp->len), c == 'u' ? 10 : 16, 0, c == 'X', sp);
+		put_num(o, arg_unsigned(ap, sp->len), c == 'u' ? 10 : c == 'o' ? 8 : 16, 0, c == 'X', sp);
 		break;
 	case 'p':
 		put(o, '0');

@@ -43,6 +43,9 @@ static void conversions(void)
 	F("0 7 4294967295", "%u %u %u", 0u, 7u, 4294967295u);
 	F("0 -1 42 -2147483648 2147483647", "%d %d %d %d %d", 0, -1, 42, INT_MIN, INT_MAX);
 	F("0 ff deadbeef DEADBEEF", "%x %x %x %X", 0u, 255u, 0xDEADBEEFu, 0xDEADBEEFu);
+	/* octal takes its argument: a following %s reads the string, not the number */
+	F("0 10 644 x", "%o %o %o %s", 0u, 8u, 0644u, "x");
+	F("1777777777777777777777 0755", "%llo %04o", (ull)UINT64_MAX, 0755u);
 	F("18446744073709551615 0", "%llu %llu", (ull)UINT64_MAX, (ull)0);
 	F("ffffffffffffffff 100000000", "%llx %llx", (ull)UINT64_MAX, (ull)1 << 32);
 	F("id 8B7CA206-4790-4B9A-B8FE-575F050F886E.", "id %s.", gt);
