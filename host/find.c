@@ -26,7 +26,6 @@
 
 #include "gpt.h"
 #include "host.h"
-#include "le.h"
 
 #define SYS_BLOCK "/sys/class/block"
 #define DEV_DIR "/dev/"
@@ -34,15 +33,6 @@
 #define FIND_MAX_HITS 32
 #define EXIT_SEVERAL 3 /* several devices match everything given: waiting for more devices cannot help */
 
-/* The GPT header fields that lead to a partition's entry (UEFI specification, GPT header) */
-#define GPT_SIGNATURE "EFI PART"
-#define GPT_HDR_ENTRY_LBA 72
-#define GPT_HDR_ENTRY_COUNT 80
-#define GPT_HDR_ENTRY_SIZE 84
-#define GPT_HDR_READ 92
-#define GPT_ENTRY_MIN 128
-#define GPT_ENTRY_MAX 4096
-#define GPT_ENTRY_UNIQUE 16 /* UniquePartitionGUID: what Linux calls PARTUUID */
 #define SECTOR_MIN 512
 #define SECTOR_MAX 65536
 
@@ -94,16 +84,26 @@ static unsigned long sysfs_number(const char *path)
 	return v;
 }
 
+static int fd_read(void *ctx, uint64_t off, void *buf, size_t len, char *why, size_t whylen)
+{
+	ssize_t n = pread(*(int *)ctx, buf, len, (off_t)off);
+
+	if (n == (ssize_t)len)
+		return 0;
+	snprintf(why, whylen, "%zu bytes at offset %llu: %s", len, (unsigned long long)off,
+		 n < 0 ? strerror(errno) : "short read");
+	return -1;
+}
+
 /*
  * The unique GUID of partition `name` (vda1, sdb2) as its disk's GPT says: the kernel keeps PARTUUID out of sysfs,
- * so the entry is read from the parent disk.  Identification only (the candidates already validated as the VHDX
- * wanted), so the header's signature and every bound are checked; the CRCs are the firmware's and the kernel's
- * business.  0 and *g set, or -1 (not a GPT partition, or unreadable).
+ * so the GPT is read from the parent disk (host/gpt.c, both CRCs checked, the backup if the primary is damaged,
+ * as the kernel does).  0 and *g set, or -1 (not a GPT partition, or unreadable).
  */
 static int partition_uuid(const char *name, struct vhdx_guid *g)
 {
-	char path[PATH_MAX], link[PATH_MAX], disk[NAME_MAX + 1];
-	uint8_t hdr[GPT_HDR_READ], entry[GPT_ENTRY_UNIQUE + 16];
+	char path[PATH_MAX], link[PATH_MAX], disk[NAME_MAX + 1], msg[320];
+	struct host_gpt gpt;
 	int rc = -1;
 
 	snprintf(path, sizeof(path), SYS_BLOCK "/%s/partition", name);
@@ -122,15 +122,15 @@ static int partition_uuid(const char *name, struct vhdx_guid *g)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	if (pread(fd, hdr, sizeof(hdr), (off_t)sector) == (ssize_t)sizeof(hdr) && !memcmp(hdr, GPT_SIGNATURE, 8)) {
-		uint64_t lba = host_le64(hdr + GPT_HDR_ENTRY_LBA);
-		uint32_t count = host_le32(hdr + GPT_HDR_ENTRY_COUNT), esize = host_le32(hdr + GPT_HDR_ENTRY_SIZE);
-		uint64_t at = (uint64_t)(partno - 1) * esize;
-		if (partno <= count && esize >= GPT_ENTRY_MIN && esize <= GPT_ENTRY_MAX && lba && lba < (1ull << 40) &&
-		    pread(fd, entry, sizeof(entry), (off_t)(lba * sector + at)) == (ssize_t)sizeof(entry)) {
-			vhdx_guid_load(g, entry + GPT_ENTRY_UNIQUE);
-			rc = 0;
-		}
+	off_t size = lseek(fd, 0, SEEK_END);
+	struct host_gpt_disk d = { (uint32_t)sector, size > 0 ? (uint64_t)size : 0, fd_read, &fd };
+	if (!host_gpt_read_disk(&d, &gpt, msg, sizeof(msg))) {
+		for (unsigned i = 0; i < gpt.count; i++)
+			if (gpt.part[i].index == partno) {
+				*g = gpt.part[i].uuid;
+				rc = 0;
+			}
+		host_gpt_free(&gpt);
 	}
 	close(fd);
 	return rc;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * gpt.c - the GUID partition table inside a virtual disk, read through vhdx_read.
+ * gpt.c - the GUID partition table, of a virtual disk (read through vhdx_read) or of a real disk (`vhdx find`
+ * reads a partition's PARTUUID from its parent disk).
  *
  * `vhdx map --partition` needs one partition's range of the virtual disk.  The GPT is read the way the UEFI
  * specification defines it: header at LBA 1 with a CRC-32 (IEEE, not the VHDX's CRC-32C) over HeaderSize bytes,
@@ -76,22 +77,21 @@ static uint32_t crc32_ieee(const uint8_t *p, size_t len)
 }
 
 /* One header copy at lba, with its entry array, into gpt.  0, or -1 with msg. */
-static int read_copy(struct vhdx_image *img, uint64_t lba, struct host_gpt *gpt, char *msg, size_t msglen)
+static int read_copy(const struct host_gpt_disk *disk, uint64_t lba, struct host_gpt *gpt, char *msg, size_t msglen)
 {
-	uint32_t ss = img->logical_sector_size;
-	uint64_t last = img->virtual_size / ss - 1;
+	uint32_t ss = disk->sector;
+	uint64_t last = disk->size / ss - 1;
 	const char *which = lba == GPT_PRIMARY_LBA ? "primary" : "backup";
 	uint8_t *hdr = malloc(ss), *arr = NULL;
+	char why[256];
 	int rc = -1;
-	vhdx_status st;
 
 	if (!hdr) {
 		snprintf(msg, msglen, "GPT: out of memory");
 		return -1;
 	}
-	st = vhdx_read(img, lba * ss, hdr, ss);
-	if (st) {
-		snprintf(msg, msglen, "GPT %s header (LBA %llu): %s", which, (unsigned long long)lba, img->msg);
+	if (disk->read(disk->ctx, lba * ss, hdr, ss, why, sizeof(why))) {
+		snprintf(msg, msglen, "GPT %s header (LBA %llu): %s", which, (unsigned long long)lba, why);
 		goto out;
 	}
 	if (memcmp(hdr + GPT_HDR_SIGNATURE, GPT_SIGNATURE, GPT_SIGNATURE_LEN)) {
@@ -140,9 +140,8 @@ static int read_copy(struct vhdx_image *img, uint64_t lba, struct host_gpt *gpt,
 		snprintf(msg, msglen, "GPT: out of memory for %zu bytes of entries", alen);
 		goto out;
 	}
-	st = vhdx_read(img, elba * ss, arr, alen);
-	if (st) {
-		snprintf(msg, msglen, "GPT %s entry array: %s", which, img->msg);
+	if (disk->read(disk->ctx, elba * ss, arr, alen, why, sizeof(why))) {
+		snprintf(msg, msglen, "GPT %s entry array: %s", which, why);
 		goto out;
 	}
 	calc = crc32_ieee(arr, alen);
@@ -192,26 +191,43 @@ out:
 	return rc;
 }
 
-int host_gpt_read(struct vhdx_image *img, struct host_gpt *gpt, char *msg, size_t msglen)
+int host_gpt_read_disk(const struct host_gpt_disk *disk, struct host_gpt *gpt, char *msg, size_t msglen)
 {
 	char first[256];
-	uint32_t ss = img->logical_sector_size;
+	uint32_t ss = disk->sector;
 
 	memset(gpt, 0, sizeof(*gpt));
-	if (img->virtual_size / ss < 3) {
-		snprintf(msg, msglen, "GPT: the virtual disk (%llu bytes) is too small to hold one",
-			 (unsigned long long)img->virtual_size);
+	if (!ss || disk->size / ss < 3) {
+		snprintf(msg, msglen, "GPT: the disk (%llu bytes, %u-byte sectors) is too small to hold one",
+			 (unsigned long long)disk->size, ss);
 		return -1;
 	}
-	if (!read_copy(img, GPT_PRIMARY_LBA, gpt, first, sizeof(first)))
+	if (!read_copy(disk, GPT_PRIMARY_LBA, gpt, first, sizeof(first)))
 		return 0;
-	if (!read_copy(img, img->virtual_size / ss - 1, gpt, msg, msglen)) {
+	if (!read_copy(disk, disk->size / ss - 1, gpt, msg, msglen)) {
 		gpt->used_backup = 1;
 		return 0;
 	}
 	/* the primary's reason is the one a user can act on; the backup's would mostly repeat it */
 	snprintf(msg, msglen, "%s (the backup is no better)", first);
 	return -1;
+}
+
+static int image_read(void *ctx, uint64_t off, void *buf, size_t len, char *why, size_t whylen)
+{
+	struct vhdx_image *img = ctx;
+
+	if (!vhdx_read(img, off, buf, len))
+		return 0;
+	snprintf(why, whylen, "%s", img->msg);
+	return -1;
+}
+
+int host_gpt_read(struct vhdx_image *img, struct host_gpt *gpt, char *msg, size_t msglen)
+{
+	struct host_gpt_disk disk = { img->logical_sector_size, img->virtual_size, image_read, img };
+
+	return host_gpt_read_disk(&disk, gpt, msg, msglen);
 }
 
 void host_gpt_free(struct host_gpt *gpt)

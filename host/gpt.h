@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* gpt.h - the GPT inside a virtual disk: partitions by index, by PARTUUID, by Discoverable Partitions type. */
+/* gpt.h - a GPT (inside a virtual disk, or on a real one): partitions by index, by PARTUUID, by Discoverable
+ * Partitions type. */
 #ifndef HOST_GPT_H
 #define HOST_GPT_H
 
@@ -23,11 +24,23 @@ struct host_gpt {
 	struct host_gpt_part *part; /* malloc'ed, count entries, in table order */
 };
 
+/* A disk to read a GPT from: its logical sector size, its size in bytes, and how to read it. */
+struct host_gpt_disk {
+	uint32_t sector;
+	uint64_t size;
+	/* len bytes at byte offset off into buf: 0, or -1 with why set */
+	int (*read)(void *ctx, uint64_t off, void *buf, size_t len, char *why, size_t whylen);
+	void *ctx;
+};
+
 /*
- * Reads the GPT of the open image's virtual disk through vhdx_read: the primary header (its CRC-32, MyLBA,
- * usable range, entry size and count) and its entry array (CRC-32), else the backup header at the last sector.
- * Returns 0, or -1 with msg naming the structure, field and value.  Free with host_gpt_free.
+ * Reads a GPT the way the UEFI specification defines it: the primary header (its CRC-32, MyLBA, usable range,
+ * entry size and count) and its entry array (CRC-32), else the backup header at the last sector.  Returns 0, or -1
+ * with msg naming the structure, field and value.  Free with host_gpt_free.
  */
+int host_gpt_read_disk(const struct host_gpt_disk *disk, struct host_gpt *gpt, char *msg, size_t msglen);
+
+/* The same for the open image's virtual disk, read through vhdx_read. */
 int host_gpt_read(struct vhdx_image *img, struct host_gpt *gpt, char *msg, size_t msglen);
 void host_gpt_free(struct host_gpt *gpt);
 

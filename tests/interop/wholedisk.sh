@@ -101,6 +101,39 @@ for l in "${LOOPS[@]}"; do losetup -d "$l"; done
 LOOPS=()
 expect_rc "find: the copies gone: exit 1" 1 "$VHDX" find --disk-id "$id"
 
+# --- find --partuuid: two byte copies on two GPT partitions of one disk; the PARTUUID picks one -----------------
+asz=$(stat -c %s "$W/a.vhdx")
+psec=$((((asz + (1 << 20) - 1) >> 20) << 11))
+truncate -s $(((2048 + 2 * psec) * 512 + (1 << 20))) "$W/outer.raw"
+sgdisk -n "1:2048:+$psec" -n "2:0:+$psec" "$W/outer.raw" >/dev/null
+pu1=$(sgdisk -i 1 "$W/outer.raw" | sed -n 's/^Partition unique GUID: //p')
+pu2=$(sgdisk -i 2 "$W/outer.raw" | sed -n 's/^Partition unique GUID: //p')
+for n in 1 2; do
+	dd if="$W/a.vhdx" of="$W/outer.raw" bs=512 seek=$(sgdisk -i "$n" "$W/outer.raw" | sed -n 's/^First sector: \([0-9]*\).*/\1/p') \
+		conv=notrunc status=none
+done
+if l=$(losetup --find --show --read-only --partscan "$W/outer.raw" 2>/dev/null) && LOOPS+=("$l") &&
+	for i in 1 2 3 4 5 6 7 8 9 10; do [[ -b ${l}p2 ]] && break; sleep 0.2; done && [[ -b ${l}p2 ]]; then
+	sum=$(sha256sum <"$W/outer.raw")
+	out=$("$VHDX" find --disk-id "$id" --file-write-guid "$fa" --partuuid "$pu2" 2>"$W/err")
+	rc=$?
+	((rc == 0)) && [[ $out == "${l}p2 $da" ]] && ok "find --partuuid: the copy on partition 2 of two, by its PARTUUID" ||
+		notok "find --partuuid: partition 2" "exit $rc, out '$out', $(oneline <"$W/err")"
+	out=$("$VHDX" find --disk-id "$id" --file-write-guid "$fa" --partuuid "${pu1,,}" 2>"$W/err")
+	[[ $out == "${l}p1 $da" ]] && ok "find --partuuid: partition 1, the GUID in lower case" ||
+		notok "find --partuuid: partition 1" "out '$out', $(oneline <"$W/err")"
+	"$VHDX" find --disk-id "$id" --file-write-guid "$fa" >"$W/out" 2>"$W/err"
+	rc=$?
+	((rc == 3)) && grep -q "${l}p1 " "$W/err" && grep -q "${l}p2 " "$W/err" &&
+		ok "find: without --partuuid the two partitions are refused (exit 3)" ||
+		notok "find: two partitions without --partuuid" "exit $rc, $(oneline <"$W/err")"
+	[[ $(sha256sum <"$W/outer.raw") == "$sum" ]] && ok "find: the disk is unchanged" || notok "find: the disk changed"
+	losetup -d "$l"
+	LOOPS=()
+else
+	skip "find --partuuid" "this kernel makes no partitions of a loop device (losetup --partscan); 78-fsfile and 82-debian-copies run the same lookup in the guest"
+fi
+
 # --- handoff: the expand flag ----------------------------------------------------------------------------------
 python3 - "$W/var" <<'PY'
 import struct, sys, uuid

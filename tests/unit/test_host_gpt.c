@@ -286,9 +286,72 @@ static void damaged(void)
 	free(disk);
 }
 
+/* A real disk's bytes through host_gpt_read_disk, as `vhdx find` reads a partition's parent disk. */
+struct raw_ctx {
+	const uint8_t *disk;
+	unsigned reads, outside;
+	uint64_t fail_at; /* a read starting here fails (0: none) */
+};
+
+static int raw_read(void *ctx, uint64_t off, void *buf, size_t len, char *why, size_t whylen)
+{
+	struct raw_ctx *c = ctx;
+
+	c->reads++;
+	if (off > DISK_BYTES || len > DISK_BYTES - off) {
+		c->outside++;
+		snprintf(why, whylen, "outside the disk");
+		return -1;
+	}
+	if (c->fail_at && off == c->fail_at) {
+		snprintf(why, whylen, "test I/O error");
+		return -1;
+	}
+	memcpy(buf, c->disk + off, len);
+	return 0;
+}
+
+static void raw_disk(void)
+{
+	uint8_t *disk = standard_disk();
+	struct raw_ctx c = { disk, 0, 0, 0 };
+	struct host_gpt_disk d = { SECTOR, DISK_BYTES, raw_read, &c };
+	struct host_gpt gpt;
+	char msg[512];
+
+	if (CHECK_EQ_INT(host_gpt_read_disk(&d, &gpt, msg, sizeof msg), 0, "gpt raw disk: read (%s)", msg)) {
+		CHECK(gpt.count == 2 && gpt.part[1].index == 2 && gpt.part[1].first_lba == 4096 && !gpt.used_backup,
+		      "gpt raw disk: the two partitions, from the primary");
+		host_gpt_free(&gpt);
+	}
+	disk[SECTOR + 16] ^= 1; /* the primary's HeaderCRC32 */
+	if (CHECK_EQ_INT(host_gpt_read_disk(&d, &gpt, msg, sizeof msg), 0, "gpt raw disk, primary damaged: read")) {
+		CHECK(gpt.used_backup && gpt.count == 2, "gpt raw disk, primary damaged: the backup serves");
+		host_gpt_free(&gpt);
+	}
+	disk[SECTOR + 16] ^= 1;
+	c.fail_at = 2ull * SECTOR; /* the primary's entry array */
+	CHECK_EQ_INT(host_gpt_read_disk(&d, &gpt, msg, sizeof msg), 0, "gpt raw disk, primary array unreadable: read");
+	CHECK(gpt.used_backup, "gpt raw disk, primary array unreadable: the backup serves");
+	host_gpt_free(&gpt);
+	c.fail_at = (uint64_t)(DISK_LBAS - 1) * SECTOR;
+	disk[SECTOR + 16] ^= 1;
+	msg[0] = 0;
+	CHECK_EQ_INT(host_gpt_read_disk(&d, &gpt, msg, sizeof msg), -1, "gpt raw disk, both unusable: refused");
+	CHECK_STR_CONTAINS(msg, "GPT primary header: HeaderCRC32", "gpt raw disk, both unusable: the primary's reason");
+	c.fail_at = 0;
+	d.size = 2 * SECTOR;
+	msg[0] = 0;
+	CHECK_EQ_INT(host_gpt_read_disk(&d, &gpt, msg, sizeof msg), -1, "gpt raw disk of two sectors: refused");
+	CHECK_STR_CONTAINS(msg, "too small", "gpt raw disk of two sectors: the reason");
+	CHECK_EQ_U64(c.outside, 0, "gpt raw disk: no read outside the disk (%u reads)", c.reads);
+	free(disk);
+}
+
 int main(void)
 {
 	read_table();
 	damaged();
+	raw_disk();
 	return t_done();
 }
