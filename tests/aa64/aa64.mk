@@ -46,12 +46,12 @@ $(AA64U_DIR)/unit/%.o: tests/unit/%.c $(wildcard tests/unit/*.h) $(CORE_HDR) $(E
 $(filter-out $(AA64U_UNIT_MEM),$(AA64U_UNIT_BINS)): $(AA64U_DIR)/unit/test_%: $(AA64U_DIR)/unit/test_%.o $(AA64U_UNIT_HLP) $(AA64U_LIB)
 	$(AA64U_CC) $(AA64U_HOST_CFLAGS) $(AA64U_LDFLAGS) $(filter-out $(AA64U_LIB),$^) $(AA64U_LIB) -o $@
 
-# test_options also links the boot module's firmware-free files (efi/optparse.h)
+# test_options and test_options_keys also link the boot module's firmware-free files (efi/optparse.h)
 AA64U_EFI_OBJ := $(patsubst efi/%.c,$(AA64U_DIR)/efi/%.o,$(EFI_PORTABLE_SRC))
 $(AA64U_DIR)/efi/%.o: efi/%.c $(EFI_PORTABLE_HDR)
 	@mkdir -p $(dir $@)
 	$(AA64U_CC) $(AA64U_HOST_CFLAGS) -Iefi -c $< -o $@ 2>$@.warn || { cat $@.warn; exit 1; }; cat $@.warn
-$(AA64U_DIR)/unit/test_options: $(AA64U_EFI_OBJ)
+$(AA64U_DIR)/unit/test_options $(AA64U_DIR)/unit/test_options_keys: $(AA64U_EFI_OBJ)
 
 $(AA64U_UNIT_MEM): tests/unit/test_mem.c $(AA64U_MEM_OBJ) $(wildcard tests/unit/*.h) $(CORE_HDR)
 	@mkdir -p $(dir $@)

@@ -44,12 +44,12 @@ $(M32_DIR)/unit/%.o: tests/unit/%.c $(wildcard tests/unit/*.h) $(CORE_HDR) $(EFI
 $(filter-out $(M32_UNIT_MEM),$(M32_UNIT_BINS)): $(M32_DIR)/unit/test_%: $(M32_DIR)/unit/test_%.o $(M32_UNIT_HLP) $(M32_LIB)
 	$(M32_CC) $(M32_HOST_CFLAGS) $(filter-out $(M32_LIB),$^) $(M32_LIB) -o $@
 
-# test_options also links the boot module's firmware-free files (efi/optparse.h)
+# test_options and test_options_keys also link the boot module's firmware-free files (efi/optparse.h)
 M32_EFI_OBJ := $(patsubst efi/%.c,$(M32_DIR)/efi/%.o,$(EFI_PORTABLE_SRC))
 $(M32_DIR)/efi/%.o: efi/%.c $(EFI_PORTABLE_HDR)
 	@mkdir -p $(dir $@)
 	$(M32_CC) $(M32_HOST_CFLAGS) -Iefi -c $< -o $@ 2>$@.warn || { cat $@.warn; exit 1; }; cat $@.warn
-$(M32_DIR)/unit/test_options: $(M32_EFI_OBJ)
+$(M32_DIR)/unit/test_options $(M32_DIR)/unit/test_options_keys: $(M32_EFI_OBJ)
 
 $(M32_UNIT_MEM): tests/unit/test_mem.c $(M32_MEM_OBJ) $(wildcard tests/unit/*.h) $(CORE_HDR)
 	@mkdir -p $(dir $@)

@@ -46,12 +46,12 @@ $(SAN_DIR)/unit/%.o: tests/unit/%.c $(wildcard tests/unit/*.h) $(CORE_HDR) $(EFI
 $(filter-out $(SAN_UNIT_MEM),$(SAN_UNIT_BINS)): $(SAN_DIR)/unit/test_%: $(SAN_DIR)/unit/test_%.o $(SAN_UNIT_HLP) $(SAN_CORE_OBJ)
 	$(SAN_CC) $(SAN_HOST_CFLAGS) -o $@ $^
 
-# test_options also links the boot module's firmware-free files (efi/optparse.h)
+# test_options and test_options_keys also link the boot module's firmware-free files (efi/optparse.h)
 SAN_EFI_OBJ := $(patsubst efi/%.c,$(SAN_DIR)/efi/%.o,$(EFI_PORTABLE_SRC))
 $(SAN_DIR)/efi/%.o: efi/%.c $(EFI_PORTABLE_HDR)
 	@mkdir -p $(dir $@)
 	$(SAN_CC) $(SAN_HOST_CFLAGS) -Iefi -c $< -o $@ 2>$@.warn || { cat $@.warn; exit 1; }; cat $@.warn
-$(SAN_DIR)/unit/test_options: $(SAN_EFI_OBJ)
+$(SAN_DIR)/unit/test_options $(SAN_DIR)/unit/test_options_keys: $(SAN_EFI_OBJ)
 
 # test_mem checks core/mem.c itself: only mem.o, and -fno-builtin so its calls reach it
 $(SAN_UNIT_MEM): tests/unit/test_mem.c $(SAN_MEM_OBJ) $(wildcard tests/unit/*.h) $(CORE_HDR)

@@ -3,15 +3,16 @@
 #
 # Every unit test links the image builder (tests/unit/imgbuild.c) and the in-memory backend, so a new
 # tests/unit/test_NAME.c builds and links with no list to edit: the static pattern rule below takes precedence
-# over the implicit pattern rule of tests/tests.mk.  Two tests are built their own way (rules further down):
+# over the implicit pattern rule of tests/tests.mk.  Three tests are built their own way (rules further down):
 # test_mem links build/core/mem.o (kept out of the host core library) and nothing else from the core, and is
-# compiled with -fno-builtin so its calls reach mem.o rather than compiler built-ins; test_options links the boot
-# module's firmware-free files instead of the core.  The host tests, test_host_*.c, test files of host/ and link
-# those of the tool's objects they need (UNIT_HOST_SRC), here and in the m32, aa64 and sanitize builds.
+# compiled with -fno-builtin so its calls reach mem.o rather than compiler built-ins; test_options and
+# test_options_keys link the boot module's firmware-free files instead of the core.  The host tests,
+# test_host_*.c, test files of host/ and link those of the tool's objects they need (UNIT_HOST_SRC), here and in
+# the m32, aa64 and sanitize builds.
 
 UNIT_IMGBUILD := $(BUILD)/tests/unit/imgbuild.o
 UNIT_MEM_BIN  := $(BUILD)/tests/unit/test_mem
-UNIT_OPT_BIN  := $(BUILD)/tests/unit/test_options
+UNIT_OPT_BIN  := $(BUILD)/tests/unit/test_options $(BUILD)/tests/unit/test_options_keys
 UNIT_HOST_BINS := $(filter $(BUILD)/tests/unit/test_host_%,$(UNIT_BINS))
 UNIT_IB_BINS  := $(filter-out $(UNIT_MEM_BIN) $(UNIT_OPT_BIN) $(UNIT_HOST_BINS),$(UNIT_BINS))
 
@@ -32,7 +33,7 @@ $(UNIT_MEM_BIN): tests/unit/test_mem.c $(CORE_MEM_OBJ) $(UNIT_HDR) $(CORE_HDR)
 UNIT_OPT_SRC  := $(EFI_PORTABLE_SRC) tests/unit/optshim.c
 UNIT_OPT_HDR  := $(EFI_PORTABLE_HDR) tests/unit/optshim.h
 
-$(UNIT_OPT_BIN): tests/unit/test_options.c $(UNIT_OPT_SRC) $(UNIT_OPT_HDR) $(UNIT_HDR) $(CORE_LIB)
+$(UNIT_OPT_BIN): $(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_OPT_SRC) $(UNIT_OPT_HDR) $(UNIT_HDR) $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -Iefi -Itests/unit $< $(UNIT_OPT_SRC) $(CORE_LIB) -o $@
 
